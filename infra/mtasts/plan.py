@@ -1,0 +1,154 @@
+"""The plan: for each domain, the policy bytes, their id and the DNS records to publish.
+
+config → **policy → records**. Pure and offline: ``mtasts plan``,
+``mtasts render`` and the Pulumi program all build this same object, so
+what the CLI prints is what ``pulumi up`` deploys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import DomainConfig, StackConfig, TemplateStore, load_stack_file
+from .errors import ConfigError, Problem
+from .names import HostnameError, normalize_hostname, to_unicode
+from .policy import Policy, policy_url
+from .records import sts_record_name, sts_record_value, tlsrpt_record_name, tlsrpt_record_value
+
+__all__ = ["DnsRecord", "DomainPlan", "StackPlan", "plan_domain", "plan_stack", "plan_stack_file", "stack_file_path"]
+
+
+@dataclass(frozen=True)
+class DnsRecord:
+    """One DNS record the kit publishes."""
+
+    name: str
+    """Fully qualified, lower case, no trailing dot."""
+    type: str
+    """Record type, e.g. ``TXT``."""
+    value: str
+    """The record's value as one string (TXT: the strings joined)."""
+    ttl: int
+    """Time to live in seconds."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"name": self.name, "type": self.type, "value": self.value, "ttl": self.ttl}
+
+
+@dataclass(frozen=True)
+class DomainPlan:
+    """Everything published for one policy domain."""
+
+    config: DomainConfig
+    """The validated settings it was built from."""
+    policy: Policy
+    """The policy model."""
+    policy_bytes: bytes
+    """The exact bytes served at :attr:`policy_url`."""
+    policy_id: str
+    """Content hash of :attr:`policy_bytes`, announced in the ``_mta-sts`` record."""
+    records: tuple[DnsRecord, ...]
+    """TXT records: ``_mta-sts`` and, with rua, ``_smtp._tls``."""
+
+    @property
+    def domain(self) -> str:
+        """Policy domain, A-label form."""
+        return self.config.domain
+
+    @property
+    def policy_text(self) -> str:
+        """:attr:`policy_bytes` as text."""
+        return self.policy_bytes.decode("utf-8")
+
+    @property
+    def policy_url(self) -> str:
+        """``https://mta-sts.<domain>/.well-known/mta-sts.txt``."""
+        return policy_url(self.domain)
+
+    @property
+    def sts_record(self) -> DnsRecord:
+        """The ``_mta-sts`` TXT record."""
+        return self.records[0]
+
+    @property
+    def tlsrpt_record(self) -> DnsRecord | None:
+        """The ``_smtp._tls`` TXT record, if rua is configured."""
+        return self.records[1] if len(self.records) > 1 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``mtasts plan --json`` for one domain."""
+        c = self.config
+        return {
+            "domain": c.domain,
+            "display_name": to_unicode(c.domain),
+            "template": c.template,
+            "mode": c.mode,
+            "max_age": c.max_age,
+            "mx": list(c.mx),
+            "rua": list(c.rua),
+            "zone": c.zone,
+            "policy_id": self.policy_id,
+            "policy_url": self.policy_url,
+            "policy_text": self.policy_text,
+            "records": [r.to_dict() for r in self.records],
+            "warnings": [str(w) for w in c.warnings],
+        }
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    """The plan of a whole stack."""
+
+    config: StackConfig
+    """Validated stack settings."""
+    domains: tuple[DomainPlan, ...]
+    """One plan per domain, sorted by name."""
+
+    def get(self, domain: str) -> DomainPlan:
+        """The plan of ``domain`` (any case, Unicode or A-label); :class:`ConfigError` if absent."""
+        try:
+            wanted = normalize_hostname(domain)
+        except HostnameError as exc:
+            raise ConfigError(Problem(domain, str(exc))) from None
+        for plan in self.domains:
+            if plan.domain == wanted:
+                return plan
+        raise ConfigError(Problem(f"domains.{domain}", f"is not in {self.config.source or 'the stack config'}"))
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Every domain's warnings."""
+        return [w for d in self.domains for w in d.config.warnings]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``mtasts plan --json``."""
+        return {"domains": [d.to_dict() for d in self.domains]}
+
+
+def plan_domain(config: DomainConfig) -> DomainPlan:
+    """Render the policy of one domain and derive its id and records."""
+    policy = Policy(mode=config.mode, max_age=config.max_age, mx=config.mx)
+    body = policy.to_bytes()
+    pid = policy.id
+    records = [DnsRecord(sts_record_name(config.domain), "TXT", sts_record_value(pid), config.ttl)]
+    if config.rua:
+        records.append(DnsRecord(tlsrpt_record_name(config.domain), "TXT", tlsrpt_record_value(config.rua), config.ttl))
+    return DomainPlan(config, policy, body, pid, tuple(records))
+
+
+def plan_stack(config: StackConfig) -> StackPlan:
+    """Plan every domain of a validated stack."""
+    return StackPlan(config, tuple(plan_domain(d) for d in config.domains))
+
+
+def stack_file_path(stack: str, project_dir: Path) -> Path:
+    """``<project_dir>/Pulumi.<stack>.yaml``."""
+    return project_dir / f"Pulumi.{stack}.yaml"
+
+
+def plan_stack_file(path: Path, templates: TemplateStore | None = None) -> StackPlan:
+    """Read, validate and plan a stack file in one step."""
+    return plan_stack(load_stack_file(path, templates))
