@@ -21,5 +21,7 @@ BIN = Path(sys.executable).parent
 )
 def test_tool_passes(command: list[str]) -> None:
     """Ruff (lint and format) and mypy --strict report nothing on the whole tree."""
-    result = subprocess.run([str(BIN / command[0]), *command[1:]], cwd=ROOT, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [str(BIN / command[0]), *command[1:]], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -155,14 +155,15 @@ def render(domain: str, stack: str | None, config_path: Path | None, templates_d
 
 
 @main.command("validate-policy")
-@click.argument("file", type=click.File("rb"))
-def validate_policy(file: Any) -> None:
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+def validate_policy(file: str) -> None:
     """Check a policy file against RFC 8461 §3.2 (FILE '-' reads stdin).
 
     Exit status 0 when valid, 1 when not; each problem names its line.
     """
-    name = "<stdin>" if file.name == "<stdin>" else file.name
-    parsed = parse_policy(file.read())
+    name = "<stdin>" if file == "-" else file
+    with click.open_file(file, "rb") as stream:
+        parsed = parse_policy(stream.read())
     for warning in parsed.warnings:
         click.echo(f"warning: {name}: {warning}", err=True)
     if not parsed.ok:

@@ -109,8 +109,8 @@ def normalize_mx_pattern(pattern: object, *, strict_wildcard: bool = True) -> st
         raise HostnameError(
             f"{pattern!r}: a wildcard must be the whole left-most label, as in '*.example.com' (RFC 8461 §3.2, §4.1)"
         )
-    host = normalize_hostname(rest, fqdn=not wildcard or strict_wildcard)
-    if wildcard and strict_wildcard and host.count(".") < 1:
+    host = normalize_hostname(rest, fqdn=not wildcard)
+    if wildcard and strict_wildcard and "." not in host:
         raise HostnameError(
             f"{pattern!r}: a wildcard over a single label would match every host under a top-level domain"
         )

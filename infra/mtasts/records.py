@@ -96,7 +96,9 @@ def normalize_rua_uri(uri: object) -> str:
     """
     if not isinstance(uri, str):
         raise ValueError(f"expected a URI (a string), got {type(uri).__name__}")
-    if not uri or uri != uri.strip() or any(c in uri for c in ' \t\r\n"<>\\^`{|}'):
+    if not uri:
+        raise ValueError("the URI is empty")
+    if uri != uri.strip() or any(c in uri for c in ' \t\r\n"<>\\^`{|}'):
         raise ValueError(f"{uri!r} contains white space or characters a URI cannot hold (RFC 3986)")
     scheme, colon, rest = uri.partition(":")
     scheme = scheme.lower()

@@ -1,0 +1,92 @@
+"""Benchmark `mtasts plan` on a 500-domain stack.
+
+Target: under one second of work beyond interpreter and import start-up.
+Prints: in-process time to read + validate + plan + serialise, and the
+wall time of the real command minus the wall time of only starting the
+interpreter and importing the CLI (median of several runs each).
+
+Run: .venv/bin/python bench/bench_plan.py [--domains N] [--runs R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = ["testing", "enforce", "google-workspace", "microsoft-365", "none"]
+
+
+def write_stack(folder: Path, count: int) -> Path:
+    """A stack file with ``count`` domains cycling through every template, with rua on most."""
+    lines = ["config:", "  aws:region: eu-west-1", "  mta-sts:domains:"]
+    for i in range(count):
+        template = TEMPLATES[i % len(TEMPLATES)]
+        lines.append(f"    d{i}.example.com:")
+        lines.append(f"      template: {template}")
+        if template in ("testing", "enforce"):
+            lines.append(f"      mx: [mx1.d{i}.example.com, mx2.d{i}.example.com, '*.mx.d{i}.example.net']")
+        if template != "none":
+            lines.append(f"      rua: [mailto:tls@d{i}.example.com, 'https://r.example.com/{i}']")
+    path = folder / "Pulumi.bench.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def median_wall(command: list[str], runs: int) -> float:
+    """Median wall time of ``command`` in seconds."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    """Run the benchmark and print its numbers."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--domains", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    from mtasts.plan import plan_stack_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_stack(Path(tmp), args.domains)
+        plan_stack_file(path)  # warm the template cache of the first call out of the measurement
+        samples = []
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            json.dumps(plan_stack_file(path).to_dict())
+            samples.append(time.perf_counter() - start)
+        tracemalloc.start()
+        plan_stack_file(path)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+
+        exe = str(Path(sys.executable).parent / "mtasts")
+        startup = median_wall([sys.executable, "-c", "import mtasts.cli"], args.runs)
+        startup_tables = median_wall([sys.executable, "-c", "import mtasts.cli, mtasts.output"], args.runs)
+        full = median_wall([exe, "plan", "--config", str(path), "--json"], args.runs)
+        table = median_wall([exe, "plan", "--config", str(path)], args.runs)
+
+    print(f"domains: {args.domains}")
+    print(f"in-process read+validate+plan+json: median {statistics.median(samples) * 1000:.1f} ms")
+    print(f"in-process peak traced memory: {peak / 1024 / 1024:.1f} MiB")
+    print(f"interpreter + import start-up: {startup * 1000:.0f} ms (with rich: {startup_tables * 1000:.0f} ms)")
+    print(f"`mtasts plan --json` wall: {full * 1000:.0f} ms -> beyond start-up: {(full - startup) * 1000:.0f} ms")
+    beyond = (table - startup_tables) * 1000
+    print(f"`mtasts plan` (tables) wall: {table * 1000:.0f} ms -> beyond start-up: {beyond:.0f} ms")
+    print("target: beyond start-up < 1000 ms")
+
+
+if __name__ == "__main__":
+    main()

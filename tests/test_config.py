@@ -1,0 +1,289 @@
+from pathlib import Path
+
+import pytest
+
+from mtasts.config import TemplateStore, load_stack_file, parse_stack_settings
+from mtasts.errors import ConfigError
+
+
+def write_stack(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "Pulumi.test.yaml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def problems(settings: dict[str, object]) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_stack_settings(settings)
+    return info.value.lines()
+
+
+def one(settings: dict[str, object]) -> str:
+    lines = problems(settings)
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def domain(**settings: object) -> dict[str, object]:
+    return {"domains": {"example.com": settings}}
+
+
+def test_defaults_come_from_the_testing_template() -> None:
+    """A domain with only mx gets mode testing, one day max_age, TTL 300 and its own zone."""
+    config = parse_stack_settings(domain(mx=["mail.example.com"], rua=["mailto:t@example.com"]))
+    d = config.domains[0]
+    assert (d.domain, d.template, d.mode, d.max_age, d.ttl, d.zone) == (
+        "example.com",
+        "testing",
+        "testing",
+        86400,
+        300,
+        "example.com",
+    )
+    assert d.mx == ("mail.example.com",)
+    assert d.warnings == ()
+
+
+def test_enforce_template() -> None:
+    """template enforce gives mode enforce with one week max_age."""
+    d = parse_stack_settings(domain(template="enforce", mx=["mail.example.com"])).domains[0]
+    assert (d.mode, d.max_age) == ("enforce", 604800)
+
+
+def test_template_max_age_belongs_to_its_mode() -> None:
+    """Switching mode on the testing template takes the new mode's default max_age, not one day."""
+    d = parse_stack_settings(domain(mode="enforce", mx=["mail.example.com"])).domains[0]
+    assert (d.mode, d.max_age) == ("enforce", 604800)
+
+
+def test_explicit_max_age_wins() -> None:
+    """A domain's own max_age overrides template and default."""
+    d = parse_stack_settings(domain(template="enforce", max_age=1209600, mx=["mail.example.com"])).domains[0]
+    assert d.max_age == 1209600
+
+
+def test_provider_preset_supplies_mx_and_mode_defaults_to_testing() -> None:
+    """google-workspace brings Google's MX patterns; mode stays testing unless set."""
+    d = parse_stack_settings(domain(template="google-workspace", rua=["mailto:t@example.com"])).domains[0]
+    assert d.mode == "testing"
+    assert "smtp.google.com" in d.mx
+    assert "*.aspmx.l.google.com" in d.mx
+    e = parse_stack_settings(domain(template="microsoft-365", mode="enforce")).domains[0]
+    assert e.mx == ("*.mail.protection.outlook.com",)
+    assert e.max_age == 604800
+
+
+def test_domain_mx_replaces_template_mx() -> None:
+    """mx on the domain replaces the preset's list rather than adding to it."""
+    d = parse_stack_settings(domain(template="google-workspace", mx=["mx.example.com"])).domains[0]
+    assert d.mx == ("mx.example.com",)
+
+
+def test_mode_none_needs_no_mx() -> None:
+    """A mode none policy is valid without MX patterns."""
+    d = parse_stack_settings(domain(template="none")).domains[0]
+    assert (d.mode, d.mx, d.max_age) == ("none", (), 86400)
+
+
+def test_idn_domain_and_patterns_become_a_labels() -> None:
+    """Unicode domain keys, zones and MX patterns are stored as punycode."""
+    config = parse_stack_settings(
+        {"domains": {"Post.Bücher.example.": {"mx": ["mx.bücher.example"], "zone": "bücher.example"}}}
+    )
+    d = config.domains[0]
+    assert d.domain == "post.xn--bcher-kva.example"
+    assert d.key == "Post.Bücher.example."
+    assert d.mx == ("mx.xn--bcher-kva.example",)
+    assert d.zone == "xn--bcher-kva.example"
+
+
+def test_domains_are_sorted() -> None:
+    """Plans list domains in a stable order whatever the YAML order."""
+    config = parse_stack_settings({"domains": {"b.example": {"template": "none"}, "a.example": {"template": "none"}}})
+    assert [d.domain for d in config.domains] == ["a.example", "b.example"]
+
+
+def test_rua_is_normalised_and_deduplicated() -> None:
+    """rua URIs are encoded as RFC 8460 §3 asks and repeated ones published once."""
+    d = parse_stack_settings(domain(mx=["m.example.com"], rua=["mailto:a!b@example.com", "mailto:a%21b@example.com"]))
+    assert d.domains[0].rua == ("mailto:a%21b@example.com",)
+
+
+def test_max_age_above_limit_names_domain_and_field() -> None:
+    """The message has the exact form the CLI prints: path, value, limit and RFC section."""
+    assert one(domain(max_age=40000000, mx=["m.example.com"])) == (
+        "domains.example.com.max_age: 40000000 is above 31557600 (RFC 8461 §3.2)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (domain(max_age="86400", mx=["m.example.com"]), "domains.example.com.max_age: expected a whole number"),
+        (domain(max_age=True, mx=["m.example.com"]), "domains.example.com.max_age: expected a whole number"),
+        (domain(max_age=-1, mx=["m.example.com"]), "domains.example.com.max_age: -1 is below 0"),
+        (domain(max_age=1.5, mx=["m.example.com"]), "domains.example.com.max_age: expected a whole number"),
+        (domain(mode="Enforce", mx=["m.example.com"]), "domains.example.com.mode: 'Enforce' is not one of"),
+        (domain(mx="m.example.com"), "domains.example.com.mx: expected a list of MX patterns"),
+        (domain(mx=[1]), "domains.example.com.mx[0]: expected a string, got int"),
+        (domain(mx=["m*.example.com"]), "domains.example.com.mx[0]: 'm*.example.com': a wildcard must be"),
+        (domain(mx=["*.com"]), "domains.example.com.mx[0]: '*.com': a wildcard over a single label"),
+        (domain(mx=[]), "domains.example.com.mx: mode testing needs at least one MX pattern"),
+        (domain(), "domains.example.com.mx: mode testing needs at least one MX pattern"),
+        (domain(mx=["m.example.com"], rua="mailto:a@example.com"), "domains.example.com.rua: expected a list"),
+        (domain(mx=["m.example.com"], rua=["http://x.example.com"]), "domains.example.com.rua[0]: 'http://x."),
+        (domain(mx=["m.example.com"], ttl=-5), "domains.example.com.ttl: -5 is below 0"),
+        (domain(mx=["m.example.com"], ttl=2**31), "domains.example.com.ttl: 2147483648 is above 2147483647"),
+        (domain(mx=["m.example.com"], zone="example.org"), "domains.example.com.zone: 'example.org' cannot hold"),
+        (domain(mx=["m.example.com"], zone="ample.com"), "domains.example.com.zone: 'ample.com' cannot hold"),
+        (domain(mx=["m.example.com"], zone=7), "domains.example.com.zone: expected a host name"),
+        (domain(mx=["m.example.com"], template="nope"), "domains.example.com.template: unknown template 'nope'"),
+        (domain(mx=["m.example.com"], template="../none"), "domains.example.com.template: unknown template"),
+        (domain(mx=["m.example.com"], template=["none"]), "domains.example.com.template: expected a template name"),
+        (domain(mx=["m.example.com"], maxage=5), "domains.example.com.maxage: unknown key"),
+        ({"domains": {"example.com": ["m.example.com"]}}, "domains.example.com: expected a mapping of settings"),
+        ({"domains": {"exa mple.com": {}}}, "domains.exa mple.com: not a valid domain name"),
+        ({"domains": {"localhost": {}}}, "domains.localhost: not a valid domain name"),
+        ({"domains": ["example.com"]}, "mta-sts:domains: expected a mapping of domain names"),
+        ({}, "mta-sts:domains: is missing"),
+        ({"domains": {}, "domain": {}}, "mta-sts:domain: unknown setting"),
+        ({"domains": {}, "preflight": "no"}, "mta-sts:preflight: expected true or false"),
+    ],
+)
+def test_invalid_settings_are_rejected_naming_domain_and_field(settings: dict[str, object], expected: str) -> None:
+    """Each wrong type, value or key is one line naming the domain and the field."""
+    lines = problems(settings)
+    assert any(line.startswith(expected) for line in lines), lines
+
+
+def test_unknown_template_lists_the_available_ones() -> None:
+    """The message for a typo in a template name lists what exists."""
+    assert "available: enforce, google-workspace, microsoft-365, none, testing" in one(
+        domain(mx=["m.example.com"], template="enforced")
+    )
+
+
+def test_equal_domains_after_normalisation_are_an_error() -> None:
+    """Two spellings of one domain (case, Unicode vs punycode) are refused."""
+    lines = problems(
+        {"domains": {"bücher.example": {"template": "none"}, "XN--BCHER-KVA.example": {"template": "none"}}}
+    )
+    assert lines == ["domains.XN--BCHER-KVA.example: is the same domain as 'bücher.example' (xn--bcher-kva.example)"]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    """Problems across domains and fields are all collected, not just the first."""
+    lines = problems(
+        {"domains": {"a.example": {"max_age": "x", "mx": ["m.a.example"]}, "b.example": {"mode": "on", "ttl": "5"}}}
+    )
+    assert len(lines) >= 3
+    assert {line.split(":")[0] for line in lines} >= {"domains.a.example.max_age", "domains.b.example.mode"}
+
+
+def test_warnings_for_risky_but_valid_settings() -> None:
+    """Short enforce max_age, testing without rua and repeated MX patterns are warnings, not errors."""
+    config = parse_stack_settings(
+        {
+            "domains": {
+                "a.example": {"template": "enforce", "max_age": 3600, "mx": ["m.a.example"]},
+                "b.example": {"mx": ["m.b.example", "M.b.example"]},
+            }
+        }
+    )
+    a, b = config.domains
+    assert [w.path for w in a.warnings] == ["domains.a.example.max_age"]
+    assert [w.path for w in b.warnings] == ["domains.b.example.mx[1]", "domains.b.example.rua"]
+    assert b.mx == ("m.b.example",)
+
+
+def test_stack_file_is_read_from_the_config_key(tmp_path: Path) -> None:
+    """Only mta-sts:* keys are read; other namespaces (aws:region) are left to Pulumi."""
+    path = write_stack(
+        tmp_path,
+        "config:\n  aws:region: eu-west-1\n  mta-sts:preflight: false\n"
+        "  mta-sts:domains:\n    example.com:\n      mx: [m.example.com]\n",
+    )
+    config = load_stack_file(path)
+    assert [d.domain for d in config.domains] == ["example.com"]
+    assert config.settings["preflight"] is False
+    assert config.source == str(path)
+
+
+def test_duplicate_domain_in_yaml_is_an_error(tmp_path: Path) -> None:
+    """YAML loaders keep the last of two equal keys; the kit refuses the file, naming both lines."""
+    path = write_stack(
+        tmp_path,
+        "config:\n  mta-sts:domains:\n    example.com:\n      mx: [a.example.com]\n"
+        "    example.com:\n      mx: [b.example.com]\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_stack_file(path)
+    assert info.value.lines() == [f"{path}:5: invalid YAML: key 'example.com' appears twice (lines 3 and 5)"]
+
+
+def test_duplicate_setting_in_yaml_is_an_error(tmp_path: Path) -> None:
+    """A repeated setting inside one domain is refused too."""
+    path = write_stack(
+        tmp_path, "config:\n  mta-sts:domains:\n    example.com:\n      mode: none\n      mode: enforce\n"
+    )
+    with pytest.raises(ConfigError, match="key 'mode' appears twice"):
+        load_stack_file(path)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("config: [\n", "invalid YAML"),
+        ("- a\n- b\n", "must be a mapping with a 'config' key"),
+        ("config: 5\n", "config: must be a mapping"),
+        ("", "mta-sts:domains: is missing"),
+        ("config:\n  mta-sts:domains:\n    ? [a, b]\n    : x\n", "a mapping key must be a plain value"),
+    ],
+)
+def test_unreadable_stack_files(tmp_path: Path, body: str, expected: str) -> None:
+    """Broken YAML and wrong top-level shapes are config errors with a reason."""
+    with pytest.raises(ConfigError, match=expected.replace("[", r"\[")):
+        load_stack_file(write_stack(tmp_path, body))
+
+
+def test_missing_stack_file(tmp_path: Path) -> None:
+    """A missing file is a config error naming the path."""
+    with pytest.raises(ConfigError, match="no such file"):
+        load_stack_file(tmp_path / "Pulumi.nope.yaml")
+
+
+def test_templates_beside_the_stack_file_are_used(tmp_path: Path) -> None:
+    """A project's own policy_templates/ folder replaces the kit's."""
+    (tmp_path / "policy_templates").mkdir()
+    (tmp_path / "policy_templates" / "corp.yaml").write_text("mode: enforce\nmax_age: 1209600\nmx: [mx.corp.example]\n")
+    path = write_stack(tmp_path, "config:\n  mta-sts:domains:\n    corp.example:\n      template: corp\n")
+    d = load_stack_file(path).domains[0]
+    assert (d.template, d.mode, d.max_age, d.mx) == ("corp", "enforce", 1209600, ("mx.corp.example",))
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("mode: enforce\nmx_list: []\n", "bad.yaml: mx_list: unknown key"),
+        ("mode: strict\n", "bad.yaml: mode: 'strict' is not one of"),
+        ("max_age: 99999999999\n", "bad.yaml: max_age: 99999999999 is above"),
+        ("mx: [bad host]\n", "bad.yaml: mx[0]"),
+        ("- mode\n", "a template must be a mapping"),
+        ("description: 5\n", "bad.yaml: description: must be a string"),
+    ],
+)
+def test_invalid_templates_are_reported(tmp_path: Path, template: str, expected: str) -> None:
+    """Templates are data and are validated like domains."""
+    (tmp_path / "bad.yaml").write_text(template)
+    with pytest.raises(ConfigError) as info:
+        parse_stack_settings(domain(template="bad", mx=["m.example.com"]), TemplateStore(tmp_path))
+    assert any(expected in line for line in info.value.lines()), info.value.lines()
+
+
+def test_shipped_templates_are_valid_and_documented() -> None:
+    """Every template in policy_templates/ loads and carries a description."""
+    store = TemplateStore()
+    assert {"testing", "enforce", "none", "google-workspace", "microsoft-365"} <= set(store.names())
+    for name in store.names():
+        template = store.get(name)
+        assert template.description, name
