@@ -1,0 +1,111 @@
+"""``mtasts diff``: what a pull request changes for senders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..cli import find_project_dir, warn
+from ..config import TemplateStore
+from ..names import to_unicode
+from ..plan import plan_stack_file, stack_file_path
+from .diff import DomainDiff, StackDiff, diff_plans, plan_at_ref
+
+
+def _describe(d: DomainDiff) -> list[str]:
+    """One short line per change, for tables and markdown."""
+    lines: list[str] = []
+    for name, old, new in d.changes:
+        lines.append(f"{name}: {old} → {new}")
+    lines += [f"mx + {p}" for p in d.mx_added] + [f"mx − {p}" for p in d.mx_removed]
+    lines += [f"rua + {u}" for u in d.rua_added] + [f"rua − {u}" for u in d.rua_removed]
+    if d.status == "added" and d.new:
+        c = d.new.config
+        lines.insert(0, f"new: mode {c.mode}, max_age {c.max_age}, mx {', '.join(c.mx) or '-'}")
+    if d.status == "removed" and d.old:
+        lines.insert(0, f"removed (was mode {d.old.config.mode}, max_age {d.old.config.max_age})")
+    return lines
+
+
+def render_markdown(diff: StackDiff, stack: str) -> str:
+    """The pull-request comment body."""
+    out = [f"### MTA-STS changes for stack `{stack}` (against `{diff.base}`)", ""]
+    changed = diff.changed
+    if not changed:
+        out.append("No change for senders: every policy, id and record stays as it is.")
+        return "\n".join(out) + "\n"
+    out += ["| domain | status | policy id | changes |", "| --- | --- | --- | --- |"]
+    for d in changed:
+        old_id = d.old.policy_id[:12] if d.old else "—"
+        new_id = d.new.policy_id[:12] if d.new else "—"
+        name = d.domain if to_unicode(d.domain) == d.domain else f"{d.domain} ({to_unicode(d.domain)})"
+        out.append(f"| `{name}` | {d.status} | `{old_id}` → `{new_id}` | {'<br>'.join(_describe(d)) or '—'} |")
+    if diff.warnings:
+        out += ["", "**Warnings**", ""]
+        out += [f"- ⚠️ `{w.path}`: {w.message}" for w in diff.warnings]
+    unchanged = len(diff.domains) - len(changed)
+    out += ["", f"{len(changed)} domain(s) change, {unchanged} unchanged."]
+    return "\n".join(out) + "\n"
+
+
+def print_table(diff: StackDiff) -> None:
+    """Readable terminal output."""
+    from rich.table import Table
+
+    from ..output import console
+
+    out = console()
+    changed = diff.changed
+    if not changed:
+        out.print(f"No change for senders against {diff.base}.")
+        return
+    table = Table(title=f"Changes against {diff.base}", title_justify="left")
+    for column in ("Domain", "Status", "Policy id", "Changes"):
+        table.add_column(column, overflow="fold")
+    for d in changed:
+        ids = f"{d.old.policy_id if d.old else '-'}\n→ {d.new.policy_id if d.new else '-'}"
+        table.add_row(d.domain, d.status, ids, "\n".join(_describe(d)))
+    out.print(table)
+    for warning in diff.warnings:
+        out.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+@click.command()
+@click.option("--stack", "-s", help="Stack name: compares Pulumi.<NAME>.yaml in the project folder.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Stack file path.")
+@click.option("--templates", "templates_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--base", "base", required=True, help="Git ref to compare against, e.g. origin/main.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the pull-request comment body.")
+def diff(
+    stack: str | None,
+    config_path: Path | None,
+    templates_dir: Path | None,
+    base: str,
+    as_json: bool,
+    as_markdown: bool,
+) -> None:
+    """Show, offline, what the working tree's stack config changes for senders against --base.
+
+    Per domain: mode, max_age, MX patterns and rua added or removed, old and
+    new policy id, domains added or removed, and warnings for changes that
+    can strand mail or leave old policies cached.
+    """
+    if (stack is None) == (config_path is None):
+        raise click.UsageError("give exactly one of --stack NAME or --config PATH")
+    if as_json and as_markdown:
+        raise click.UsageError("--json and --markdown exclude each other")
+    path = config_path or stack_file_path(str(stack), find_project_dir(Path.cwd()))
+    new = plan_stack_file(path, TemplateStore(templates_dir) if templates_dir else None)
+    old = plan_at_ref(path, base, templates_dir)
+    result = diff_plans(old, new, base)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    elif as_markdown:
+        click.echo(render_markdown(result, stack or path.name), nl=False)
+    else:
+        print_table(result)
+        return
+    warn(result.warnings)

@@ -1,0 +1,166 @@
+"""`mtasts diff` on a temporary git repository with real commits."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from mtasts.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BASE = """config:
+  mta-sts:domains:
+    a.example:
+      template: enforce
+      mx: [mx1.a.example, mx2.a.example]
+      rua: [mailto:tls@a.example]
+    b.example:
+      mx: [mx.b.example]
+      rua: [mailto:tls@b.example]
+    c.example:
+      template: google-workspace
+      rua: [mailto:tls@c.example]
+"""
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+def commit(repo: Path, body: str, message: str) -> None:
+    (repo / "Pulumi.t.yaml").write_text(body)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project repository with Pulumi.yaml, the kit's templates and one committed stack."""
+    (tmp_path / "Pulumi.yaml").write_text("name: mta-sts\nruntime: python\n")
+    shutil.copytree(ROOT / "policy_templates", tmp_path / "policy_templates")
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "config", "user.email", "t@example.invalid")
+    git(tmp_path, "config", "user.name", "t")
+    commit(tmp_path, BASE, "base")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, ["diff", "--stack", "t", "--base", "main", *args], catch_exceptions=False)
+
+
+def diff_json(*args: str) -> dict[str, dict[str, object]]:
+    result = run("--json", *args)
+    assert result.exit_code == 0, result.stderr
+    return {d["domain"]: d for d in json.loads(result.stdout)["domains"]}
+
+
+def test_no_change_is_reported_as_such(repo: Path) -> None:
+    """An untouched stack changes nothing for senders."""
+    result = run()
+    assert result.exit_code == 0
+    assert "No change for senders" in result.stdout
+    assert all(d["status"] == "unchanged" for d in diff_json().values())
+
+
+def test_enforce_switched_on_is_a_warning_with_new_id(repo: Path) -> None:
+    """Moving a domain to enforce shows the mode change, old and new id, and warns."""
+    (repo / "Pulumi.t.yaml").write_text(BASE.replace("    b.example:\n", "    b.example:\n      mode: enforce\n"))
+    d = diff_json()["b.example"]
+    assert d["status"] == "changed"
+    assert d["changes"]["mode"] == {"old": "testing", "new": "enforce"}
+    assert d["changes"]["max_age"] == {"old": 86400, "new": 604800}
+    assert d["old_policy_id"] != d["new_policy_id"]
+    assert any("enforce is switched on" in w for w in d["warnings"])  # type: ignore[attr-defined]
+    assert diff_json()["a.example"]["status"] == "unchanged"
+
+
+def test_mx_changes_while_enforcing_warn_both_ways(repo: Path) -> None:
+    """Added patterns are rejected by cached policies; removed ones can strand mail: both warned."""
+    (repo / "Pulumi.t.yaml").write_text(BASE.replace("mx1.a.example, mx2.a.example", "mx2.a.example, mx3.a.example"))
+    d = diff_json()["a.example"]
+    assert d["mx_added"] == ["mx3.a.example"]
+    assert d["mx_removed"] == ["mx1.a.example"]
+    warnings = " ".join(d["warnings"])  # type: ignore[arg-type]
+    assert "MX patterns added (mx3.a.example)" in warnings
+    assert "MX patterns removed (mx1.a.example)" in warnings
+
+
+def test_lower_max_age_while_enforcing_warns(repo: Path) -> None:
+    """Lowering max_age in enforce mode warns that old caches keep the old lifetime."""
+    (repo / "Pulumi.t.yaml").write_text(
+        BASE.replace("template: enforce\n", "template: enforce\n      max_age: 86400\n")
+    )
+    d = diff_json()["a.example"]
+    assert d["changes"]["max_age"] == {"old": 604800, "new": 86400}
+    assert any("max_age lowered from 604800 to 86400" in w for w in d["warnings"])  # type: ignore[attr-defined]
+
+
+def test_removed_domain_and_rua(repo: Path) -> None:
+    """Removing a live domain warns to retire it first; dropping rua warns that reports stop."""
+    body = BASE.replace("    c.example:\n      template: google-workspace\n      rua: [mailto:tls@c.example]\n", "")
+    body = body.replace("      rua: [mailto:tls@b.example]\n", "")
+    (repo / "Pulumi.t.yaml").write_text(body)
+    diffs = diff_json()
+    assert diffs["c.example"]["status"] == "removed"
+    assert any("Retire it first" in w for w in diffs["c.example"]["warnings"])  # type: ignore[attr-defined]
+    assert diffs["b.example"]["rua_removed"] == ["mailto:tls@b.example"]
+    assert any("TLS-RPT is switched off" in w for w in diffs["b.example"]["warnings"])  # type: ignore[attr-defined]
+
+
+def test_added_domain(repo: Path) -> None:
+    """A new domain is listed as added with its settings."""
+    (repo / "Pulumi.t.yaml").write_text(BASE + "    d.example:\n      template: none\n")
+    d = diff_json()["d.example"]
+    assert d["status"] == "added"
+    assert d["old_policy_id"] is None
+
+
+def test_template_change_uses_the_base_commits_templates(repo: Path) -> None:
+    """Editing a template changes the domains that use it, because the base side plans with the old template."""
+    path = repo / "policy_templates" / "google-workspace.yaml"
+    path.write_text(path.read_text().replace("  - aspmx5.googlemail.com\n", ""))
+    d = diff_json()["c.example"]
+    assert d["mx_removed"] == ["aspmx5.googlemail.com"]
+    assert diff_json()["b.example"]["status"] == "unchanged"
+
+
+def test_new_stack_has_everything_added(repo: Path) -> None:
+    """A stack file that did not exist at the base shows every domain as added."""
+    shutil.copy(repo / "Pulumi.t.yaml", repo / "Pulumi.n.yaml")
+    result = CliRunner().invoke(main, ["diff", "--stack", "n", "--base", "main", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert {d["status"] for d in json.loads(result.stdout)["domains"]} == {"added"}
+
+
+def test_markdown_is_a_pr_comment(repo: Path) -> None:
+    """--markdown prints a heading, a table row per changed domain and the warnings."""
+    (repo / "Pulumi.t.yaml").write_text(BASE.replace("    b.example:\n", "    b.example:\n      mode: enforce\n"))
+    result = run("--markdown")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("### MTA-STS changes for stack `t` (against `main`)")
+    assert "| `b.example` | changed |" in result.stdout
+    assert "mode: testing → enforce" in result.stdout
+    assert "**Warnings**" in result.stdout
+    assert "1 domain(s) change, 2 unchanged." in result.stdout
+
+
+def test_bad_base_ref_is_exit_2(repo: Path) -> None:
+    """An unknown ref is one error line and exit 2."""
+    result = CliRunner().invoke(main, ["diff", "--stack", "t", "--base", "no-such-branch"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: --base: 'no-such-branch' is not a commit of {repo.resolve()}"
+
+
+def test_invalid_config_at_base_names_the_ref(repo: Path) -> None:
+    """An invalid stack at the base ref is reported with the ref in the location."""
+    commit(repo, BASE.replace("mx: [mx.b.example]", "mx: mx.b.example"), "broken")
+    commit(repo, BASE, "fixed")
+    result = CliRunner().invoke(main, ["diff", "--stack", "t", "--base", "HEAD~1"])
+    assert result.exit_code == 2
+    assert "error: HEAD~1:domains.b.example.mx: expected a list of MX patterns" in result.stderr
