@@ -1,0 +1,130 @@
+"""The GitHub workflows are valid, least-privileged and do what docs/gitops.md says."""
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+FILES = sorted(WORKFLOWS.glob("*.yml"))
+
+
+def load(name: str) -> dict[Any, Any]:
+    data = yaml.safe_load((WORKFLOWS / name).read_text())
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as true
+    return data  # type: ignore[no-any-return]
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return job["steps"]  # type: ignore[no-any-return]
+
+
+def test_workflows_exist() -> None:
+    """Pull request, deploy and drift workflows are shipped."""
+    assert {f.name for f in FILES} == {"pull-request.yml", "deploy.yml", "drift.yml"}
+
+
+def test_workflows_match_the_github_schema() -> None:
+    """Every workflow validates against GitHub's workflow schema (check-jsonschema's vendored copy, offline)."""
+    exe = Path(sys.executable).parent / "check-jsonschema"
+    result = subprocess.run(
+        [str(exe), "--builtin-schema", "vendor.github-workflows", *map(str, FILES)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", FILES, ids=[f.name for f in FILES])
+def test_permissions_are_minimal(path: Path) -> None:
+    """Top-level permissions are read-only; write scopes appear only on the jobs that need them."""
+    data = load(path.name)
+    assert data["permissions"] == {"contents": "read"}
+    allowed = {"id-token": "write", "pull-requests": "write", "contents": "read"}
+    for name, job in data["jobs"].items():
+        for scope, level in job.get("permissions", {}).items():
+            assert allowed.get(scope) == level, (name, scope, level)
+        assert "timeout-minutes" in job, name
+
+
+@pytest.mark.parametrize("path", FILES, ids=[f.name for f in FILES])
+def test_no_long_lived_aws_keys(path: Path) -> None:
+    """AWS access goes through OIDC role assumption only: no access keys anywhere."""
+    text = path.read_text()
+    assert "aws-access-key-id" not in text
+    assert "AWS_SECRET_ACCESS_KEY" not in text
+    for job in load(path.name)["jobs"].values():
+        for step in steps(job):
+            if str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials"):
+                assert "role-to-assume" in step["with"]
+                assert job["permissions"]["id-token"] == "write"
+
+
+def test_pull_request_runs_tests_diff_and_preview() -> None:
+    """Pull requests run .ci/run, post the markdown diff and run pulumi preview."""
+    data = load("pull-request.yml")
+    assert "pull_request" in data["on"]
+    assert any(s.get("run") == "bash .ci/run" for s in steps(data["jobs"]["test"]))
+    diff_runs = " ".join(s.get("run", "") for s in steps(data["jobs"]["diff"]))
+    assert "mtasts diff" in diff_runs
+    assert "--markdown" in diff_runs
+    assert "gh pr comment" in diff_runs
+    preview = [s for s in steps(data["jobs"]["preview"]) if str(s.get("uses", "")).startswith("pulumi/actions")]
+    assert preview[0]["with"]["command"] == "preview"
+
+
+def test_deploy_runs_up_then_check_one_stack_at_a_time() -> None:
+    """A push to main runs pulumi up, then mtasts check, never two deployments at once."""
+    data = load("deploy.yml")
+    assert data["on"]["push"]["branches"] == ["main"]
+    assert data["concurrency"]["cancel-in-progress"] is False
+    job = data["jobs"]["deploy"]
+    assert job["strategy"]["max-parallel"] == 1
+    uses = [str(s.get("uses", "")) for s in steps(job)]
+    up = uses.index(next(u for u in uses if u.startswith("pulumi/actions")))
+    assert steps(job)[up]["with"]["command"] == "up"
+    check = next(i for i, s in enumerate(steps(job)) if "mtasts check" in s.get("run", ""))
+    assert check > up
+
+
+def test_drift_runs_daily_without_cloud_credentials() -> None:
+    """The drift check is scheduled daily and needs no AWS access."""
+    data = load("drift.yml")
+    assert data["on"]["schedule"][0]["cron"].endswith("* * *")
+    job = data["jobs"]["check"]
+    assert "permissions" not in job
+    assert any("mtasts check --stack" in s.get("run", "") for s in steps(job))
+
+
+@pytest.mark.parametrize(
+    ("name", "subject"),
+    [("deploy", "repo:OWNER/REPO:environment:production"), ("preview", "repo:OWNER/REPO:pull_request")],
+)
+def test_oidc_trust_policies_pin_audience_and_subject(name: str, subject: str) -> None:
+    """The roles trust only GitHub's OIDC tokens for this repository, for the deploy environment or pull requests."""
+    import json
+
+    policy = json.loads((ROOT / "iam" / f"github-oidc-trust-{name}.json").read_text())
+    (statement,) = policy["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Principal"]["Federated"].endswith(":oidc-provider/token.actions.githubusercontent.com")
+    equals = statement["Condition"]["StringEquals"]
+    assert equals["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+    assert equals["token.actions.githubusercontent.com:sub"] == subject
+    assert "StringLike" not in statement["Condition"]
+    workflow, job, role = {
+        "deploy": ("deploy.yml", "deploy", "AWS_DEPLOY_ROLE_ARN"),
+        "preview": ("pull-request.yml", "preview", "AWS_PREVIEW_ROLE_ARN"),
+    }[name]
+    text = yaml.safe_dump(load(workflow)["jobs"][job])
+    assert f"vars.{role}" in text
+
+
+def test_deploy_job_runs_in_the_environment_the_trust_policy_names() -> None:
+    """The deploy role trusts subject environment:production, so the deploy job must run in that environment."""
+    assert load("deploy.yml")["jobs"]["deploy"]["environment"] == "production"
