@@ -287,3 +287,61 @@ def test_shipped_templates_are_valid_and_documented() -> None:
     for name in store.names():
         template = store.get(name)
         assert template.description, name
+
+
+def test_retire_publishes_mode_none_with_a_short_max_age() -> None:
+    """retire: true turns any template into mode none with one day max_age (RFC 8461 §8.3), keeping mx."""
+    d = parse_stack_settings(domain(template="enforce", mx=["m.example.com"], retire=True)).domains[0]
+    assert (d.retire, d.mode, d.max_age, d.mx) == (True, "none", 86400, ("m.example.com",))
+
+
+def test_retire_keeps_an_explicit_max_age_and_tolerates_mode_none() -> None:
+    """An explicit max_age and a redundant mode none are accepted with retire."""
+    d = parse_stack_settings(domain(retire=True, mode="none", max_age=3600)).domains[0]
+    assert (d.mode, d.max_age) == ("none", 3600)
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (domain(retire=True, mode="enforce", mx=["m.example.com"]), "domains.example.com.mode: 'enforce' contradicts"),
+        (domain(retire="yes", mx=["m.example.com"]), "domains.example.com.retire: expected true or false"),
+        (domain(dns="cloudflare", mx=["m.example.com"]), "domains.example.com.dns: 'cloudflare' is not one of"),
+        (domain(dns="external", mx=["m.example.com"]), "domains.example.com.dns: external DNS needs"),
+        ({"domains": {}, "hostingZone": "not a zone"}, "mta-sts:hostingZone: "),
+    ],
+)
+def test_invalid_lifecycle_settings(settings: dict[str, object], expected: str) -> None:
+    """retire, dns and hostingZone are validated like every other key."""
+    lines = problems(settings)
+    assert any(line.startswith(expected) for line in lines), lines
+
+
+def test_external_dns_plans_delegation_cnames() -> None:
+    """dns: external writes records under the hosting zone and lists the CNAMEs the owner publishes."""
+    from mtasts.plan import plan_stack
+
+    settings = {
+        "hostingZone": "hosting.example.net",
+        "domains": {"example.com": {"dns": "external", "mx": ["m.example.com"], "rua": ["mailto:t@example.com"]}},
+    }
+    plan = plan_stack(parse_stack_settings(settings)).domains[0]
+    assert plan.external
+    assert plan.location("_mta-sts.example.com") == ("hosting.example.net", "_mta-sts.example.com.hosting.example.net")
+    assert [(r.name, r.type, r.value) for r in plan.delegation] == [
+        ("mta-sts.example.com", "CNAME", "mta-sts.example.com.hosting.example.net"),
+        ("_mta-sts.example.com", "CNAME", "_mta-sts.example.com.hosting.example.net"),
+        ("_smtp._tls.example.com", "CNAME", "_smtp._tls.example.com.hosting.example.net"),
+    ]
+    assert plan.records[0].name == "_mta-sts.example.com"
+    assert plan.to_dict()["delegation"][0]["type"] == "CNAME"
+
+
+def test_route53_dns_writes_records_in_the_domains_zone() -> None:
+    """By default records go into the domain's own zone, under their own names, with no delegation."""
+    from mtasts.plan import plan_stack
+
+    plan = plan_stack(parse_stack_settings(domain(mx=["m.example.com"], zone="example.com"))).domains[0]
+    assert not plan.external
+    assert plan.location("_mta-sts.example.com") == ("example.com", "_mta-sts.example.com")
+    assert plan.delegation == ()

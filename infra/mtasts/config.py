@@ -263,10 +263,16 @@ class DomainConfig:
     """TTL of the TXT records."""
     warnings: tuple[Problem, ...] = field(default=())
     """Advice that does not stop a deployment."""
+    retire: bool = False
+    """Being withdrawn: published as mode none with a short max_age (RFC 8461 §8.3)."""
+    dns: str = "route53"
+    """``route53``: records in the domain's own hosted zone; ``external``: in the stack's hosting zone, behind
+    CNAMEs the domain owner publishes once."""
 
 
 #: Keys a domain may set; anything else is a typo and an error.
-DOMAIN_KEYS = ("template", "mode", "max_age", "mx", "rua", "zone", "ttl")
+DOMAIN_KEYS = ("template", "mode", "max_age", "mx", "rua", "zone", "ttl", "retire", "dns")
+DNS_MODES = ("route53", "external")
 
 
 def _parse_domain(
@@ -302,6 +308,17 @@ def _parse_domain(
     mode: Mode | None = (template.mode if template else None) or "testing"
     if "mode" in settings:
         mode = _check_mode(settings["mode"], f"{base}.mode", problems)
+    retire = settings.get("retire", False)
+    if not isinstance(retire, bool):
+        problems.append(Problem(f"{base}.retire", f"expected true or false, got {_type_name(retire)} {retire!r}"))
+        retire = False
+    if retire:
+        if mode not in (None, "none") and "mode" in settings:
+            problems.append(Problem(f"{base}.mode", f"{mode!r} contradicts retire: true, which publishes mode none"))
+        mode = "none"
+    dns = settings.get("dns", "route53")
+    if dns not in DNS_MODES:
+        problems.append(Problem(f"{base}.dns", f"{dns!r} is not one of {', '.join(DNS_MODES)}"))
     max_age: int | None = None
     if "max_age" in settings:
         max_age = _check_max_age(settings["max_age"], f"{base}.max_age", problems)
@@ -365,6 +382,8 @@ def _parse_domain(
         zone=zone,
         ttl=ttl,
         warnings=tuple(warnings),
+        retire=retire,
+        dns=str(dns),
     )
 
 
@@ -377,9 +396,18 @@ def _check_bool(value: object, path: str, problems: list[Problem]) -> object:
     return value
 
 
+def _check_zone(value: object, path: str, problems: list[Problem]) -> object:
+    try:
+        return normalize_hostname(value)
+    except HostnameError as exc:
+        problems.append(Problem(path, str(exc)))
+        return None
+
+
 #: Stack-level ``mta-sts:*`` keys besides ``domains``: name → (check, default).
 STACK_KEYS: dict[str, tuple[Callable[[object, str, list[Problem]], object], object]] = {
     "preflight": (_check_bool, True),
+    "hostingZone": (_check_zone, None),
 }
 
 
@@ -431,6 +459,14 @@ def parse_stack_settings(
                 continue
             seen[parsed.domain] = str(key)
             domains.append(parsed)
+    if resolved.get("hostingZone") is None and "hostingZone" not in settings:
+        for d in domains:
+            if d.dns == "external":
+                problems.append(
+                    Problem(
+                        f"domains.{d.key}.dns", f"external DNS needs {NAMESPACE}:hostingZone, a zone the kit controls"
+                    )
+                )
     if problems:
         raise ConfigError(problems)
     domains.sort(key=lambda d: d.domain)

@@ -43,5 +43,16 @@ def print_plan(plan: StackPlan) -> None:
         records.add_column(column, overflow="fold")
     for d in plan.domains:
         for r in d.records:
-            records.add_row(r.name, r.type, str(r.ttl), r.value)
+            _, name = d.location(r.name)
+            records.add_row(name if name == r.name else f"{name}\n(seen as {r.name})", r.type, str(r.ttl), r.value)
     out.print(records)
+    delegated = [d for d in plan.domains if d.delegation]
+    if delegated:
+        owner = Table(title="CNAMEs each domain owner publishes once (dns: external)", title_justify="left")
+        for column in ("Name", "Type", "Value"):
+            owner.add_column(column, overflow="fold")
+        for d in delegated:
+            for r in d.delegation:
+                owner.add_row(r.name, r.type, r.value)
+            owner.add_row(f"(ACM validation for {d.mta_sts_host})", "CNAME", "see the stack output after `pulumi up`")
+        out.print(owner)

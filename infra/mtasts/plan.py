@@ -51,7 +51,31 @@ class DomainPlan:
     policy_id: str
     """Content hash of :attr:`policy_bytes`, announced in the ``_mta-sts`` record."""
     records: tuple[DnsRecord, ...]
-    """TXT records: ``_mta-sts`` and, with rua, ``_smtp._tls``."""
+    """TXT records as senders resolve them: ``_mta-sts`` and, with rua, ``_smtp._tls``."""
+    hosting_zone: str | None = None
+    """With ``dns: external``, the stack's zone where the kit writes this domain's records."""
+    delegation: tuple[DnsRecord, ...] = ()
+    """With ``dns: external``, the CNAMEs the domain owner publishes once (the ACM validation CNAME comes from the
+    deployment's outputs)."""
+
+    @property
+    def external(self) -> bool:
+        """Whether the domain's own DNS is outside this kit's control (``dns: external``)."""
+        return self.hosting_zone is not None
+
+    @property
+    def mta_sts_host(self) -> str:
+        """``mta-sts.<domain>``, the policy host senders connect to."""
+        return f"mta-sts.{self.domain}"
+
+    def location(self, name: str) -> tuple[str, str]:
+        """(zone, record name) where the kit writes the record that senders resolve as ``name``.
+
+        The domain's own zone normally; with ``dns: external``, ``<name>.<hosting zone>`` in the hosting zone.
+        """
+        if self.hosting_zone is None:
+            return self.config.zone, name
+        return self.hosting_zone, f"{name}.{self.hosting_zone}"
 
     @property
     def domain(self) -> str:
@@ -94,6 +118,9 @@ class DomainPlan:
             "policy_url": self.policy_url,
             "policy_text": self.policy_text,
             "records": [r.to_dict() for r in self.records],
+            "dns": c.dns,
+            "delegation": [r.to_dict() for r in self.delegation],
+            "retire": c.retire,
             "warnings": [str(w) for w in c.warnings],
         }
 
@@ -128,20 +155,31 @@ class StackPlan:
         return {"domains": [d.to_dict() for d in self.domains]}
 
 
-def plan_domain(config: DomainConfig) -> DomainPlan:
-    """Render the policy of one domain and derive its id and records."""
+def plan_domain(config: DomainConfig, hosting_zone: str | None = None) -> DomainPlan:
+    """Render the policy of one domain and derive its id and records.
+
+    ``hosting_zone`` is the stack's ``mta-sts:hostingZone``, used by domains with ``dns: external``.
+    """
     policy = Policy(mode=config.mode, max_age=config.max_age, mx=config.mx)
     body = policy.to_bytes()
     pid = policy.id
     records = [DnsRecord(sts_record_name(config.domain), "TXT", sts_record_value(pid), config.ttl)]
     if config.rua:
         records.append(DnsRecord(tlsrpt_record_name(config.domain), "TXT", tlsrpt_record_value(config.rua), config.ttl))
-    return DomainPlan(config, policy, body, pid, tuple(records))
+    if config.dns != "external":
+        return DomainPlan(config, policy, body, pid, tuple(records))
+    if hosting_zone is None:
+        raise ConfigError(Problem(f"domains.{config.key}.dns", "external DNS needs mta-sts:hostingZone"))
+    names = [f"mta-sts.{config.domain}", *(r.name for r in records)]
+    delegation = tuple(DnsRecord(n, "CNAME", f"{n}.{hosting_zone}", config.ttl) for n in names)
+    return DomainPlan(config, policy, body, pid, tuple(records), hosting_zone, delegation)
 
 
 def plan_stack(config: StackConfig) -> StackPlan:
     """Plan every domain of a validated stack."""
-    return StackPlan(config, tuple(plan_domain(d) for d in config.domains))
+    hosting_zone = config.settings.get("hostingZone")
+    zone = hosting_zone if isinstance(hosting_zone, str) else None
+    return StackPlan(config, tuple(plan_domain(d, zone) for d in config.domains))
 
 
 def stack_file_path(stack: str, project_dir: Path) -> Path:
