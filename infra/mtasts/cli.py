@@ -110,13 +110,17 @@ def stack_options(func: F) -> F:
     return click.option("--stack", "-s", help="Stack name: reads Pulumi.<NAME>.yaml in the project folder.")(func)
 
 
-def load_plan(stack: str | None, config_path: Path | None, templates_dir: Path | None) -> StackPlan:
-    """Resolve ``--stack``/``--config`` and plan the stack."""
+def stack_path(stack: str | None, config_path: Path | None) -> Path:
+    """The stack file named by ``--stack`` (in the project folder) or ``--config``; exactly one must be given."""
     if (stack is None) == (config_path is None):
         raise click.UsageError("give exactly one of --stack NAME or --config PATH")
-    path = config_path or stack_file_path(str(stack), find_project_dir(Path.cwd()))
+    return config_path or stack_file_path(str(stack), find_project_dir(Path.cwd()))
+
+
+def load_plan(stack: str | None, config_path: Path | None, templates_dir: Path | None) -> StackPlan:
+    """Resolve ``--stack``/``--config`` and plan the stack."""
     templates = TemplateStore(templates_dir) if templates_dir else None
-    return plan_stack_file(path, templates)
+    return plan_stack_file(stack_path(stack, config_path), templates)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..cli import find_project_dir, warn
+from ..cli import stack_options, stack_path, warn
 from ..config import TemplateStore
 from ..names import to_unicode
-from ..plan import plan_stack_file, stack_file_path
+from ..plan import plan_stack_file
 from .diff import DomainDiff, StackDiff, diff_plans, plan_at_ref
 
 
@@ -73,9 +73,7 @@ def print_table(diff: StackDiff) -> None:
 
 
 @click.command()
-@click.option("--stack", "-s", help="Stack name: compares Pulumi.<NAME>.yaml in the project folder.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Stack file path.")
-@click.option("--templates", "templates_dir", type=click.Path(file_okay=False, path_type=Path))
+@stack_options
 @click.option("--base", "base", required=True, help="Git ref to compare against, e.g. origin/main.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the pull-request comment body.")
@@ -93,11 +91,9 @@ def diff(
     new policy id, domains added or removed, and warnings for changes that
     can strand mail or leave old policies cached.
     """
-    if (stack is None) == (config_path is None):
-        raise click.UsageError("give exactly one of --stack NAME or --config PATH")
     if as_json and as_markdown:
         raise click.UsageError("--json and --markdown exclude each other")
-    path = config_path or stack_file_path(str(stack), find_project_dir(Path.cwd()))
+    path = stack_path(stack, config_path)
     new = plan_stack_file(path, TemplateStore(templates_dir) if templates_dir else None)
     old = plan_at_ref(path, base, templates_dir)
     result = diff_plans(old, new, base)
