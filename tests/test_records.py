@@ -194,3 +194,16 @@ def test_rendered_records_parse_back() -> None:
     rua = [normalize_rua_uri("mailto:tls!x@example.com"), "https://r.example.com/a,b"]
     parsed = parse_tlsrpt_record(tlsrpt_record_value(rua))
     assert parsed.rua == ("mailto:tls%21x@example.com", "https://r.example.com/a%2Cb")
+
+
+def test_long_txt_values_split_and_join_back() -> None:
+    """A value over 255 octets becomes several character-strings that join back to it (RFC 1035 §3.3.14)."""
+    from mtasts.records import split_txt_strings
+
+    value = tlsrpt_record_value([f"https://r{i}.example.com/tls-reports/endpoint" for i in range(8)])
+    parts = split_txt_strings(value)
+    assert len(value) > 255
+    assert all(len(p) <= 255 for p in parts)
+    assert len(parts) == 2
+    assert join_txt_strings(parts) == value
+    assert split_txt_strings("v=STSv1; id=a") == ["v=STSv1; id=a"]

@@ -268,10 +268,19 @@ class DomainConfig:
     dns: str = "route53"
     """``route53``: records in the domain's own hosted zone; ``external``: in the stack's hosting zone, behind
     CNAMEs the domain owner publishes once."""
+    allow_overwrite: bool = False
+    """Let ``pulumi up`` take over existing Route53 records of the same name instead of failing."""
+    adopt_zone_id: str | None = None
+    """Route53 zone id of the records listed in :attr:`adopt`, for ``pulumi import``."""
+    adopt: tuple[str, ...] = ()
+    """Existing records to import into the stack on the next ``pulumi up``: ``_mta-sts``, ``_smtp._tls``,
+    ``mta-sts`` (its A and AAAA records)."""
 
 
 #: Keys a domain may set; anything else is a typo and an error.
-DOMAIN_KEYS = ("template", "mode", "max_age", "mx", "rua", "zone", "ttl", "retire", "dns")
+DOMAIN_KEYS = ("template", "mode", "max_age", "mx", "rua", "zone", "ttl", "retire", "dns", "allow_overwrite", "adopt")
+ADOPTABLE = ("_mta-sts", "_smtp._tls", "mta-sts")
+_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}\Z")
 DNS_MODES = ("route53", "external")
 
 
@@ -319,6 +328,13 @@ def _parse_domain(
     dns = settings.get("dns", "route53")
     if dns not in DNS_MODES:
         problems.append(Problem(f"{base}.dns", f"{dns!r} is not one of {', '.join(DNS_MODES)}"))
+    allow_overwrite = settings.get("allow_overwrite", False)
+    if not isinstance(allow_overwrite, bool):
+        problems.append(
+            Problem(f"{base}.allow_overwrite", f"expected true or false, got {_type_name(allow_overwrite)}")
+        )
+        allow_overwrite = False
+    adopt_zone_id, adopt = _check_adopt(settings.get("adopt"), f"{base}.adopt", problems)
     max_age: int | None = None
     if "max_age" in settings:
         max_age = _check_max_age(settings["max_age"], f"{base}.max_age", problems)
@@ -384,7 +400,28 @@ def _parse_domain(
         warnings=tuple(warnings),
         retire=retire,
         dns=str(dns),
+        allow_overwrite=allow_overwrite,
+        adopt_zone_id=adopt_zone_id,
+        adopt=adopt,
     )
+
+
+def _check_adopt(value: object, path: str, problems: list[Problem]) -> tuple[str | None, tuple[str, ...]]:
+    """``adopt: {zone_id: Z..., records: [_mta-sts, _smtp._tls, mta-sts]}``."""
+    if value is None:
+        return None, ()
+    if not isinstance(value, dict) or set(value) != {"zone_id", "records"}:
+        problems.append(Problem(path, "expected a mapping with exactly the keys zone_id and records"))
+        return None, ()
+    zone_id = value["zone_id"]
+    if not isinstance(zone_id, str) or not _ZONE_ID.match(zone_id):
+        problems.append(Problem(f"{path}.zone_id", f"{zone_id!r} is not a Route53 hosted zone id (Z...)"))
+        zone_id = None
+    records = _check_str_list(value["records"], f"{path}.records", "record names", problems) or []
+    for index, name in enumerate(records):
+        if name not in ADOPTABLE:
+            problems.append(Problem(f"{path}.records[{index}]", f"{name!r} is not one of {', '.join(ADOPTABLE)}"))
+    return zone_id, tuple(dict.fromkeys(r for r in records if r in ADOPTABLE))
 
 
 # --- stack --------------------------------------------------------------------------------------
@@ -393,6 +430,15 @@ def _parse_domain(
 def _check_bool(value: object, path: str, problems: list[Problem]) -> object:
     if not isinstance(value, bool):
         problems.append(Problem(path, f"expected true or false, got {_type_name(value)} {value!r}"))
+    return value
+
+
+PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+
+
+def _check_price_class(value: object, path: str, problems: list[Problem]) -> object:
+    if value not in PRICE_CLASSES:
+        problems.append(Problem(path, f"{value!r} is not one of {', '.join(PRICE_CLASSES)}"))
     return value
 
 
@@ -408,6 +454,7 @@ def _check_zone(value: object, path: str, problems: list[Problem]) -> object:
 STACK_KEYS: dict[str, tuple[Callable[[object, str, list[Problem]], object], object]] = {
     "preflight": (_check_bool, True),
     "hostingZone": (_check_zone, None),
+    "priceClass": (_check_price_class, "PriceClass_100"),
 }
 
 

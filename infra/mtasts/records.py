@@ -38,6 +38,7 @@ __all__ = [
     "parse_sts_record",
     "parse_tlsrpt_record",
     "select_record",
+    "split_txt_strings",
     "sts_record_name",
     "sts_record_value",
     "tlsrpt_record_name",
@@ -132,6 +133,15 @@ def normalize_rua_uri(uri: object) -> str:
     for char, encoded in _MUST_ENCODE.items():
         result = result.replace(char, encoded)
     return result
+
+
+def split_txt_strings(value: str, size: int = 255) -> list[str]:
+    """Split a TXT value into character-strings of at most ``size`` octets (RFC 1035 §3.3.14).
+
+    Senders join them back without spaces (RFC 8461 §3.1), so long ``rua`` lists survive intact.
+    """
+    data = value.encode("ascii")
+    return [data[i : i + size].decode("ascii") for i in range(0, len(data), size)] or [""]
 
 
 def join_txt_strings(strings: Iterable[bytes | str]) -> str:

@@ -24,7 +24,16 @@ from ..errors import Problem
 from ..plan import DomainPlan
 from ..policy import MAX_AGE_LIMIT
 
-__all__ = ["OUTPUT_NAME", "DomainState", "from_output", "next_state", "removal_problems", "safe_to_remove", "to_output"]
+__all__ = [
+    "OUTPUT_NAME",
+    "DomainState",
+    "advance",
+    "from_output",
+    "next_state",
+    "removal_problems",
+    "safe_to_remove",
+    "to_output",
+]
 
 #: Name of the stack output holding the record.
 OUTPUT_NAME = "retirement"
@@ -59,15 +68,20 @@ class DomainState:
         return self.none_since + self.active_max_age + self.ttl + MARGIN_SECONDS
 
 
+def advance(previous: DomainState | None, mode: str, max_age: int, policy_id: str, ttl: int, now: float) -> DomainState:
+    """The record after publishing a policy of ``mode``/``max_age`` at ``now``, carried on from ``previous``."""
+    active = previous.active_max_age if previous else 0
+    if mode == "none":
+        keep = previous is not None and previous.mode == "none" and previous.none_since is not None
+        none_since = previous.none_since if keep and previous else now
+        return DomainState(mode, max_age, policy_id, ttl, active, none_since)
+    return DomainState(mode, max_age, policy_id, ttl, max(active, max_age), None)
+
+
 def next_state(previous: DomainState | None, plan: DomainPlan, now: float) -> DomainState:
     """The record after deploying ``plan`` at ``now``."""
     c = plan.config
-    active = previous.active_max_age if previous else 0
-    if c.mode == "none":
-        keep = previous is not None and previous.mode == "none" and previous.none_since is not None
-        none_since = previous.none_since if keep and previous else now
-        return DomainState(c.mode, c.max_age, plan.policy_id, c.ttl, active, none_since)
-    return DomainState(c.mode, c.max_age, plan.policy_id, c.ttl, max(active, c.max_age), None)
+    return advance(previous, c.mode, c.max_age, plan.policy_id, c.ttl, now)
 
 
 def safe_to_remove(state: DomainState, now: float) -> bool:

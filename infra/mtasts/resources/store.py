@@ -1,0 +1,142 @@
+"""Stack-level resources: one private bucket for every policy, the CloudFront OAC and path filter."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from ..policy import POLICY_PATH
+
+__all__ = ["PolicyStore", "PolicyStoreArgs", "bucket_policy_document"]
+
+#: Above this many distributions the bucket policy names the account's distributions by wildcard instead of
+#: one ARN each, to stay under S3's 20 KB bucket policy limit (about 70 bytes per ARN).
+MAX_LISTED_DISTRIBUTIONS = 200
+
+#: A CloudFront Function (viewer request) in front of every distribution: the policy path goes to S3, any
+#: other path is answered 404 at the edge, so S3's XML errors never reach a client and nothing redirects.
+PATH_FILTER_CODE = f"""function handler(event) {{
+  var request = event.request;
+  if (request.uri === "{POLICY_PATH}") {{
+    return request;
+  }}
+  return {{
+    statusCode: 404,
+    statusDescription: "Not Found",
+    headers: {{
+      "content-type": {{ value: "text/plain; charset=utf-8" }},
+      "cache-control": {{ value: "max-age=300" }}
+    }},
+    body: {{ encoding: "text", data: "Not found. The MTA-STS policy is at {POLICY_PATH}\\n" }}
+  }};
+}}
+"""
+
+
+def bucket_policy_document(bucket_arn: str, account_id: str, distribution_arns: Sequence[str]) -> str:
+    """A bucket policy letting only this stack's CloudFront distributions read the policy objects.
+
+    Each distribution is named by ``AWS:SourceArn``. Past :data:`MAX_LISTED_DISTRIBUTIONS` the condition
+    becomes ``ArnLike arn:aws:cloudfront::<account>:distribution/*`` plus ``AWS:SourceAccount``: every
+    distribution of the account, which keeps the policy under S3's size limit.
+    """
+    arns = sorted(set(distribution_arns))
+    condition: dict[str, dict[str, object]]
+    if len(arns) <= MAX_LISTED_DISTRIBUTIONS:
+        condition = {"StringEquals": {"AWS:SourceArn": arns}}
+    else:
+        condition = {
+            "ArnLike": {"AWS:SourceArn": f"arn:aws:cloudfront::{account_id}:distribution/*"},
+            "StringEquals": {"AWS:SourceAccount": account_id},
+        }
+    statement = {
+        "Sid": "CloudFrontReadsPolicies",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": f"{bucket_arn}/*",
+        "Condition": condition,
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class PolicyStoreArgs:
+    """Settings of the stack's policy store."""
+
+    stack: str
+    """Stack name, used in resource descriptions."""
+
+
+class PolicyStore(pulumi.ComponentResource):
+    """The private S3 bucket holding every domain's policy, and what CloudFront needs to read it."""
+
+    bucket: aws.s3.Bucket
+    origin_access_control: aws.cloudfront.OriginAccessControl
+    path_filter: aws.cloudfront.Function
+
+    def __init__(self, name: str, args: PolicyStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mtasts:index:PolicyStore", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=False, opts=child)
+        self.public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        self.ownership = aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=self.bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=child,
+        )
+        self.versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=self.bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=child,
+        )
+        self.origin_access_control = aws.cloudfront.OriginAccessControl(
+            f"{name}-oac",
+            description=f"MTA-STS policies of stack {args.stack}",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=child,
+        )
+        self.path_filter = aws.cloudfront.Function(
+            f"{name}-path-filter",
+            runtime="cloudfront-js-2.0",
+            comment=f"Serve only {POLICY_PATH}; 404 for anything else",
+            code=PATH_FILTER_CODE,
+            publish=True,
+            opts=child,
+        )
+        self.register_outputs({"bucketName": self.bucket.bucket})
+
+    def grant_read(self, distribution_arns: Sequence[pulumi.Output[str]]) -> aws.s3.BucketPolicy:
+        """The bucket policy for the stack's distributions; call once, after every domain is declared."""
+        account = aws.get_caller_identity_output().account_id
+        document = pulumi.Output.all(self.bucket.arn, account, *distribution_arns).apply(
+            lambda values: bucket_policy_document(values[0], values[1], values[2:])
+        )
+        return aws.s3.BucketPolicy(
+            f"{self._name}-bucket-policy",
+            bucket=self.bucket.id,
+            policy=document,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
+        )

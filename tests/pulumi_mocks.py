@@ -1,0 +1,141 @@
+"""Pulumi's mock runtime for the program's tests: every property the code reads, and a record of registrations."""
+
+from __future__ import annotations
+
+import warnings
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi.resource
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)  # pulumi_aws warns about its own deprecated modules
+    import pulumi_aws  # noqa: F401
+
+ACCOUNT = "123456789012"
+
+
+@dataclass
+class Registration:
+    """One resource as the program registered it."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    depends_on: list[str] = field(default_factory=list)
+    parent: str | None = None
+    provider: str | None = None
+    import_id: str | None = None
+    protect: bool | None = None
+
+
+class Mocks(pulumi.runtime.Mocks):
+    """Returns the outputs AWS would, with deterministic ids; remembers every input it saw."""
+
+    def __init__(self, previous_outputs: dict[str, Any] | None = None) -> None:
+        self.inputs: dict[str, dict[str, Any]] = {}
+        self.types: dict[str, str] = {}
+        self.previous_outputs = previous_outputs or {}
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        """Outputs per resource type, in camelCase as the provider returns them."""
+        name, inputs = args.name, dict(args.inputs)
+        self.inputs[name] = inputs
+        self.types[name] = args.typ
+        outputs = dict(inputs)
+        rid = f"{name}-id"
+        match args.typ:
+            case "aws:s3/bucket:Bucket":
+                outputs |= {
+                    "bucket": f"{name}-bucket",
+                    "arn": f"arn:aws:s3:::{name}-bucket",
+                    "bucketRegionalDomainName": f"{name}-bucket.s3.eu-west-1.amazonaws.com",
+                }
+            case "aws:acm/certificate:Certificate":
+                host = inputs["domainName"]
+                outputs |= {
+                    "arn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/{name}",
+                    "domainValidationOptions": [
+                        {
+                            "domainName": host,
+                            "resourceRecordName": f"_a1b2.{host}.",
+                            "resourceRecordType": "CNAME",
+                            "resourceRecordValue": f"_c3d4.{name}.acm-validations.aws.",
+                        }
+                    ],
+                }
+            case "aws:acm/certificateValidation:CertificateValidation":
+                outputs["certificateArn"] = inputs["certificateArn"]
+            case "aws:cloudfront/distribution:Distribution":
+                rid = f"E{zlib.crc32(name.encode()):010d}"
+                outputs |= {
+                    "arn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/{rid}",
+                    "domainName": f"{rid.lower()}.cloudfront.net",
+                    "hostedZoneId": "Z2FDTNDATAQYW2",
+                }
+            case "aws:cloudfront/function:Function":
+                outputs["arn"] = f"arn:aws:cloudfront::{ACCOUNT}:function/{name}"
+            case "aws:route53/record:Record":
+                outputs["fqdn"] = inputs["name"]
+            case "pulumi:pulumi:StackReference":
+                outputs = {"name": inputs.get("name"), "outputs": self.previous_outputs, "secretOutputNames": []}
+            case "pulumi-python:dynamic:Resource":
+                outputs = {k: v for k, v in inputs.items() if k != "__provider"}
+                if "invalidationId" in outputs:
+                    outputs["invalidationId"] = f"I{name}"
+                if "none_since" in outputs and outputs.get("mode") == "none":
+                    outputs["none_since"] = 1_800_000_000.0
+                    outputs["active_max_age"] = 0
+                elif "active_max_age" in outputs:
+                    outputs["active_max_age"] = outputs["max_age"]
+        return rid, outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        """Data sources: the Route53 zone lookup and the caller identity."""
+        self.calls.append((args.token, dict(args.args)))
+        if args.token == "aws:route53/getZone:getZone":
+            zone = args.args["name"]
+            zone_id = "Z" + "".join(c for c in zone.upper() if c.isalnum())[:20]
+            return {"zoneId": zone_id, "id": zone_id, "name": zone}
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/test", "id": ACCOUNT, "userId": "AID"}
+        return {}
+
+
+@contextmanager
+def recording() -> Iterator[dict[str, Registration]]:
+    """Record each registration's type, parent, provider and depends_on as the program passes them."""
+    seen: dict[str, Registration] = {}
+    original = pulumi.resource.register_resource
+
+    def wrapper(
+        res: Any, ty: str, name: str, custom: bool, remote: bool, new_dep: Any, props: Any, opts: Any, *a: Any, **k: Any
+    ) -> Any:
+        opts = opts or pulumi.ResourceOptions()
+        depends = [d._name for d in (opts.depends_on or []) if isinstance(d, pulumi.Resource)]
+        seen[name] = Registration(
+            type=ty,
+            name=name,
+            depends_on=depends,
+            parent=opts.parent._name if opts.parent is not None else None,
+            provider=opts.provider._name if opts.provider is not None else None,
+            import_id=opts.import_,
+            protect=opts.protect,
+        )
+        return original(res, ty, name, custom, remote, new_dep, props, opts, *a, **k)
+
+    pulumi.resource.register_resource = wrapper  # type: ignore[assignment]
+    try:
+        yield seen
+    finally:
+        pulumi.resource.register_resource = original  # type: ignore[assignment]
+
+
+def use_mocks(mocks: Mocks) -> None:
+    """Install ``mocks`` for a real (non-preview) update of project mta-sts, stack test."""
+    pulumi.runtime.set_mocks(mocks, project="mta-sts", stack="test", preview=False)

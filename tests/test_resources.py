@@ -1,0 +1,369 @@
+"""The Pulumi program under Pulumi's mock runtime (preview=False): what it would create on AWS."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pytest
+
+from mtasts.config import parse_stack_settings
+from mtasts.plan import StackPlan, plan_stack
+from mtasts.resources.domain import CACHING_OPTIMIZED_POLICY_ID
+from mtasts.resources.program import deploy
+from mtasts.resources.store import PATH_FILTER_CODE
+from pulumi_mocks import Mocks, Registration, recording, use_mocks
+
+NOW = 1_900_000_000.0
+
+EXAMPLE: dict[str, Any] = {
+    "domains": {
+        "example.com": {
+            "template": "enforce",
+            "mx": ["mx1.example.com", "*.mx.example.net"],
+            "rua": ["mailto:tls@example.com"],
+        },
+        "example.org": {"template": "google-workspace", "rua": ["mailto:tls@example.org"], "ttl": 600},
+        "bücher.example": {"template": "none"},
+    }
+}
+
+
+@dataclass
+class Run:
+    """What one program run registered."""
+
+    mocks: Mocks
+    regs: dict[str, Registration]
+    plan: StackPlan
+    outputs: dict[str, Any]
+
+
+def build(settings: dict[str, Any], previous: dict[str, Any] | None = None, now: float = NOW) -> Run:
+    """Run the program on ``settings`` under mocks and return what it registered, once all of it resolved."""
+    mocks = Mocks()
+    use_mocks(mocks)
+    run: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[Any]:
+        with recording() as regs:
+            plan = plan_stack(parse_stack_settings(settings))
+            outputs = deploy(plan, stack="test", previous_retirement=previous or {}, now=now)
+        run.update(regs=regs, plan=plan)
+        return pulumi.Output.from_input(outputs).apply(lambda resolved: run.update(outputs=resolved))
+
+    program()
+    return Run(mocks, run["regs"], run["plan"], run["outputs"])
+
+
+@pytest.fixture(scope="module")
+def example() -> Run:
+    return build(EXAMPLE)
+
+
+def by_type(run: Run, typ: str) -> dict[str, dict[str, Any]]:
+    return {name: run.mocks.inputs[name] for name, t in run.mocks.types.items() if t == typ}
+
+
+def test_bucket_is_private_encrypted_and_versioned(example: Run) -> None:
+    """All four public-access blocks, BucketOwnerEnforced, default encryption and versioning are on."""
+    (pab,) = by_type(example, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").values()
+    assert [pab[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")] == [
+        True
+    ] * 4
+    (own,) = by_type(example, "aws:s3/bucketOwnershipControls:BucketOwnershipControls").values()
+    assert own["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+    (enc,) = by_type(
+        example, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    ).values()
+    assert enc["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    (ver,) = by_type(example, "aws:s3/bucketVersioning:BucketVersioning").values()
+    assert ver["versioningConfiguration"]["status"] == "Enabled"
+    assert by_type(example, "aws:cloudfront/originAccessIdentity:OriginAccessIdentity") == {}
+
+
+def test_origin_access_control_signs_always_with_sigv4(example: Run) -> None:
+    """CloudFront reads the bucket through an OAC (sigv4, always), never a legacy OAI."""
+    (oac,) = by_type(example, "aws:cloudfront/originAccessControl:OriginAccessControl").values()
+    assert (oac["originAccessControlOriginType"], oac["signingBehavior"], oac["signingProtocol"]) == (
+        "s3",
+        "always",
+        "sigv4",
+    )
+
+
+def test_bucket_policy_admits_only_this_stacks_distributions(example: Run) -> None:
+    """Only cloudfront.amazonaws.com may read, and only for the stack's own distribution ARNs."""
+    (policy,) = by_type(example, "aws:s3/bucketPolicy:BucketPolicy").values()
+    document = json.loads(policy["policy"])
+    (statement,) = document["Statement"]
+    assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert statement["Action"] == "s3:GetObject"
+    arns = statement["Condition"]["StringEquals"]["AWS:SourceArn"]
+    distributions = by_type(example, "aws:cloudfront/distribution:Distribution")
+    assert len(arns) == len(distributions) == 3
+    assert all(a.startswith("arn:aws:cloudfront::123456789012:distribution/E") for a in arns)
+
+
+def test_policy_objects_are_the_rendered_bytes(example: Run) -> None:
+    """Each object's body equals `mtasts render`, as text/plain; charset=utf-8 with a short Cache-Control."""
+    objects = by_type(example, "aws:s3/bucketObjectv2:BucketObjectv2")
+    assert len(objects) == 3
+    for d in example.plan.domains:
+        obj = objects[f"{d.domain}-policy"]
+        assert obj["content"].encode("utf-8") == d.policy_bytes
+        assert obj["key"] == f"{d.domain}/.well-known/mta-sts.txt"
+        assert obj["contentType"] == "text/plain; charset=utf-8"
+        assert obj["cacheControl"] == "max-age=300"
+
+
+def test_certificates_are_made_in_us_east_1(example: Run) -> None:
+    """Every certificate and its validation use the explicit us-east-1 provider, whatever the stack region."""
+    (provider,) = by_type(example, "pulumi:providers:aws").values()
+    assert provider["region"] == "us-east-1"
+    for name, cert in by_type(example, "aws:acm/certificate:Certificate").items():
+        assert cert["validationMethod"] == "DNS"
+        assert cert["domainName"] == f"mta-sts.{name.removesuffix('-certificate')}"
+        assert example.regs[name].provider == "aws-us-east-1"
+    for name in by_type(example, "aws:acm/certificateValidation:CertificateValidation"):
+        assert example.regs[name].provider == "aws-us-east-1"
+
+
+def test_distribution_security_settings(example: Run) -> None:
+    """Alias, validated certificate, SNI only, TLSv1.2_2021, https-only, IPv6, GET/HEAD, OAC origin, path filter."""
+    for d in example.plan.domains:
+        dist = example.mocks.inputs[f"{d.domain}-distribution"]
+        validation = example.mocks.inputs[f"{d.domain}-certificate-validation"]
+        assert dist["aliases"] == [f"mta-sts.{d.domain}"]
+        cert = dist["viewerCertificate"]
+        assert cert["acmCertificateArn"] == validation["certificateArn"]
+        assert (cert["sslSupportMethod"], cert["minimumProtocolVersion"]) == ("sni-only", "TLSv1.2_2021")
+        behavior = dist["defaultCacheBehavior"]
+        assert behavior["viewerProtocolPolicy"] == "https-only"
+        assert behavior["allowedMethods"] == ["GET", "HEAD"]
+        assert behavior["cachePolicyId"] == CACHING_OPTIMIZED_POLICY_ID
+        assert behavior["functionAssociations"][0]["eventType"] == "viewer-request"
+        assert dist["isIpv6Enabled"] is True
+        assert dist["priceClass"] == "PriceClass_100"
+        (origin,) = dist["origins"]
+        assert origin["originPath"] == f"/{d.domain}"
+        assert origin["originAccessControlId"] == "policies-oac-id"
+
+
+def test_path_filter_serves_only_the_policy_path_and_never_redirects() -> None:
+    """The edge function passes the policy path and answers 404 text for anything else; no 3xx anywhere."""
+    assert 'request.uri === "/.well-known/mta-sts.txt"' in PATH_FILTER_CODE
+    assert "statusCode: 404" in PATH_FILTER_CODE
+    assert "30" not in PATH_FILTER_CODE.replace("max-age=300", "")
+
+
+def test_alias_records_point_at_the_distribution(example: Run) -> None:
+    """mta-sts.<domain> has A and AAAA alias records to its distribution."""
+    for d in example.plan.domains:
+        dist = example.mocks.inputs[f"{d.domain}-distribution"]
+        for kind in ("a", "aaaa"):
+            record = example.mocks.inputs[f"{d.domain}-{kind}"]
+            assert record["name"] == f"mta-sts.{d.domain}"
+            assert record["type"] == kind.upper()
+            assert record["aliases"][0]["zoneId"] == "Z2FDTNDATAQYW2"
+            assert record["aliases"][0]["name"].endswith(".cloudfront.net")
+            assert dist is not None
+
+
+def test_txt_records_carry_the_planned_values_and_ttl(example: Run) -> None:
+    """_mta-sts and _smtp._tls TXT records hold exactly the plan's values, with the configured TTL."""
+    for d in example.plan.domains:
+        sts = example.mocks.inputs[f"{d.domain}-sts-txt"]
+        assert (sts["name"], sts["type"], sts["records"], sts["ttl"]) == (
+            f"_mta-sts.{d.domain}",
+            "TXT",
+            [d.sts_record.value],
+            d.config.ttl,
+        )
+        assert sts["allowOverwrite"] is False
+        tlsrpt = example.mocks.inputs.get(f"{d.domain}-tlsrpt-txt")
+        if d.tlsrpt_record is None:
+            assert tlsrpt is None
+        else:
+            assert tlsrpt is not None
+            assert tlsrpt["records"] == [d.tlsrpt_record.value]
+
+
+def test_rollout_order_object_then_invalidation_then_txt(example: Run) -> None:
+    """The TXT record depends on the invalidation, which depends on the object and the distribution (RFC 8461 §8.1)."""
+    for d in example.plan.domains:
+        invalidation = example.regs[f"{d.domain}-invalidation"]
+        assert set(invalidation.depends_on) >= {f"{d.domain}-policy", f"{d.domain}-distribution"}
+        assert f"{d.domain}-invalidation" in example.regs[f"{d.domain}-sts-txt"].depends_on
+        inputs = example.mocks.inputs[f"{d.domain}-invalidation"]
+        assert inputs["trigger"] == d.policy_id
+        assert inputs["paths"] == ["/.well-known/mta-sts.txt"]
+
+
+def test_every_domain_resource_waits_for_its_guard(example: Run) -> None:
+    """Deleting any resource of a domain first deletes its retirement guard, which can refuse."""
+    for d in example.plan.domains:
+        guard = f"{d.domain}-retirement-guard"
+        for suffix in ("policy", "certificate", "distribution", "a", "aaaa", "sts-txt"):
+            assert guard in example.regs[f"{d.domain}-{suffix}"].depends_on, suffix
+
+
+def test_children_are_parented_to_their_component(example: Run) -> None:
+    """Each domain's resources are children of its MtaStsDomain component; stack resources of PolicyStore."""
+    for name, reg in example.regs.items():
+        if reg.type == "mtasts:index:MtaStsDomain":
+            assert reg.parent is None
+        elif name.startswith("policies-"):
+            assert reg.parent == "policies", name
+        elif reg.type not in ("pulumi:providers:aws", "mtasts:index:PolicyStore"):
+            domain = next(d.domain for d in example.plan.domains if name.startswith(d.domain + "-"))
+            assert reg.parent == domain, name
+
+
+def test_resource_names_are_unique(example: Run) -> None:
+    """No two resources share a name, across domains and the stack."""
+    names = list(example.mocks.types)
+    assert len(names) == len(set(names))
+
+
+def test_outputs(example: Run) -> None:
+    """Per domain: policy URL, id, TXT values, distribution name; per stack: bucket name and the retirement record."""
+    out = example.outputs
+    assert out["bucketName"] == "policies-bucket-bucket"
+    for d in example.plan.domains:
+        o = out["domains"][d.domain]
+        assert o["policyUrl"] == d.policy_url
+        assert o["policyId"] == d.policy_id
+        assert o["txtValues"] == {r.name: r.value for r in d.records}
+        assert o["distributionDomainName"].endswith(".cloudfront.net")
+        assert o["delegation"] == []
+    assert out["retirement"]["example.com"]["mode"] == "enforce"
+    assert out["retirement"]["xn--bcher-kva.example"]["mode"] == "none"
+
+
+def test_changing_one_policy_changes_only_that_domain() -> None:
+    """In a 20-domain stack, one domain's policy change alters only its object, invalidation trigger, TXT and guard."""
+    domains = {
+        f"d{i}.example.com": {"mx": [f"mx.d{i}.example.com"], "rua": ["mailto:t@example.com"]} for i in range(20)
+    }
+    before = build({"domains": domains})
+    changed = {
+        **domains,
+        "d7.example.com": {"mx": ["mx.d7.example.com", "mx2.d7.example.com"], "rua": ["mailto:t@example.com"]},
+    }
+    after = build({"domains": changed})
+    differing = {
+        name
+        for name in before.mocks.inputs
+        if json.dumps(before.mocks.inputs[name], sort_keys=True, default=str)
+        != json.dumps(after.mocks.inputs[name], sort_keys=True, default=str)
+    }
+    assert differing == {
+        "d7.example.com-policy",
+        "d7.example.com-invalidation",
+        "d7.example.com-sts-txt",
+        "d7.example.com-retirement-guard",
+    }
+    assert set(before.mocks.inputs) == set(after.mocks.inputs)
+
+
+def test_existing_records_are_never_overwritten_unless_allowed() -> None:
+    """allow_overwrite is off by default and follows the domain setting."""
+    run = build(
+        {
+            "domains": {
+                "example.com": {"mx": ["m.example.com"], "rua": ["mailto:t@example.com"], "allow_overwrite": True}
+            }
+        }
+    )
+    for suffix in ("sts-txt", "tlsrpt-txt", "a", "aaaa"):
+        assert run.mocks.inputs[f"example.com-{suffix}"]["allowOverwrite"] is True
+
+
+def test_adopt_imports_existing_records_by_config() -> None:
+    """adopt turns into Pulumi import ids ZONEID_name_TYPE for the listed records."""
+    settings = {
+        "domains": {
+            "example.com": {
+                "mx": ["m.example.com"],
+                "rua": ["mailto:t@example.com"],
+                "adopt": {"zone_id": "Z0123456789ABC", "records": ["_smtp._tls", "mta-sts"]},
+            }
+        }
+    }
+    run = build(settings)
+    assert run.regs["example.com-tlsrpt-txt"].import_id == "Z0123456789ABC__smtp._tls.example.com_TXT"
+    assert run.regs["example.com-a"].import_id == "Z0123456789ABC_mta-sts.example.com_A"
+    assert run.regs["example.com-aaaa"].import_id == "Z0123456789ABC_mta-sts.example.com_AAAA"
+    assert run.regs["example.com-sts-txt"].import_id is None
+
+
+def test_price_class_is_configurable() -> None:
+    """mta-sts:priceClass reaches every distribution."""
+    run = build({"priceClass": "PriceClass_All", "domains": {"example.com": {"template": "none"}}})
+    assert run.mocks.inputs["example.com-distribution"]["priceClass"] == "PriceClass_All"
+
+
+def test_zone_lookup_is_done_once_per_zone() -> None:
+    """Domains sharing a zone share one Route53 lookup."""
+    run = build({"domains": {f"d{i}.example.com": {"template": "none", "zone": "example.com"} for i in range(5)}})
+    lookups = [a["name"] for token, a in run.mocks.calls if token == "aws:route53/getZone:getZone"]
+    assert lookups == ["example.com"]
+
+
+def test_external_dns_writes_into_the_hosting_zone_and_outputs_cnames() -> None:
+    """dns: external puts the TXT and alias records under the hosting zone and outputs the owner's CNAMEs."""
+    settings = {
+        "hostingZone": "hosting.example.net",
+        "domains": {
+            "partner.example": {"dns": "external", "mx": ["m.partner.example"], "rua": ["mailto:t@example.net"]}
+        },
+    }
+    run = build(settings)
+    assert run.mocks.inputs["partner.example-sts-txt"]["name"] == "_mta-sts.partner.example.hosting.example.net"
+    assert run.mocks.inputs["partner.example-a"]["name"] == "mta-sts.partner.example.hosting.example.net"
+    assert "partner.example-certificate-validation-record" not in run.mocks.inputs
+    assert run.mocks.inputs["partner.example-distribution"]["aliases"] == ["mta-sts.partner.example"]
+    delegation = run.outputs["domains"]["partner.example"]["delegation"]
+    assert [r["name"] for r in delegation] == [
+        "mta-sts.partner.example",
+        "_mta-sts.partner.example",
+        "_smtp._tls.partner.example",
+        "_a1b2.mta-sts.partner.example",
+    ]
+    assert delegation[-1]["value"].endswith(".acm-validations.aws")
+
+
+def test_unsafe_removal_fails_the_program() -> None:
+    """Dropping a domain whose last published policy was enforce fails preview/up with the retire instruction."""
+    previous = {
+        "gone.example": {
+            "mode": "enforce",
+            "max_age": 604800,
+            "policy_id": "x",
+            "ttl": 300,
+            "active_max_age": 604800,
+            "none_since": None,
+        }
+    }
+    with pytest.raises(Exception, match=r"domains\.gone\.example: cannot be removed"):
+        build({"domains": {"example.com": {"template": "none"}}}, previous=previous)
+
+
+def test_removal_after_the_wait_is_allowed() -> None:
+    """A domain retired long enough ago may leave the config."""
+    previous = {
+        "gone.example": {
+            "mode": "none",
+            "max_age": 86400,
+            "policy_id": "x",
+            "ttl": 300,
+            "active_max_age": 604800,
+            "none_since": NOW - 30 * 86400,
+        }
+    }
+    run = build({"domains": {"example.com": {"template": "none"}}}, previous=previous)
+    assert set(run.outputs["retirement"]) == {"example.com"}
