@@ -345,3 +345,44 @@ def test_route53_dns_writes_records_in_the_domains_zone() -> None:
     assert not plan.external
     assert plan.location("_mta-sts.example.com") == ("example.com", "_mta-sts.example.com")
     assert plan.delegation == ()
+
+
+def test_deployment_settings() -> None:
+    """allow_overwrite, adopt and priceClass are read with their defaults."""
+    config = parse_stack_settings(
+        {
+            "priceClass": "PriceClass_200",
+            "domains": {
+                "a.example": {"template": "none"},
+                "b.example": {
+                    "template": "none",
+                    "allow_overwrite": True,
+                    "adopt": {"zone_id": "Z123ABC", "records": ["_smtp._tls", "mta-sts", "mta-sts"]},
+                },
+            },
+        }
+    )
+    a, b = config.domains
+    assert (a.allow_overwrite, a.adopt, a.adopt_zone_id) == (False, (), None)
+    assert (b.allow_overwrite, b.adopt, b.adopt_zone_id) == (True, ("_smtp._tls", "mta-sts"), "Z123ABC")
+    assert config.settings["priceClass"] == "PriceClass_200"
+    assert parse_stack_settings({"domains": {}}).settings["priceClass"] == "PriceClass_100"
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (domain(template="none", allow_overwrite="yes"), "domains.example.com.allow_overwrite: expected true or false"),
+        (domain(template="none", adopt=["_mta-sts"]), "domains.example.com.adopt: expected a mapping"),
+        (domain(template="none", adopt={"zone_id": "abc", "records": []}), "domains.example.com.adopt.zone_id:"),
+        (
+            domain(template="none", adopt={"zone_id": "Z1", "records": ["www"]}),
+            "domains.example.com.adopt.records[0]: 'www' is not one of",
+        ),
+        ({"domains": {}, "priceClass": "cheap"}, "mta-sts:priceClass: 'cheap' is not one of"),
+    ],
+)
+def test_invalid_deployment_settings(settings: dict[str, object], expected: str) -> None:
+    """Deployment settings are validated like the policy ones."""
+    lines = problems(settings)
+    assert any(line.startswith(expected) for line in lines), lines

@@ -60,7 +60,8 @@ def invalidate_and_wait(
             "the _mta-sts TXT record was left unchanged (RFC 8461 §8.1)"
         ) from exc
     deadline = clock() + timeout
-    while status != "Completed":
+    # CloudFront says "Completed"; moto, which the tests use, says "COMPLETED".
+    while status.lower() != "completed":
         if clock() >= deadline:
             raise InvalidationError(
                 f"CloudFront invalidation {invalidation_id} of distribution {distribution_id} did not complete "
