@@ -12,11 +12,15 @@ from typing import Any
 import pulumi
 import pulumi.resource
 
+from mtasts.resources.guard import RetirementGuardProvider
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # pulumi_aws warns about its own deprecated modules
     import pulumi_aws  # noqa: F401
 
 ACCOUNT = "123456789012"
+#: The time the mocked retirement guard stamps.
+GUARD_CLOCK = 1_800_000_000.0
 
 
 @dataclass
@@ -86,13 +90,12 @@ class Mocks(pulumi.runtime.Mocks):
                 outputs = {"name": inputs.get("name"), "outputs": self.previous_outputs, "secretOutputNames": []}
             case "pulumi-python:dynamic:Resource":
                 outputs = {k: v for k, v in inputs.items() if k != "__provider"}
-                if "invalidationId" in outputs:
+                if "trigger" in outputs:
                     outputs["invalidationId"] = f"I{name}"
-                if "none_since" in outputs and outputs.get("mode") == "none":
-                    outputs["none_since"] = 1_800_000_000.0
-                    outputs["active_max_age"] = 0
-                elif "active_max_age" in outputs:
-                    outputs["active_max_age"] = outputs["max_age"]
+                if "domains" in outputs:
+                    # The guard's create, with the real provider logic and a fixed clock.
+                    guard = RetirementGuardProvider(clock=lambda: GUARD_CLOCK)
+                    outputs["record"] = guard.create(outputs).outs["record"]
         return rid, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

@@ -1,10 +1,10 @@
-"""The retirement guard's dynamic provider: it keeps the record and refuses unsafe deletes."""
+"""The retirement guard's dynamic provider: it keeps the record and refuses unsafe removals and destroys."""
 
 import pytest
 
-from mtasts.resources.guard import RetirementGuardProvider
+from mtasts.resources.guard import GuardFailure, RetirementGuardProvider
 
-DAY = 86400.0
+DAY = 86400
 
 
 class Clock:
@@ -17,36 +17,56 @@ class Clock:
         return self.now
 
 
-def props(mode: str, max_age: int) -> dict[str, object]:
-    return {"domain": "example.com", "mode": mode, "max_age": max_age, "policy_id": f"{mode}{max_age}", "ttl": 300}
+def published(**modes: tuple[str, int]) -> dict[str, object]:
+    domains = {
+        name.replace("_", "."): {"mode": mode, "max_age": max_age, "policy_id": f"{mode}{max_age}", "ttl": 300}
+        for name, (mode, max_age) in modes.items()
+    }
+    return {"domains": domains, "record": None}
 
 
-def test_lifecycle_create_retire_wait_delete() -> None:
-    """Enforce, then retire: deleting is refused until the enforce max_age has passed since none went live."""
+def test_lifecycle_create_retire_wait_remove() -> None:
+    """Enforce, then retire: dropping the domain is refused until its enforce max_age has passed since none."""
     clock = Clock(1_800_000_000.0)
     provider = RetirementGuardProvider(clock)
-    created = provider.create(props("enforce", int(30 * DAY)))
-    assert created.outs["active_max_age"] == 30 * DAY
-    with pytest.raises(Exception, match="cannot be removed: senders may hold its mode enforce policy"):
-        provider.delete(created.id, created.outs)
+    created = provider.create(published(a_example=("enforce", 30 * DAY), b_example=("testing", DAY)))
+    assert created.outs["record"]["a.example"]["active_max_age"] == 30 * DAY
+
+    with pytest.raises(
+        GuardFailure, match=r"domains\.a\.example: cannot be removed: senders may hold its mode enforce"
+    ):
+        provider.update(created.id, created.outs, published(b_example=("testing", DAY)))
 
     clock.now += DAY
-    retired = provider.update(created.id, created.outs, props("none", int(DAY)))
-    assert retired.outs["none_since"] == clock.now
-    assert retired.outs["active_max_age"] == 30 * DAY
+    retired = provider.update(created.id, created.outs, published(a_example=("none", DAY), b_example=("testing", DAY)))
+    assert retired.outs["record"]["a.example"]["none_since"] == clock.now
 
     clock.now += 29 * DAY
-    with pytest.raises(Exception, match=r"domains\.example\.com: cannot be removed before"):
-        provider.delete(created.id, retired.outs)
+    with pytest.raises(GuardFailure, match=r"domains\.a\.example: cannot be removed before"):
+        provider.update(created.id, retired.outs, published(b_example=("testing", DAY)))
 
     clock.now += DAY + 300 + 3600
+    removed = provider.update(created.id, retired.outs, published(b_example=("testing", DAY)))
+    assert set(removed.outs["record"]) == {"b.example"}
+
+
+def test_destroy_is_refused_while_any_domain_is_active() -> None:
+    """pulumi destroy deletes the guard first; its delete names every domain that may not go yet."""
+    clock = Clock(1_800_000_000.0)
+    provider = RetirementGuardProvider(clock)
+    created = provider.create(published(a_example=("enforce", DAY)))
+    with pytest.raises(GuardFailure, match=r"domains\.a\.example"):
+        provider.delete(created.id, created.outs)
+    retired = provider.update(created.id, created.outs, published(a_example=("none", DAY)))
+    clock.now += 2 * DAY + 3600
     provider.delete(created.id, retired.outs)
 
 
-def test_diff_updates_in_place_on_policy_change() -> None:
-    """A new policy updates the guard; it is never replaced (a replacement would delete it)."""
+def test_diff_updates_in_place() -> None:
+    """A policy change updates the guard; it is never replaced (a replacement would delete it)."""
     provider = RetirementGuardProvider(Clock(0.0))
-    diff = provider.diff("g", props("enforce", 1), props("enforce", 2))
+    diff = provider.diff("g", published(a_example=("enforce", 1)), published(a_example=("enforce", 2)))
     assert diff.changes is True
     assert diff.replaces == []
-    assert provider.diff("g", props("enforce", 1), props("enforce", 1)).changes is False
+    same = published(a_example=("enforce", 1))
+    assert provider.diff("g", same, dict(same)).changes is False

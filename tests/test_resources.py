@@ -203,12 +203,16 @@ def test_rollout_order_object_then_invalidation_then_txt(example: Run) -> None:
         assert inputs["paths"] == ["/.well-known/mta-sts.txt"]
 
 
-def test_every_domain_resource_waits_for_its_guard(example: Run) -> None:
-    """Deleting any resource of a domain first deletes its retirement guard, which can refuse."""
-    for d in example.plan.domains:
-        guard = f"{d.domain}-retirement-guard"
-        for suffix in ("policy", "certificate", "distribution", "a", "aaaa", "sts-txt"):
-            assert guard in example.regs[f"{d.domain}-{suffix}"].depends_on, suffix
+def test_retirement_guard_comes_after_every_domain(example: Run) -> None:
+    """The stack's guard depends on every domain, so it records after go-live and is deleted first."""
+    guard = example.regs["retirement-guard"]
+    assert sorted(guard.depends_on) == sorted(d.domain for d in example.plan.domains)
+    assert example.mocks.inputs["retirement-guard"]["domains"]["example.com"] == {
+        "mode": "enforce",
+        "max_age": 604800,
+        "policy_id": example.plan.get("example.com").policy_id,
+        "ttl": 300,
+    }
 
 
 def test_children_are_parented_to_their_component(example: Run) -> None:
@@ -218,7 +222,7 @@ def test_children_are_parented_to_their_component(example: Run) -> None:
             assert reg.parent is None
         elif name.startswith("policies-"):
             assert reg.parent == "policies", name
-        elif reg.type not in ("pulumi:providers:aws", "mtasts:index:PolicyStore"):
+        elif reg.type not in ("pulumi:providers:aws", "mtasts:index:PolicyStore") and name != "retirement-guard":
             domain = next(d.domain for d in example.plan.domains if name.startswith(d.domain + "-"))
             assert reg.parent == domain, name
 
@@ -245,7 +249,7 @@ def test_outputs(example: Run) -> None:
 
 
 def test_changing_one_policy_changes_only_that_domain() -> None:
-    """In a 20-domain stack, one domain's policy change alters only its object, invalidation trigger, TXT and guard."""
+    """In a 20-domain stack, one policy change alters only its object, trigger and TXT, and its guard entry."""
     domains = {
         f"d{i}.example.com": {"mx": [f"mx.d{i}.example.com"], "rua": ["mailto:t@example.com"]} for i in range(20)
     }
@@ -265,8 +269,11 @@ def test_changing_one_policy_changes_only_that_domain() -> None:
         "d7.example.com-policy",
         "d7.example.com-invalidation",
         "d7.example.com-sts-txt",
-        "d7.example.com-retirement-guard",
+        "retirement-guard",
     }
+    guard_before = before.mocks.inputs["retirement-guard"]["domains"]
+    guard_after = after.mocks.inputs["retirement-guard"]["domains"]
+    assert {d for d in guard_before if guard_before[d] != guard_after[d]} == {"d7.example.com"}
     assert set(before.mocks.inputs) == set(after.mocks.inputs)
 
 

@@ -10,7 +10,6 @@ import pulumi_aws as aws
 from ..plan import DnsRecord, DomainPlan
 from ..policy import POLICY_PATH
 from ..records import split_txt_strings
-from .guard import RetirementGuard
 from .invalidation import PolicyInvalidation
 from .store import PolicyStore
 
@@ -60,13 +59,6 @@ class MtaStsDomain(pulumi.ComponentResource):
         host = plan.mta_sts_host
         _, host_record_name = plan.location(host)
 
-        # Deleting anything of the domain first deletes this guard, which refuses while senders may still
-        # hold its policy (RFC 8461 §8.3).
-        self.guard = RetirementGuard(
-            f"{name}-retirement-guard", c.domain, c.mode, c.max_age, plan.policy_id, c.ttl, opts=child
-        )
-        guarded = pulumi.ResourceOptions(parent=self, depends_on=[self.guard])
-
         self.policy_object = aws.s3.BucketObjectv2(
             f"{name}-policy",
             bucket=args.store.bucket.id,
@@ -74,14 +66,14 @@ class MtaStsDomain(pulumi.ComponentResource):
             content=plan.policy_text,
             content_type=POLICY_CONTENT_TYPE,
             cache_control=POLICY_CACHE_CONTROL,
-            opts=guarded,
+            opts=child,
         )
 
         self.certificate = aws.acm.Certificate(
             f"{name}-certificate",
             domain_name=host,
             validation_method="DNS",
-            opts=pulumi.ResourceOptions(parent=self, provider=args.us_east_1, depends_on=[self.guard]),
+            opts=in_us_east_1,
         )
         validation = self.certificate.domain_validation_options[0]
         zone_id = args.zone_id
@@ -98,7 +90,7 @@ class MtaStsDomain(pulumi.ComponentResource):
                 records=[validation.resource_record_value],
                 ttl=300,
                 allow_overwrite=True,  # ACM's validation name is unique to this certificate
-                opts=guarded,
+                opts=child,
             )
             validation_fqdns = [self.validation_record.fqdn]
         self.certificate_validation = aws.acm.CertificateValidation(
@@ -141,7 +133,7 @@ class MtaStsDomain(pulumi.ComponentResource):
                 "ssl_support_method": "sni-only",
                 "minimum_protocol_version": "TLSv1.2_2021",
             },
-            opts=guarded,
+            opts=child,
         )
         self.alias_records = [
             aws.route53.Record(
@@ -157,7 +149,7 @@ class MtaStsDomain(pulumi.ComponentResource):
                     }
                 ],
                 allow_overwrite=c.allow_overwrite,
-                opts=self._adopt(guarded, "mta-sts", host_record_name, kind),
+                opts=self._adopt(child, "mta-sts", host_record_name, kind),
             )
             for kind in ("A", "AAAA")
         ]
@@ -171,7 +163,7 @@ class MtaStsDomain(pulumi.ComponentResource):
             profile=args.aws_profile,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy_object, self.distribution]),
         )
-        after_invalidation = pulumi.ResourceOptions(parent=self, depends_on=[self.invalidation, self.guard])
+        after_invalidation = pulumi.ResourceOptions(parent=self, depends_on=[self.invalidation])
         self.txt_records = [self._txt(name, r, after_invalidation) for r in plan.records]
 
         self.policy_url = plan.policy_url

@@ -1,84 +1,96 @@
-"""A per-domain guard that refuses to be deleted while senders may still hold the domain's policy.
+"""The stack's retirement guard: it refuses to let a domain go while senders may still hold its policy.
 
-Every resource of a domain depends on its guard, so Pulumi deletes the guard
-first; while deleting is unsafe (RFC 8461 §8.3, see
-:mod:`mtasts.lifecycle.retirement`) the delete fails with one line saying
-until when, and nothing of the domain is removed — also on ``pulumi destroy``,
-which runs no program.
+One dynamic resource per stack holds the retirement record of every domain
+(see :mod:`mtasts.lifecycle.retirement`). It depends on every domain's
+resources, so:
 
-The guard's state is the retirement record: it is computed from the
-previous state on every update, so no clock value ever enters the policy.
+* it is updated *after* each domain's new TXT record is live, which is when a
+  mode ``none`` policy really took effect;
+* when the config drops a domain, its update fails while that is unsafe
+  (RFC 8461 §8.3), and Pulumi deletes removed resources only after every
+  update succeeded, so nothing of the domain goes;
+* on ``pulumi destroy`` (which runs no program) it is deleted first, and its
+  delete fails the same way, before anything it depends on is touched.
+
+No clock value ever enters a policy: time is only read here, to stamp when
+``none`` went live.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
-from ..lifecycle.retirement import DomainState, advance, from_output, removal_problems
+from ..lifecycle.retirement import advance, from_output, removal_problems, to_output
+from ..plan import DomainPlan
+from .invalidation import CachedProviderResource
 
-__all__ = ["RetirementGuard", "RetirementGuardProvider"]
-
-_INPUTS = ("domain", "mode", "max_age", "policy_id", "ttl")
+__all__ = ["GuardFailure", "RetirementGuard", "RetirementGuardProvider"]
 
 
-def _state(previous: DomainState | None, props: dict[str, Any], now: float) -> DomainState:
-    return advance(previous, str(props["mode"]), int(props["max_age"]), str(props["policy_id"]), int(props["ttl"]), now)
+class GuardFailure(Exception):
+    """Removing a domain now could strand senders' cached policies."""
+
+
+def _published(domains: dict[str, Any]) -> dict[str, tuple[str, int, str, int]]:
+    return {d: (str(v["mode"]), int(v["max_age"]), str(v["policy_id"]), int(v["ttl"])) for d, v in domains.items()}
 
 
 class RetirementGuardProvider(ResourceProvider):
-    """Dynamic provider keeping the retirement record and refusing unsafe deletes."""
+    """Keeps the retirement record across deployments and refuses unsafe removals."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
 
+    def _record(self, previous: object, domains: dict[str, Any]) -> dict[str, Any]:
+        now = self.clock()
+        before = from_output(previous)
+        problems = removal_problems(before, domains, now)
+        if problems:
+            raise GuardFailure("; ".join(str(p) for p in problems))
+        states = {
+            name: advance(before.get(name), mode, max_age, policy_id, ttl, now)
+            for name, (mode, max_age, policy_id, ttl) in _published(domains).items()
+        }
+        return to_output(states)
+
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """Record the first published policy."""
-        state = _state(None, props, self.clock())
-        return CreateResult(id_=f"guard-{props['domain']}", outs={**props, **asdict(state)})
+        """Start the record with the stack's first deployment."""
+        record = self._record({}, props["domains"])
+        return CreateResult(id_="retirement-guard", outs={**props, "record": record})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Update in place whenever the published policy changes."""
-        return DiffResult(changes=any(olds.get(k) != news.get(k) for k in _INPUTS), replaces=[])
+        """Update in place whenever a domain's published policy changes, or a domain comes or goes."""
+        return DiffResult(changes=olds.get("domains") != news.get("domains"), replaces=[])
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """Carry the record forward from the previous state."""
-        previous = from_output({"d": olds}).get("d")
-        return UpdateResult(outs={**news, **asdict(_state(previous, news, self.clock()))})
+        """Carry the record forward; fail if a dropped domain may not go yet."""
+        return UpdateResult(outs={**news, "record": self._record(olds.get("record"), news["domains"])})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        """Refuse while senders may still hold an enforce/testing policy of the domain."""
-        state = from_output({props["domain"]: props})
-        problems = removal_problems(state, [], self.clock())
+        """Refuse ``pulumi destroy`` while any domain may not go yet."""
+        problems = removal_problems(from_output(props.get("record")), [], self.clock())
         if problems:
-            raise Exception(str(problems[0]))  # dynamic providers report failures as exceptions
+            raise GuardFailure("; ".join(str(p) for p in problems))
 
 
-class RetirementGuard(pulumi.dynamic.Resource):
-    """Holds a domain's retirement record; deleting it is refused until that is safe."""
+class RetirementGuard(CachedProviderResource):
+    """Holds every domain's retirement record; see the module docstring."""
 
-    mode: pulumi.Output[str]
-    max_age: pulumi.Output[int]
-    policy_id: pulumi.Output[str]
-    ttl: pulumi.Output[int]
-    active_max_age: pulumi.Output[int]
-    none_since: pulumi.Output[float | None]
+    record: pulumi.Output[dict[str, Any]]
 
-    def __init__(
-        self, name: str, domain: str, mode: str, max_age: int, policy_id: str, ttl: int, opts: pulumi.ResourceOptions
-    ) -> None:
-        props = {
-            "domain": domain,
-            "mode": mode,
-            "max_age": max_age,
-            "policy_id": policy_id,
-            "ttl": ttl,
-            "active_max_age": None,
-            "none_since": None,
+    def __init__(self, name: str, domains: list[DomainPlan], opts: pulumi.ResourceOptions) -> None:
+        published = {
+            d.domain: {
+                "mode": d.config.mode,
+                "max_age": d.config.max_age,
+                "policy_id": d.policy_id,
+                "ttl": d.config.ttl,
+            }
+            for d in domains
         }
-        super().__init__(RetirementGuardProvider(), name, props, opts)
+        super().__init__(RetirementGuardProvider(), name, {"domains": published, "record": None}, opts)

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider
+from pulumi.dynamic.dynamic import serialize_provider
 
 __all__ = ["InvalidationError", "PolicyInvalidation", "PolicyInvalidationProvider", "invalidate_and_wait"]
 
@@ -108,7 +109,32 @@ class PolicyInvalidationProvider(ResourceProvider):
         """An invalidation cannot be undone; deleting the resource only forgets it."""
 
 
-class PolicyInvalidation(pulumi.dynamic.Resource):
+class CachedProviderResource(pulumi.dynamic.Resource):
+    """A dynamic resource whose provider is serialized once per process, not once per resource.
+
+    ``pulumi.dynamic.Resource`` serializes its provider for every resource, and each serialization wraps
+    pickle's dict-writing methods once more without unwrapping them (pulumi 3.x ``serialize_provider``), so
+    a stack with a few hundred dynamic resources hits Python's recursion limit. Our providers hold no
+    state worth capturing per resource, so one serialization serves them all.
+    """
+
+    _serialized: ClassVar[dict[type, str]] = {}
+
+    def __init__(
+        self,
+        provider: ResourceProvider,
+        name: str,
+        props: dict[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        kind = type(provider)
+        if kind not in self._serialized:
+            self._serialized[kind] = serialize_provider(provider)
+        props = {**props, "__provider": pulumi.Output.secret(self._serialized[kind])}
+        pulumi.CustomResource.__init__(self, f"pulumi-python:{self._resource_type_name}", name, props, opts)
+
+
+class PolicyInvalidation(CachedProviderResource):
     """Invalidate ``paths`` on a distribution whenever ``trigger`` changes, and wait until it is done."""
 
     invalidation_id: pulumi.Output[str]

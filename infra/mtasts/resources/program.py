@@ -18,11 +18,11 @@ from ..errors import MtastsError, Problem
 from ..lifecycle.retirement import OUTPUT_NAME, from_output, removal_problems
 from ..plan import StackPlan, plan_stack
 from .domain import MtaStsDomain, MtaStsDomainArgs
+from .guard import RetirementGuard
 from .store import PolicyStore, PolicyStoreArgs
 
 __all__ = ["deploy", "main", "read_settings"]
 
-RETIREMENT_FIELDS = ("mode", "max_age", "policy_id", "ttl", "active_max_age", "none_since")
 
 #: Preflight hook: given the plan, returns one problem per enforce-mode domain whose live MX hosts the policy
 #: does not cover. Installed by :mod:`mtasts.checker` when present.
@@ -99,13 +99,11 @@ def deploy(
         )
     store.grant_read([c.distribution.arn for c in domains.values()])
 
+    # After every domain (it depends on all of them): see mtasts.resources.guard.
+    guard = RetirementGuard(
+        "retirement-guard", list(plan.domains), pulumi.ResourceOptions(depends_on=list(domains.values()))
+    )
     planned = sorted(domains)
-    retirement = {
-        name: pulumi.Output.all(
-            c.guard.mode, c.guard.max_age, c.guard.policy_id, c.guard.ttl, c.guard.active_max_age, c.guard.none_since
-        ).apply(lambda v: dict(zip(RETIREMENT_FIELDS, v, strict=True)))
-        for name, c in domains.items()
-    }
     guard_check = pulumi.Output.from_input(previous_retirement).apply(
         lambda prev: _refuse_unsafe_removals(prev, planned, now)
     )
@@ -122,7 +120,7 @@ def deploy(
             for name, c in domains.items()
         },
         # Read back by the next deployment to refuse unsafe removals; see docs/gitops.md.
-        OUTPUT_NAME: pulumi.Output.all(guard_check, retirement).apply(lambda v: v[1]),
+        OUTPUT_NAME: pulumi.Output.all(guard_check, guard.record).apply(lambda v: v[1]),
     }
 
 
