@@ -12,7 +12,10 @@ from typing import Any
 import pulumi
 import pulumi.resource
 
+from mtasts.config import parse_stack_settings
+from mtasts.plan import StackPlan, plan_stack
 from mtasts.resources.guard import RetirementGuardProvider
+from mtasts.resources.program import deploy
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # pulumi_aws warns about its own deprecated modules
@@ -21,6 +24,8 @@ with warnings.catch_warnings():
 ACCOUNT = "123456789012"
 #: The time the mocked retirement guard stamps.
 GUARD_CLOCK = 1_800_000_000.0
+#: The time the program runs at, in tests.
+PROGRAM_CLOCK = 1_900_000_000.0
 
 
 @dataclass
@@ -137,6 +142,35 @@ def recording() -> Iterator[dict[str, Registration]]:
         yield seen
     finally:
         pulumi.resource.register_resource = original  # type: ignore[assignment]
+
+
+@dataclass
+class Run:
+    """What one program run registered."""
+
+    mocks: Mocks
+    regs: dict[str, Registration]
+    plan: StackPlan
+    outputs: dict[str, Any]
+
+
+def build(settings: dict[str, Any], previous: dict[str, Any] | None = None, now: float | None = None) -> Run:
+    """Run the program on ``settings`` under mocks and return what it registered, once all of it resolved."""
+    now = PROGRAM_CLOCK if now is None else now
+    mocks = Mocks()
+    use_mocks(mocks)
+    run: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[Any]:
+        with recording() as regs:
+            plan = plan_stack(parse_stack_settings(settings))
+            outputs = deploy(plan, stack="test", previous_retirement=previous or {}, now=now)
+        run.update(regs=regs, plan=plan)
+        return pulumi.Output.from_input(outputs).apply(lambda resolved: run.update(outputs=resolved))
+
+    program()
+    return Run(mocks, run["regs"], run["plan"], run["outputs"])
 
 
 def use_mocks(mocks: Mocks) -> None:

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
-import pulumi
 import pytest
 
-from mtasts.config import parse_stack_settings
-from mtasts.plan import StackPlan, plan_stack
 from mtasts.resources.domain import CACHING_OPTIMIZED_POLICY_ID
-from mtasts.resources.program import deploy
 from mtasts.resources.store import PATH_FILTER_CODE
-from pulumi_mocks import Mocks, Registration, recording, use_mocks
+from pulumi_mocks import PROGRAM_CLOCK, Run, build
 
-NOW = 1_900_000_000.0
+NOW = PROGRAM_CLOCK
 
 EXAMPLE: dict[str, Any] = {
     "domains": {
@@ -29,34 +24,6 @@ EXAMPLE: dict[str, Any] = {
         "bücher.example": {"template": "none"},
     }
 }
-
-
-@dataclass
-class Run:
-    """What one program run registered."""
-
-    mocks: Mocks
-    regs: dict[str, Registration]
-    plan: StackPlan
-    outputs: dict[str, Any]
-
-
-def build(settings: dict[str, Any], previous: dict[str, Any] | None = None, now: float = NOW) -> Run:
-    """Run the program on ``settings`` under mocks and return what it registered, once all of it resolved."""
-    mocks = Mocks()
-    use_mocks(mocks)
-    run: dict[str, Any] = {}
-
-    @pulumi.runtime.test
-    def program() -> pulumi.Output[Any]:
-        with recording() as regs:
-            plan = plan_stack(parse_stack_settings(settings))
-            outputs = deploy(plan, stack="test", previous_retirement=previous or {}, now=now)
-        run.update(regs=regs, plan=plan)
-        return pulumi.Output.from_input(outputs).apply(lambda resolved: run.update(outputs=resolved))
-
-    program()
-    return Run(mocks, run["regs"], run["plan"], run["outputs"])
 
 
 @pytest.fixture(scope="module")
