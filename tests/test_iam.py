@@ -1,0 +1,102 @@
+"""The least-privilege deploy policy covers every resource type the program creates, and nothing broad."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from pathlib import Path
+
+import pytest
+
+from pulumi_mocks import Run, build
+
+POLICY = json.loads((Path(__file__).resolve().parents[1] / "iam" / "deploy-policy.json").read_text())
+
+#: What creating, reading, updating and deleting each resource type needs (the provider's CRUD calls).
+NEEDS: dict[str, list[str]] = {
+    "aws:s3/bucket:Bucket": [
+        "s3:CreateBucket",
+        "s3:DeleteBucket",
+        "s3:ListBucket",
+        "s3:GetBucketAcl",
+        "s3:GetBucketTagging",
+    ],
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": [
+        "s3:PutBucketPublicAccessBlock",
+        "s3:GetBucketPublicAccessBlock",
+    ],
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": [
+        "s3:PutBucketOwnershipControls",
+        "s3:GetBucketOwnershipControls",
+    ],
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": [
+        "s3:PutEncryptionConfiguration",
+        "s3:GetEncryptionConfiguration",
+    ],
+    "aws:s3/bucketVersioning:BucketVersioning": ["s3:PutBucketVersioning", "s3:GetBucketVersioning"],
+    "aws:s3/bucketPolicy:BucketPolicy": ["s3:PutBucketPolicy", "s3:GetBucketPolicy", "s3:DeleteBucketPolicy"],
+    "aws:s3/bucketObjectv2:BucketObjectv2": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:GetObjectTagging"],
+    "aws:cloudfront/originAccessControl:OriginAccessControl": [
+        "cloudfront:CreateOriginAccessControl",
+        "cloudfront:GetOriginAccessControl",
+        "cloudfront:DeleteOriginAccessControl",
+    ],
+    "aws:cloudfront/function:Function": [
+        "cloudfront:CreateFunction",
+        "cloudfront:PublishFunction",
+        "cloudfront:DeleteFunction",
+    ],
+    "aws:cloudfront/distribution:Distribution": [
+        "cloudfront:CreateDistribution",
+        "cloudfront:GetDistribution",
+        "cloudfront:UpdateDistribution",
+        "cloudfront:DeleteDistribution",
+        "cloudfront:TagResource",
+    ],
+    "aws:acm/certificate:Certificate": ["acm:RequestCertificate", "acm:DescribeCertificate", "acm:DeleteCertificate"],
+    "aws:acm/certificateValidation:CertificateValidation": ["acm:DescribeCertificate"],
+    "aws:route53/record:Record": [
+        "route53:ChangeResourceRecordSets",
+        "route53:ListResourceRecordSets",
+        "route53:GetChange",
+    ],
+    "invalidation": ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"],
+    "lookups": ["route53:ListHostedZones", "sts:GetCallerIdentity"],
+}
+
+
+def allowed(action: str) -> bool:
+    for statement in POLICY["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if statement["Effect"] == "Allow" and any(fnmatch.fnmatchcase(action, pattern) for pattern in actions):
+            return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def run() -> Run:
+    return build({"domains": {"example.com": {"mx": ["m.example.com"], "rua": ["mailto:t@example.com"]}}})
+
+
+def test_every_created_type_is_covered(run: Run) -> None:
+    """Each resource type the program registers has its CRUD actions allowed."""
+    types = {t for t in run.mocks.types.values() if t.startswith("aws:")}
+    assert types <= NEEDS.keys(), types - NEEDS.keys()
+    missing = [a for t in types | {"invalidation", "lookups"} for a in NEEDS[t] if not allowed(a)]
+    assert missing == []
+
+
+def test_no_wildcard_admin_or_iam() -> None:
+    """No '*' action, no service-wide wildcard, and no IAM at all."""
+    for statement in POLICY["Statement"]:
+        for action in statement["Action"]:
+            assert action != "*"
+            assert not action.endswith(":*"), action
+            assert not action.startswith("iam:"), action
+
+
+def test_s3_is_scoped_to_the_stacks_bucket() -> None:
+    """S3 actions apply only to the policy bucket (Pulumi names it policies-bucket-<suffix>) and its objects."""
+    for statement in POLICY["Statement"]:
+        if any(a.startswith("s3:") for a in statement["Action"]):
+            assert statement["Resource"] in ("arn:aws:s3:::policies-bucket-*", "arn:aws:s3:::policies-bucket-*/*")
