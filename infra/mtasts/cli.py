@@ -132,14 +132,35 @@ def main() -> None:
 @main.command()
 @stack_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
-def plan(stack: str | None, config_path: Path | None, templates_dir: Path | None, as_json: bool) -> None:
+@click.option(
+    "--preflight",
+    is_flag=True,
+    help="Also check live MX hosts of enforce-mode domains against their patterns (needs DNS), as `pulumi up` does.",
+)
+@click.option("--nameserver", "nameservers", multiple=True, metavar="IP[:PORT]", help="Resolver for --preflight.")
+def plan(
+    stack: str | None,
+    config_path: Path | None,
+    templates_dir: Path | None,
+    as_json: bool,
+    preflight: bool,
+    nameservers: tuple[str, ...],
+) -> None:
     """Show, offline, exactly what `pulumi up` publishes for every domain.
 
     Policy text and id, policy URL and every DNS record (name, type, value,
-    TTL). Warnings go to stderr; invalid config exits with status 2.
+    TTL). Warnings go to stderr; invalid config exits with status 2, and so
+    does a failed --preflight.
     """
     result = load_plan(stack, config_path, templates_dir)
     warn(result.warnings)
+    if preflight:
+        from .checker.cli import make_network
+        from .checker.preflight import preflight as run_preflight
+
+        problems = run_preflight(result, make_network(nameservers, None, (), 15.0))
+        if problems:
+            fail(problems)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return

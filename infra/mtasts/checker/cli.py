@@ -1,0 +1,134 @@
+"""``mtasts check``: verify live deployments as a sending MTA does."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..cli import EXIT_FAILED, stack_path
+from ..config import TemplateStore
+from ..errors import ConfigError, Problem
+from ..names import HostnameError, normalize_hostname
+from ..plan import DomainPlan, plan_stack_file
+from .checks import DomainReport, check_domains
+from .net import DEFAULT_TIMEOUT, Network, parse_connect_to, parse_nameserver
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def network_options(func: F) -> F:
+    """``--nameserver``, ``--ca-file``, ``--connect-to``, ``--timeout``: the seams for split-horizon and tests."""
+    func = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        help="Seconds per fetch.",
+    )(func)
+    func = click.option(
+        "--connect-to",
+        "connect_to",
+        multiple=True,
+        metavar="HOST:PORT:ADDR:PORT",
+        help="Connect there instead, as curl does (empty HOST or PORT matches any); TLS still verifies HOST.",
+    )(func)
+    func = click.option(
+        "--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA certificates to trust (PEM)."
+    )(func)
+    return click.option(
+        "--nameserver",
+        "nameservers",
+        multiple=True,
+        metavar="IP[:PORT]",
+        help="Resolver to ask instead of the system's.",
+    )(func)
+
+
+def make_network(
+    nameservers: tuple[str, ...], ca_file: str | None, connect_to: tuple[str, ...], timeout: float
+) -> Network:
+    """Build a :class:`Network` from the options; bad values are usage errors."""
+    try:
+        return Network(
+            nameservers=[parse_nameserver(n) for n in nameservers],
+            ca_file=ca_file,
+            connect_to=[parse_connect_to(c) for c in connect_to],
+            timeout=timeout,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def print_reports(reports: list[DomainReport]) -> None:
+    """A readable table: one row per check."""
+    from rich.table import Table
+
+    from ..output import console
+
+    colour = {"pass": "green", "warn": "yellow", "fail": "red"}
+    table = Table(title="MTA-STS check", title_justify="left")
+    for column in ("Domain", "Check", "Status", "Detail"):
+        table.add_column(column, overflow="fold")
+    for report in reports:
+        for index, check in enumerate(report.checks):
+            status = f"[{colour[check.status]}]{check.status}[/]"
+            table.add_row(report.domain if index == 0 else "", check.name, status, check.detail)
+        table.add_section()
+    console().print(table)
+
+
+@click.command()
+@click.argument("domains", nargs=-1)
+@click.option("--stack", "-s", help="Compare with Pulumi.<NAME>.yaml; without DOMAIN, check all of its domains.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Stack file path.")
+@click.option("--templates", "templates_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--starttls", is_flag=True, help="Also connect to each MX host on port 25 and verify STARTTLS.")
+@network_options
+def check(
+    domains: tuple[str, ...],
+    stack: str | None,
+    config_path: Path | None,
+    templates_dir: Path | None,
+    as_json: bool,
+    starttls: bool,
+    nameservers: tuple[str, ...],
+    ca_file: str | None,
+    connect_to: tuple[str, ...],
+    timeout: float,
+) -> None:
+    """Verify DOMAIN... as a sending MTA sees it: DNS, the policy over HTTPS, MX coverage, TLS-RPT.
+
+    With --stack, also compare with what the stack config publishes (drift). Exit status 0 when no check
+    fails, 1 when one does, 2 on usage errors.
+    """
+    net = make_network(nameservers, ca_file, connect_to, timeout)
+    expected: dict[str, DomainPlan] = {}
+    if stack is not None or config_path is not None:
+        plan = plan_stack_file(stack_path(stack, config_path), TemplateStore(templates_dir) if templates_dir else None)
+        expected = {d.domain: d for d in plan.domains}
+    names: list[str] = []
+    for domain in domains:
+        try:
+            names.append(normalize_hostname(domain))
+        except HostnameError as exc:
+            raise ConfigError(Problem(domain, str(exc))) from None
+    if not names:
+        if not expected:
+            raise click.UsageError("name at least one DOMAIN, or a --stack to check all of its domains")
+        names = list(expected)
+    unknown = [n for n in names if expected and n not in expected]
+    if unknown:
+        raise ConfigError([Problem(f"domains.{n}", "is not in the stack config") for n in unknown])
+    reports = check_domains(names, net, expected, starttls)
+    if as_json:
+        click.echo(json.dumps({"domains": [r.to_dict() for r in reports]}, indent=2))
+    else:
+        print_reports(reports)
+    if not all(r.ok for r in reports):
+        sys.exit(EXIT_FAILED)

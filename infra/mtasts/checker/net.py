@@ -1,0 +1,258 @@
+"""Network access as a sending MTA does it: DNS (dnspython), the policy over HTTPS, STARTTLS on port 25.
+
+Everything takes a :class:`Network` with the seams that make the checker
+usable on split-horizon networks and in hermetic tests: the resolver address,
+a CA file, and curl-style ``--connect-to`` overrides that change where a
+connection goes but never the name that TLS verifies.
+"""
+
+from __future__ import annotations
+
+import http.client
+import smtplib
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+
+import dns.exception
+import dns.name
+import dns.resolver
+
+from ..policy import MAX_POLICY_BYTES, POLICY_PATH
+from ..records import join_txt_strings
+
+__all__ = ["ConnectTo", "FetchError", "Network", "PolicyResponse", "parse_connect_to", "parse_nameserver"]
+
+#: RFC 8461 §3.3: senders should wait at least a minute for the policy.
+DEFAULT_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class ConnectTo:
+    """``HOST:PORT:ADDR:PORT`` as curl's ``--connect-to``; an empty host or port matches any."""
+
+    host: str
+    port: int | None
+    address: str
+    to_port: int | None
+
+
+def parse_connect_to(value: str) -> ConnectTo:
+    """Parse ``HOST:PORT:ADDR:PORT`` (IPv6 addresses in brackets); :class:`ValueError` with the reason."""
+    parts: list[str] = []
+    rest = value
+    while rest:
+        if rest.startswith("["):
+            end = rest.find("]")
+            if end < 0:
+                raise ValueError(f"{value!r}: unclosed '['")
+            parts.append(rest[1:end])
+            rest = rest[end + 1 :]
+            rest = rest.removeprefix(":")
+        else:
+            part, sep, rest = rest.partition(":")
+            parts.append(part)
+            if sep and not rest:
+                parts.append("")
+    if len(parts) != 4:
+        raise ValueError(f"{value!r} is not HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT")
+    host, port, address, to_port = parts
+
+    def number(text: str) -> int | None:
+        if not text:
+            return None
+        if not text.isdigit() or not 0 < int(text) < 65536:
+            raise ValueError(f"{value!r}: {text!r} is not a port")
+        return int(text)
+
+    return ConnectTo(host.lower().rstrip("."), number(port), address, number(to_port))
+
+
+def parse_nameserver(value: str) -> tuple[str, int]:
+    """``IP`` or ``IP:PORT`` (``[IPv6]:PORT``) → (address, port)."""
+    if value.startswith("["):
+        address, _, port = value[1:].partition("]:")
+        address = address.rstrip("]")
+    elif value.count(":") == 1:
+        address, _, port = value.partition(":")
+    else:
+        address, port = value, ""
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in address else socket.AF_INET, address)
+    except OSError:
+        raise ValueError(f"{value!r}: {address!r} is not an IP address") from None
+    if port and (not port.isdigit() or not 0 < int(port) < 65536):
+        raise ValueError(f"{value!r}: {port!r} is not a port")
+    return address, int(port) if port else 53
+
+
+class FetchError(Exception):
+    """The policy could not be fetched the way RFC 8461 §3.3 requires; the message says why."""
+
+
+@dataclass(frozen=True)
+class PolicyResponse:
+    """What the policy host answered."""
+
+    status: int
+    content_type: str
+    body: bytes
+    location: str | None
+    tls_version: str
+
+
+@dataclass
+class Network:
+    """How to reach DNS, HTTPS and SMTP; the defaults are the system's."""
+
+    nameservers: list[tuple[str, int]] = field(default_factory=list)
+    """Resolver addresses; empty means the system resolver configuration."""
+    ca_file: str | None = None
+    """Trust anchors for HTTPS and STARTTLS; ``None`` means the system store."""
+    connect_to: list[ConnectTo] = field(default_factory=list)
+    """Where to connect instead, per host and port."""
+    timeout: float = DEFAULT_TIMEOUT
+    """Overall time allowed for one fetch or one SMTP session, in seconds."""
+
+    def resolver(self) -> dns.resolver.Resolver:
+        """A dnspython resolver using :attr:`nameservers` (or the system's), bounded by :attr:`timeout`."""
+        if self.nameservers:
+            resolver = dns.resolver.Resolver(configure=False)
+            resolver.nameservers = [address for address, _ in self.nameservers]
+            resolver.nameserver_ports = dict(self.nameservers)
+        else:
+            resolver = dns.resolver.Resolver()
+        resolver.lifetime = min(self.timeout, 30.0)
+        resolver.timeout = min(self.timeout, 5.0)
+        return resolver
+
+    def txt(self, name: str) -> tuple[list[str], str]:
+        """TXT values at ``name`` (each RR's strings joined, RFC 8461 §3.1) and the name the CNAME chain ended at.
+
+        No record is an empty list. Raises :class:`dns.exception.DNSException` on resolver failure.
+        """
+        try:
+            answer = self.resolver().resolve(name, "TXT", search=False)
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return [], name
+        values = [join_txt_strings(rdata.strings) for rdata in answer]
+        return values, answer.canonical_name.to_text(omit_final_dot=True)
+
+    def cname(self, name: str) -> str | None:
+        """The CNAME target at ``name``, or ``None``."""
+        try:
+            answer = self.resolver().resolve(name, "CNAME", search=False)
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return None
+        return str(answer[0].target.to_text(omit_final_dot=True)).lower()
+
+    def mx(self, domain: str) -> list[str]:
+        """MX host names of ``domain``, by preference, lower case, no trailing dot; empty when none."""
+        try:
+            answer = self.resolver().resolve(domain, "MX", search=False)
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return []
+        records = sorted(answer, key=lambda r: r.preference)
+        return [r.exchange.to_text(omit_final_dot=True).lower() for r in records if r.exchange != dns.name.root]
+
+    def destination(self, host: str, port: int) -> tuple[str, int]:
+        """Where a connection to ``host:port`` really goes, after ``--connect-to``."""
+        for rule in self.connect_to:
+            if rule.host in ("", host.lower()) and rule.port in (None, port):
+                return rule.address or host, rule.to_port or port
+        return host, port
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Certificate chain and name verified, TLS 1.2 or later."""
+        context = ssl.create_default_context(cafile=self.ca_file)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return context
+
+    def fetch_policy(self, domain: str) -> PolicyResponse:
+        """GET ``https://mta-sts.<domain>/.well-known/mta-sts.txt`` as RFC 8461 §3.3 asks.
+
+        SNI and certificate name for ``mta-sts.<domain>``, TLS 1.2+, redirects not followed, at most
+        64 KiB read, one deadline for the whole exchange. Raises :class:`FetchError`.
+        """
+        host = f"mta-sts.{domain}"
+        deadline = time.monotonic() + self.timeout
+        address, port = self.destination(host, 443)
+        connection = _HTTPSConnection(host, address, port, self.tls_context(), self.timeout)
+        try:
+            connection.request("GET", POLICY_PATH, headers={"Host": host, "User-Agent": "mtasts-check"})
+            response = connection.getresponse()
+            body = bytearray()
+            while len(body) <= MAX_POLICY_BYTES:
+                if time.monotonic() > deadline:
+                    raise FetchError(f"no complete answer within {self.timeout:g} s")
+                chunk = response.read(min(16384, MAX_POLICY_BYTES + 1 - len(body)))
+                if not chunk:
+                    break
+                body += chunk
+            if len(body) > MAX_POLICY_BYTES:
+                raise FetchError(f"the body is larger than {MAX_POLICY_BYTES} bytes (RFC 8461 §3.3)")
+            sock = connection.sock
+            version = sock.version() if isinstance(sock, ssl.SSLSocket) else None
+            return PolicyResponse(
+                response.status,
+                response.getheader("Content-Type", "") or "",
+                bytes(body),
+                response.getheader("Location"),
+                version or "",
+            )
+        except ssl.SSLCertVerificationError as exc:
+            raise FetchError(f"certificate of {host} not accepted: {exc.verify_message}") from None
+        except ssl.SSLError as exc:
+            raise FetchError(f"TLS with {host} failed: {exc.reason or exc}") from None
+        except TimeoutError:
+            raise FetchError(f"no answer from {host} within {self.timeout:g} s") from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise FetchError(f"cannot fetch from {host}: {exc}") from None
+        finally:
+            connection.close()
+
+    def starttls(self, mx_host: str) -> str:
+        """EHLO, STARTTLS and a verified handshake with ``mx_host`` on port 25; returns the TLS version.
+
+        The certificate is checked against the MX host name (RFC 8461 §4.2). Raises :class:`FetchError`.
+        """
+        address, port = self.destination(mx_host, 25)
+        try:
+            with smtplib.SMTP(timeout=self.timeout) as smtp:
+                smtp.connect(address, port)
+                smtp._host = mx_host  # type: ignore[attr-defined]  # the name STARTTLS verifies, not the address
+                smtp.ehlo("mtasts-check.invalid")
+                if not smtp.has_extn("starttls"):
+                    raise FetchError(f"{mx_host} does not offer STARTTLS")
+                smtp.starttls(context=self.tls_context())
+                sock = smtp.sock
+                version = sock.version() if isinstance(sock, ssl.SSLSocket) else None
+                smtp.ehlo("mtasts-check.invalid")
+                return version or ""
+        except ssl.SSLCertVerificationError as exc:
+            raise FetchError(f"certificate of {mx_host} not accepted: {exc.verify_message}") from None
+        except ssl.SSLError as exc:
+            raise FetchError(f"TLS with {mx_host} failed: {exc.reason or exc}") from None
+        except TimeoutError:
+            raise FetchError(f"no answer from {mx_host} within {self.timeout:g} s") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise FetchError(f"SMTP with {mx_host} failed: {exc}") from None
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    """Connects to ``address:port`` but speaks TLS (SNI, name check) and HTTP for ``host``."""
+
+    def __init__(self, host: str, address: str, port: int, context: ssl.SSLContext, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._address = address
+        self._context = context
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def is_dns_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a resolver failure (timeout, SERVFAIL, no nameservers)."""
+    return isinstance(exc, dns.exception.DNSException)
