@@ -192,14 +192,12 @@ class Network:
                 body += chunk
             if len(body) > MAX_POLICY_BYTES:
                 raise FetchError(f"the body is larger than {MAX_POLICY_BYTES} bytes (RFC 8461 §3.3)")
-            sock = connection.sock
-            version = sock.version() if isinstance(sock, ssl.SSLSocket) else None
             return PolicyResponse(
                 response.status,
                 response.getheader("Content-Type", "") or "",
                 bytes(body),
                 response.getheader("Location"),
-                version or "",
+                connection.tls_version,
             )
         except ssl.SSLCertVerificationError as exc:
             raise FetchError(f"certificate of {host} not accepted: {exc.verify_message}") from None
@@ -247,10 +245,17 @@ class _HTTPSConnection(http.client.HTTPSConnection):
         super().__init__(host, port, timeout=timeout, context=context)
         self._address = address
         self._context = context
+        self.tls_version = ""
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        try:
+            tls = self._context.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = tls
+        self.tls_version = tls.version() or ""
 
 
 def is_dns_error(exc: BaseException) -> bool:

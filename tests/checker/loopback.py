@@ -1,0 +1,193 @@
+"""Hermetic servers on 127.0.0.1 for the checker; nothing leaves the machine.
+
+Authoritative DNS (dnslib), HTTPS with a throwaway CA (trustme), SMTP with STARTTLS (aiosmtpd), and a server
+that accepts connections and never answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import trustme
+from aiosmtpd.controller import Controller
+from dnslib import QTYPE, RCODE, RR, DNSRecord
+from dnslib.server import BaseResolver, DNSLogger, DNSServer
+
+
+class ZoneResolver(BaseResolver):  # type: ignore[misc]
+    """Answers from a mutable list of records, following CNAMEs inside it, like an authoritative server would."""
+
+    def __init__(self) -> None:
+        self.records: list[RR] = []
+        self.lock = threading.Lock()
+
+    def add(self, zone_text: str) -> None:
+        """Add records written as zone-file lines (``name TTL IN TYPE data``)."""
+        with self.lock:
+            self.records.extend(RR.fromZone(zone_text))
+
+    def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
+        reply = request.reply()
+        qname, qtype = request.q.qname, request.q.qtype
+        with self.lock:
+            records = list(self.records)
+        name = qname
+        for _ in range(8):
+            here = [r for r in records if r.rname == name]
+            if not here:
+                if name == qname:
+                    reply.header.rcode = RCODE.NXDOMAIN
+                return reply
+            cname = [r for r in here if r.rtype == QTYPE.CNAME]
+            if cname and qtype != QTYPE.CNAME:
+                reply.add_answer(*cname)
+                name = cname[0].rdata.label
+                continue
+            reply.add_answer(*[r for r in here if r.rtype == qtype])
+            return reply
+        return reply
+
+
+class _QuietLogger(DNSLogger):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__(log="-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False)
+
+
+@dataclass
+class Route:
+    """How the HTTPS server answers one host."""
+
+    status: int = 200
+    content_type: str = "text/plain; charset=utf-8"
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Loopback:
+    """Addresses and knobs of the running servers."""
+
+    dns_port: int
+    https_port: int
+    hang_port: int
+    ca_file: str
+    zone: ZoneResolver
+    routes: dict[str, Route]
+    smtp_ports: dict[str, int]
+
+    @property
+    def nameserver(self) -> str:
+        """``--nameserver`` value."""
+        return f"127.0.0.1:{self.dns_port}"
+
+    def connect_to(self) -> list[str]:
+        """``--connect-to`` values: HTTPS to the HTTPS server (hang hosts to the silent one), port 25 per MX."""
+        rules = [f"mta-sts.hang.example:443:127.0.0.1:{self.hang_port}", f":443:127.0.0.1:{self.https_port}"]
+        rules += [f"{host}:25:127.0.0.1:{port}" for host, port in self.smtp_ports.items()]
+        return rules
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    routes: ClassVar[dict[str, Route]] = {}
+
+    def do_GET(self) -> None:
+        host = (self.headers.get("Host") or "").split(":")[0].lower()
+        route = self.routes.get(host, Route(status=404, body=b"no route"))
+        self.send_response(route.status)
+        if route.content_type:
+            self.send_header("Content-Type", route.content_type)
+        for name, value in route.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(route.body)))
+        self.end_headers()
+        self.wfile.write(route.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Sink:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return "250 OK"
+
+
+@contextmanager
+def running(tmp_dir: str, smtp_certs: dict[str, str | None]) -> Iterator[Loopback]:
+    """Start every server; ``smtp_certs`` maps MX host → the name its certificate is for (None = no STARTTLS)."""
+    ca = trustme.CA()
+    ca_file = f"{tmp_dir}/ca.pem"
+    ca.cert_pem.write_to_path(ca_file)
+    now = dt.datetime.now(dt.UTC)
+
+    def context_for(*names: str, expired: bool = False) -> ssl.SSLContext:
+        kwargs = {"not_before": now - dt.timedelta(days=30), "not_after": now - dt.timedelta(days=1)} if expired else {}
+        cert = ca.issue_cert(*names, **kwargs)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(context)
+        return context
+
+    default = context_for("mta-sts.default.invalid")
+    special = {
+        "mta-sts.wrongname.example": context_for("mta-sts.someone-else.example"),
+        "mta-sts.expired.example": context_for("mta-sts.expired.example", expired=True),
+    }
+    contexts: dict[str, ssl.SSLContext] = {}
+
+    def choose(sock: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext) -> None:
+        name = (server_name or "").lower()
+        if name not in contexts:
+            contexts[name] = special.get(name) or context_for(name or "unnamed.invalid")
+        sock.context = contexts[name]
+
+    default.sni_callback = choose  # type: ignore[assignment]
+
+    zone = ZoneResolver()
+    dns_server = DNSServer(zone, address="127.0.0.1", port=0, logger=_QuietLogger())
+    dns_server.start_thread()
+    dns_port = int(dns_server.server.server_address[1])
+
+    routes: dict[str, Route] = {}
+    handler = type("Handler", (_Handler,), {"routes": routes})
+    https = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    https.socket = default.wrap_socket(https.socket, server_side=True)
+    threading.Thread(target=https.serve_forever, daemon=True).start()
+
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(16)  # accepted by the kernel, never answered
+
+    controllers = []
+    smtp_ports: dict[str, int] = {}
+    for host, cert_name in smtp_certs.items():
+        port = _free_port()
+        tls = context_for(cert_name) if cert_name else None
+        controller = Controller(_Sink(), hostname="127.0.0.1", port=port, tls_context=tls, server_hostname=host)
+        controller.start()
+        controllers.append(controller)
+        smtp_ports[host] = port
+    try:
+        yield Loopback(
+            dns_port, int(https.server_address[1]), int(hang.getsockname()[1]), ca_file, zone, routes, smtp_ports
+        )
+    finally:
+        for controller in controllers:
+            controller.stop()
+        hang.close()
+        https.shutdown()
+        https.server_close()
+        dns_server.stop()
+        dns_server.server.server_close()  # dnslib's stop() leaves the socket open

@@ -1,0 +1,227 @@
+"""`mtasts check` against the loopback world: each way a deployment can be right or wrong."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import GOOD, NEW
+from loopback import Loopback
+
+from mtasts.checker.checks import DomainReport, check_domain
+from mtasts.checker.net import Network, parse_connect_to, parse_nameserver
+from mtasts.checker.preflight import preflight
+from mtasts.cli import main
+from mtasts.config import parse_stack_settings
+from mtasts.plan import plan_stack, plan_stack_file
+
+
+def status(report: DomainReport, name: str) -> tuple[str, str]:
+    found = [c for c in report.checks if c.name == name]
+    assert found, [c.name for c in report.checks]
+    return found[0].status, found[0].detail
+
+
+def test_good_domain_passes_everything(net: Network) -> None:
+    """A correct deployment passes every check, with STARTTLS verified against the MX name."""
+    report = check_domain("good.example", net, starttls=True)
+    assert report.ok, report.to_dict()
+    assert [c.status for c in report.checks] == ["pass"] * len(report.checks)
+    assert status(report, "sts-record") == ("pass", f"id={GOOD.id}")
+    assert status(report, "starttls:mx.good.example")[0] == "pass"
+    assert "TLSv1." in status(report, "policy-fetch")[1]
+
+
+def test_testing_mode_uncovered_mx_is_a_warning(net: Network) -> None:
+    """An MX the policy does not cover is only a warning in testing mode."""
+    report = check_domain("testing.example", net)
+    assert report.ok
+    assert status(report, "mx-coverage") == (
+        "warn",
+        "MX mx.elsewhere.example not covered; enforce mode would refuse it",
+    )
+
+
+def test_enforce_mode_uncovered_mx_fails(net: Network) -> None:
+    """An MX the policy does not cover fails in enforce mode (RFC 8461 §4.1)."""
+    report = check_domain("uncovered.example", net)
+    assert not report.ok
+    assert status(report, "mx-coverage")[0] == "fail"
+    assert "backup.elsewhere.example" in status(report, "mx-coverage")[1]
+
+
+@pytest.mark.parametrize(
+    ("domain", "expected"),
+    [
+        ("redirect.example", "HTTP 301 redirect to https://elsewhere.example/: senders do not follow it"),
+        ("html.example", "media type text/html, not text/plain"),
+        ("big.example", "larger than 65536 bytes"),
+        ("wrongname.example", "certificate of mta-sts.wrongname.example not accepted: Hostname mismatch"),
+        ("expired.example", "certificate of mta-sts.expired.example not accepted: certificate has expired"),
+        ("hang.example", "no answer from mta-sts.hang.example within 1 s"),
+    ],
+)
+def test_policy_fetch_failures(world: Loopback, domain: str, expected: str) -> None:
+    """Redirects, wrong media type, oversized bodies, bad certificates and silent servers all fail the fetch."""
+    net = Network(
+        nameservers=[parse_nameserver(world.nameserver)],
+        ca_file=world.ca_file,
+        connect_to=[parse_connect_to(c) for c in world.connect_to()],
+        timeout=1.0,
+    )
+    report = check_domain(domain, net)
+    fetch = status(report, "policy-fetch")
+    assert fetch[0] == "fail"
+    assert expected in fetch[1]
+    assert not report.ok
+
+
+def test_invalid_policy_body(net: Network) -> None:
+    """A served body that is not a valid policy fails policy-syntax, naming the line."""
+    report = check_domain("invalid.example", net)
+    assert status(report, "policy-fetch")[0] == "pass"
+    result, detail = status(report, "policy-syntax")
+    assert result == "fail"
+    assert "line 2: mode 'strict'" in detail
+
+
+@pytest.mark.parametrize(
+    ("domain", "expected"),
+    [
+        ("badid.example", "is not 1-32 letters and digits"),
+        ("twotxt.example", "2 TXT records begin with 'v=STSv1'"),
+        ("none.example", "no TXT record at _mta-sts.none.example"),
+    ],
+)
+def test_sts_record_failures(net: Network, domain: str, expected: str) -> None:
+    """A bad id, two records, or none at all mean senders see no policy."""
+    result, detail = status(check_domain(domain, net), "sts-record")
+    assert result == "fail"
+    assert expected in detail
+
+
+def test_txt_split_into_two_strings_is_joined(net: Network) -> None:
+    """One TXT record made of two strings is read as their concatenation (RFC 8461 §3.1)."""
+    report = check_domain("split.example", net)
+    assert status(report, "sts-record")[0] == "pass"
+
+
+def test_cname_delegated_record_is_followed(net: Network) -> None:
+    """_mta-sts delegated by CNAME is followed, and the detail says where it led."""
+    result, detail = status(check_domain("cname.example", net), "sts-record")
+    assert result == "pass"
+    assert "via CNAME to _mta-sts.cname.example.hosting.example.net" in detail
+
+
+def test_stale_body_after_id_change_is_named(net: Network, stack_file: Path) -> None:
+    """TXT announces the new id while the old body is served: the stale-cache case is diagnosed by name."""
+    expected = plan_stack_file(stack_file).get("stale.example")
+    assert expected.policy_bytes == NEW.to_bytes()
+    result, detail = status(check_domain("stale.example", net, expected), "drift")
+    assert result == "fail"
+    assert detail.startswith(f"stale cache: the TXT record announces the new id {NEW.id}")
+
+
+def test_no_drift_when_live_matches_the_stack(net: Network, stack_file: Path) -> None:
+    """A live domain that matches the stack config passes drift and its TLS-RPT comparison."""
+    expected = plan_stack_file(stack_file).get("good.example")
+    report = check_domain("good.example", net, expected)
+    assert status(report, "drift")[0] == "pass"
+    assert status(report, "tlsrpt-record") == ("pass", "rua=mailto:tls@good.example")
+
+
+@pytest.mark.parametrize(
+    ("domain", "expected"),
+    [
+        ("nostarttls.example", "mx.nostarttls.example does not offer STARTTLS"),
+        ("badcert.example", "certificate of mx.badcert.example not accepted"),
+    ],
+)
+def test_starttls_failures(net: Network, domain: str, expected: str) -> None:
+    """An MX without STARTTLS, or with a certificate for another name, fails."""
+    result, detail = status(check_domain(domain, net, starttls=True), f"starttls:mx.{domain}")
+    assert result == "fail"
+    assert expected in detail
+
+
+def cli(world: Loopback, *args: str) -> Result:
+    seams = ["--nameserver", world.nameserver, "--ca-file", world.ca_file, "--timeout", "5"]
+    for rule in world.connect_to():
+        seams += ["--connect-to", rule]
+    return CliRunner().invoke(main, ["check", *args, *seams])
+
+
+def test_cli_json_shape_and_exit_status(world: Loopback) -> None:
+    """--json prints one document of the documented shape; exit 1 when a check fails."""
+    result = cli(world, "good.example", "redirect.example", "--json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert [d["domain"] for d in doc["domains"]] == ["good.example", "redirect.example"]
+    assert [d["ok"] for d in doc["domains"]] == [True, False]
+    for d in doc["domains"]:
+        assert set(d) == {"domain", "ok", "checks"}
+        for c in d["checks"]:
+            assert set(c) == {"name", "status", "detail"}
+            assert c["status"] in ("pass", "warn", "fail")
+
+
+def test_cli_all_good_exits_0_with_a_table(world: Loopback) -> None:
+    """A passing domain exits 0 and prints the table."""
+    result = cli(world, "good.example")
+    assert result.exit_code == 0, result.stdout
+    assert "sts-record" in result.stdout
+    assert "pass" in result.stdout
+
+
+def test_cli_stack_checks_all_its_domains(world: Loopback, stack_file: Path) -> None:
+    """--config without DOMAIN checks every domain of the stack, with drift."""
+    result = cli(world, "--config", str(stack_file), "--json")
+    doc = json.loads(result.stdout)
+    assert sorted(d["domain"] for d in doc["domains"]) == ["good.example", "stale.example"]
+    assert result.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["x.example", "--connect-to", "nonsense"],
+        ["x.example", "--nameserver", "not-an-ip"],
+        ["bad domain!"],
+    ],
+)
+def test_cli_usage_errors_exit_2(args: list[str]) -> None:
+    """Missing domains, malformed seams and invalid names are usage errors, without touching the network."""
+    assert CliRunner().invoke(main, ["check", *args]).exit_code == 2
+
+
+def test_preflight_refuses_uncovered_mx(world: Loopback) -> None:
+    """The preflight gate names the enforce domain and the live MX host its patterns do not cover."""
+    plan = plan_stack(
+        parse_stack_settings(
+            {
+                "domains": {
+                    "uncovered.example": {"template": "enforce", "mx": ["mx.uncovered.example"]},
+                    "testing.example": {"mx": ["mx.testing.example"], "rua": ["mailto:t@testing.example"]},
+                }
+            }
+        )
+    )
+    problems = preflight(plan, Network(nameservers=[parse_nameserver(world.nameserver)], timeout=5))
+    assert [p.path for p in problems] == ["domains.uncovered.example.mx"]
+    assert "live MX host backup.elsewhere.example is not covered" in problems[0].message
+
+
+def test_plan_preflight_cli(world: Loopback, tmp_path: Path) -> None:
+    """`mtasts plan --preflight` exits 2 with the same line; without it, plan stays offline and exits 0."""
+    path = tmp_path / "Pulumi.p.yaml"
+    path.write_text(
+        "config:\n  mta-sts:domains:\n    uncovered.example:\n"
+        "      template: enforce\n      mx: [mx.uncovered.example]\n"
+    )
+    result = CliRunner().invoke(main, ["plan", "--config", str(path), "--preflight", "--nameserver", world.nameserver])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: domains.uncovered.example.mx: live MX host backup.elsewhere.example")
+    assert CliRunner().invoke(main, ["plan", "--config", str(path)]).exit_code == 0
