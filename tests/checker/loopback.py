@@ -11,6 +11,7 @@ import http.server
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,9 +26,10 @@ from dnslib.server import BaseResolver, DNSLogger, DNSServer
 class ZoneResolver(BaseResolver):  # type: ignore[misc]
     """Answers from a mutable list of records, following CNAMEs inside it, like an authoritative server would."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.records: list[RR] = []
         self.lock = threading.Lock()
+        self.delay = delay  # seconds before each answer, to stand in for network latency in benchmarks
 
     def add(self, zone_text: str) -> None:
         """Add records written as zone-file lines (``name TTL IN TYPE data``)."""
@@ -35,6 +37,8 @@ class ZoneResolver(BaseResolver):  # type: ignore[misc]
             self.records.extend(RR.fromZone(zone_text))
 
     def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
+        if self.delay:
+            time.sleep(self.delay)
         reply = request.reply()
         qname, qtype = request.q.qname, request.q.qtype
         with self.lock:
@@ -97,8 +101,11 @@ class Loopback:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     routes: ClassVar[dict[str, Route]] = {}
+    delay: ClassVar[float] = 0.0
 
     def do_GET(self) -> None:
+        if self.delay:
+            time.sleep(self.delay)
         host = (self.headers.get("Host") or "").split(":")[0].lower()
         route = self.routes.get(host, Route(status=404, body=b"no route"))
         self.send_response(route.status)
@@ -126,8 +133,14 @@ class _Sink:
 
 
 @contextmanager
-def running(tmp_dir: str, smtp_certs: dict[str, str | None]) -> Iterator[Loopback]:
-    """Start every server; ``smtp_certs`` maps MX host → the name its certificate is for (None = no STARTTLS)."""
+def running(
+    tmp_dir: str, smtp_certs: dict[str, str | None], latency: float = 0.0, https_hosts: tuple[str, ...] = ()
+) -> Iterator[Loopback]:
+    """Start every server; ``smtp_certs`` maps MX host → the name its certificate is for (None = no STARTTLS).
+
+    ``latency`` (benchmarks only) delays every DNS answer and HTTP response, as a real network would;
+    ``https_hosts`` get their certificates issued up front instead of on their first connection.
+    """
     ca = trustme.CA()
     ca_file = f"{tmp_dir}/ca.pem"
     ca.cert_pem.write_to_path(ca_file)
@@ -154,16 +167,19 @@ def running(tmp_dir: str, smtp_certs: dict[str, str | None]) -> Iterator[Loopbac
         sock.context = contexts[name]
 
     default.sni_callback = choose  # type: ignore[assignment]
+    for host in https_hosts:
+        contexts[host] = context_for(host)
 
-    zone = ZoneResolver()
+    zone = ZoneResolver(latency)
     dns_server = DNSServer(zone, address="127.0.0.1", port=0, logger=_QuietLogger())
     dns_server.start_thread()
     dns_port = int(dns_server.server.server_address[1])
 
     routes: dict[str, Route] = {}
-    handler = type("Handler", (_Handler,), {"routes": routes})
+    handler = type("Handler", (_Handler,), {"routes": routes, "delay": latency})
     https = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    https.socket = default.wrap_socket(https.socket, server_side=True)
+    # The handshake happens in each request's thread, not in the accept loop, so clients are served in parallel.
+    https.socket = default.wrap_socket(https.socket, server_side=True, do_handshake_on_connect=False)
     threading.Thread(target=https.serve_forever, daemon=True).start()
 
     hang = socket.socket()

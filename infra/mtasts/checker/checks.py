@@ -33,7 +33,7 @@ __all__ = ["Check", "DomainReport", "check_domain", "check_domains", "uncovered_
 
 Status = Literal["pass", "warn", "fail"]
 #: Domains checked at once; each check waits on the network, not the CPU.
-MAX_PARALLEL = 32
+MAX_PARALLEL = 200
 
 
 @dataclass(frozen=True)

@@ -114,9 +114,16 @@ class Network:
     """Where to connect instead, per host and port."""
     timeout: float = DEFAULT_TIMEOUT
     """Overall time allowed for one fetch or one SMTP session, in seconds."""
+    _resolver: dns.resolver.Resolver | None = field(default=None, init=False, repr=False, compare=False)
+    _tls: ssl.SSLContext | None = field(default=None, init=False, repr=False, compare=False)
 
     def resolver(self) -> dns.resolver.Resolver:
-        """A dnspython resolver using :attr:`nameservers` (or the system's), bounded by :attr:`timeout`."""
+        """A dnspython resolver using :attr:`nameservers` (or the system's), bounded by :attr:`timeout`.
+
+        Built once: reading the system configuration on every query would cost more than the query.
+        """
+        if self._resolver is not None:
+            return self._resolver
         if self.nameservers:
             resolver = dns.resolver.Resolver(configure=False)
             resolver.nameservers = [address for address, _ in self.nameservers]
@@ -125,6 +132,7 @@ class Network:
             resolver = dns.resolver.Resolver()
         resolver.lifetime = min(self.timeout, 30.0)
         resolver.timeout = min(self.timeout, 5.0)
+        self._resolver = resolver
         return resolver
 
     def txt(self, name: str) -> tuple[list[str], str]:
@@ -164,10 +172,12 @@ class Network:
         return host, port
 
     def tls_context(self) -> ssl.SSLContext:
-        """Certificate chain and name verified, TLS 1.2 or later."""
-        context = ssl.create_default_context(cafile=self.ca_file)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        return context
+        """Certificate chain and name verified, TLS 1.2 or later; built once (loading the trust store is slow)."""
+        if self._tls is None:
+            context = ssl.create_default_context(cafile=self.ca_file)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            self._tls = context
+        return self._tls
 
     def fetch_policy(self, domain: str) -> PolicyResponse:
         """GET ``https://mta-sts.<domain>/.well-known/mta-sts.txt`` as RFC 8461 §3.3 asks.

@@ -1,0 +1,122 @@
+"""Benchmark `mtasts check` on 200 domains served by the loopback fixture.
+
+The loopback servers add a fixed delay to every DNS answer and HTTP response
+(--latency, default 50 ms) so that waiting on the network, not the CPU,
+dominates, as it does for real. Prints: the slowest single domain checked
+alone, all domains checked together (target: at most 2x the slowest), and
+checkdmarc.check_mta_sts run over the same domains one after another (target:
+at least 20x its throughput). checkdmarc gets the same resolver and CA and is
+pointed at the same HTTPS server through getaddrinfo.
+
+Run: .venv/bin/python bench/bench_check.py [--domains 200] [--latency 0.05]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import socket
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "checker"))
+
+from loopback import Route, running  # the fixture lives with the tests
+
+from mtasts.checker.checks import check_domain, check_domains
+from mtasts.checker.net import Network, parse_connect_to, parse_nameserver
+from mtasts.policy import Policy
+
+
+def serve(names: list[str], latency: float, tmp: str, conn: Any) -> None:
+    """Child process: run the loopback servers for ``names`` until told to stop."""
+    with running(tmp, {}, latency=latency, https_hosts=tuple(f"mta-sts.{n}" for n in names)) as world:
+        for name in names:
+            policy = Policy(mode="enforce", max_age=604800, mx=(f"mx.{name}",))
+            world.zone.add(
+                f'_mta-sts.{name}. 300 IN TXT "v=STSv1; id={policy.id}"\nmta-sts.{name}. 300 IN A 127.0.0.1\n'
+                f'{name}. 300 IN MX 10 mx.{name}.\n_smtp._tls.{name}. 300 IN TXT "v=TLSRPTv1; rua=mailto:t@{name}"\n'
+            )
+            world.routes[f"mta-sts.{name}"] = Route(body=policy.to_bytes())
+        conn.send((world.nameserver, world.ca_file, world.connect_to(), world.dns_port, world.https_port))
+        conn.recv()
+
+
+def main() -> None:
+    """Run the benchmark and print its numbers."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--domains", type=int, default=200)
+    parser.add_argument("--latency", type=float, default=0.05)
+    args = parser.parse_args()
+    names = [f"d{i}.example" for i in range(args.domains)]
+    with tempfile.TemporaryDirectory() as tmp:
+        # The servers run in their own process, as they would on other machines: they must not take the
+        # checker's CPU (and GIL) while it is being measured.
+        parent, child = multiprocessing.Pipe()
+        server = multiprocessing.Process(target=serve, args=(names, args.latency, tmp, child), daemon=True)
+        server.start()
+        nameserver, ca_file, connect_to, dns_port, https_port = parent.recv()
+        net = Network(
+            nameservers=[parse_nameserver(nameserver)],
+            ca_file=ca_file,
+            connect_to=[parse_connect_to(c) for c in connect_to],
+            timeout=30,
+        )
+        singles = []
+        for name in names[:20]:
+            start = time.perf_counter()
+            report = check_domain(name, net)
+            singles.append(time.perf_counter() - start)
+            assert report.ok, report.to_dict()
+        slowest = max(singles)
+        start, cpu = time.perf_counter(), time.process_time()
+        reports = check_domains(names, net)
+        together, client_cpu = time.perf_counter() - start, time.process_time() - cpu
+        assert all(r.ok for r in reports)
+
+        import dns.resolver
+        from checkdmarc.mta_sts import check_mta_sts
+
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = ["127.0.0.1"]
+        resolver.nameserver_ports = {"127.0.0.1": dns_port}
+        os.environ["REQUESTS_CA_BUNDLE"] = ca_file
+        original = socket.getaddrinfo
+
+        def loopback_getaddrinfo(host: Any, port: Any, *rest: Any, **kw: Any) -> Any:
+            if isinstance(host, str) and host.endswith(".example") and port == 443:
+                return original("127.0.0.1", https_port, *rest, **kw)
+            return original(host, port, *rest, **kw)
+
+        socket.getaddrinfo = loopback_getaddrinfo  # type: ignore[assignment]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            start = time.perf_counter()
+            results = [check_mta_sts(name, resolver=resolver) for name in names]
+            theirs = time.perf_counter() - start
+        socket.getaddrinfo = original  # type: ignore[assignment]
+        valid = sum(1 for r in results if r.get("valid"))
+        parent.send("stop")
+        server.join(timeout=30)
+
+    n = len(names)
+    median = sorted(singles)[len(singles) // 2]
+    print(f"domains: {n}, simulated latency per DNS answer and HTTP response: {args.latency * 1000:.0f} ms")
+    print(f"slowest single domain (of 20 checked alone): {slowest * 1000:.0f} ms; median {median * 1000:.0f} ms")
+    ratio = together / slowest
+    print(f"mtasts check, all {n} together: {together * 1000:.0f} ms = {ratio:.2f}x the slowest (target <= 2x)")
+    print(f"checker CPU time for the {n} (this process, 2 cores shared with the servers): {client_cpu * 1000:.0f} ms")
+    print(f"checkdmarc.check_mta_sts over the same {n}, one after another: {theirs * 1000:.0f} ms ({valid} valid)")
+    print(
+        f"throughput: mtasts {n / together:.0f} domains/s (7 checks each), checkdmarc {n / theirs:.1f} domains/s "
+        f"(2 checks each) -> {theirs / together:.0f}x (target >= 20x)"
+    )
+
+
+if __name__ == "__main__":
+    main()
