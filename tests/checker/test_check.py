@@ -225,3 +225,30 @@ def test_plan_preflight_cli(world: Loopback, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("error: domains.uncovered.example.mx: live MX host backup.elsewhere.example")
     assert CliRunner().invoke(main, ["plan", "--config", str(path)]).exit_code == 0
+
+
+def test_diff_preflight_warns_when_a_live_mx_loses_its_pattern(world: Loopback, tmp_path: Path) -> None:
+    """`mtasts diff --preflight` warns when an MX pattern removed from an enforce policy still covers a live MX."""
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    (tmp_path / "Pulumi.yaml").write_text("name: mta-sts\nruntime: python\n")
+    stack = tmp_path / "Pulumi.t.yaml"
+    base = "config:\n  mta-sts:domains:\n    good.example:\n      template: enforce\n      mx: [{}]\n"
+    stack.write_text(base.format("mx.good.example, mx2.good.example"))
+    git("init", "-q", "-b", "main")
+    git("-c", "user.email=t@example.invalid", "-c", "user.name=t", "add", "-A")
+    git("-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-q", "-m", "base")
+    stack.write_text(base.format("mx2.good.example"))
+    result = CliRunner().invoke(
+        main,
+        ["diff", "--config", str(stack), "--base", "main", "--json", "--preflight", "--nameserver", world.nameserver],
+    )
+    assert result.exit_code == 0, result.stderr
+    (domain,) = json.loads(result.stdout)["domains"]
+    assert (
+        "live MX host mx.good.example is only covered by a removed pattern: senders will refuse it"
+        in domain["warnings"]
+    )

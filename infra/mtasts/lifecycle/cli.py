@@ -11,7 +11,7 @@ from ..cli import stack_options, stack_path, warn
 from ..config import TemplateStore
 from ..names import to_unicode
 from ..plan import plan_stack_file
-from .diff import DomainDiff, StackDiff, diff_plans, plan_at_ref
+from .diff import DomainDiff, StackDiff, diff_plans, plan_at_ref, with_live_mx
 
 
 def _describe(d: DomainDiff) -> list[str]:
@@ -77,6 +77,10 @@ def print_table(diff: StackDiff) -> None:
 @click.option("--base", "base", required=True, help="Git ref to compare against, e.g. origin/main.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the pull-request comment body.")
+@click.option(
+    "--preflight", is_flag=True, help="Warn when an MX pattern removed from an enforce policy still covers a live MX."
+)
+@click.option("--nameserver", "nameservers", multiple=True, metavar="IP[:PORT]", help="Resolver for --preflight.")
 def diff(
     stack: str | None,
     config_path: Path | None,
@@ -84,6 +88,8 @@ def diff(
     base: str,
     as_json: bool,
     as_markdown: bool,
+    preflight: bool,
+    nameservers: tuple[str, ...],
 ) -> None:
     """Show, offline, what the working tree's stack config changes for senders against --base.
 
@@ -97,6 +103,10 @@ def diff(
     new = plan_stack_file(path, TemplateStore(templates_dir) if templates_dir else None)
     old = plan_at_ref(path, base, templates_dir)
     result = diff_plans(old, new, base)
+    if preflight:
+        from ..checker.cli import make_network
+
+        result = with_live_mx(result, make_network(nameservers, None, (), 15.0))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     elif as_markdown:

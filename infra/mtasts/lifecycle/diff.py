@@ -12,7 +12,7 @@ import subprocess
 import tarfile
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -184,6 +184,31 @@ def diff_plans(old: StackPlan | None, new: StackPlan, base: str = "") -> StackDi
     after = {d.domain: d for d in new.domains}
     names = sorted(before.keys() | after.keys())
     return StackDiff(base, tuple(_diff_domain(n, before.get(n), after.get(n)) for n in names))
+
+
+def with_live_mx(diff: StackDiff, net: Any) -> StackDiff:
+    """Add a warning for each removed MX pattern of an enforce domain that a live MX host still needs.
+
+    ``net`` is a :class:`mtasts.checker.net.Network`; a lookup failure is a warning too, never silence.
+    """
+    from ..names import mx_matches
+
+    domains = []
+    for d in diff.domains:
+        extra: list[str] = []
+        if d.new is not None and d.new.config.mode == "enforce" and d.mx_removed:
+            try:
+                hosts = net.mx(d.domain)
+            except Exception as exc:  # any resolver failure is reported, not raised
+                extra.append(f"could not look up the live MX hosts to check removed patterns: {exc}")
+                hosts = []
+            for host in hosts:
+                if any(mx_matches(host, p) for p in d.mx_removed) and not any(
+                    mx_matches(host, p) for p in d.new.config.mx
+                ):
+                    extra.append(f"live MX host {host} is only covered by a removed pattern: senders will refuse it")
+        domains.append(replace(d, warnings=d.warnings + tuple(extra)) if extra else d)
+    return StackDiff(diff.base, tuple(domains))
 
 
 def _git(repo: Path, *args: str) -> bytes:
