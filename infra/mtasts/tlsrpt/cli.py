@@ -1,0 +1,64 @@
+"""``mtasts reports``: TLS-RPT reports as tables, JSON, or one self-contained HTML page of charts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .aggregate import Summary, iter_sources
+from .report import DEFAULT_MAX_BYTES
+
+
+@click.group()
+def reports() -> None:
+    """Read SMTP TLS reports (RFC 8460)."""
+
+
+def _since(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--since") from None
+    return parsed.replace(tzinfo=parsed.tzinfo or dt.UTC)
+
+
+@reports.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a page of charts.")
+@click.option("--since", help="Only reports whose period ends on or after this date (YYYY-MM-DD, UTC).")
+@click.option("--max-bytes", type=click.IntRange(min=1024), default=DEFAULT_MAX_BYTES, show_default=True)
+def summarize(paths: tuple[str, ...], as_json: bool, html_path: Path | None, since: str | None, max_bytes: int) -> None:
+    """Summarize reports from PATH... (files, folders, s3://bucket/prefix) per domain, day, result, sender and MX."""
+    for path in paths:
+        if not path.startswith("s3://") and not Path(path).exists():
+            raise click.BadParameter(f"{path!r} does not exist", param_hint="PATH")
+    summary = Summary(since=_since(since))
+    sources = iter_sources(paths, max_bytes)
+    if sys.stderr.isatty() and not as_json:
+        from rich.progress import Progress
+
+        with Progress(transient=True) as progress:
+            task = progress.add_task("reading reports", total=None)
+            for name, data, size in sources:
+                summary.read(name, data, max_bytes, size)
+                progress.advance(task)
+    else:
+        for name, data, size in sources:
+            summary.read(name, data, max_bytes, size)
+    if html_path is not None:
+        from .html import write_html
+
+        write_html(summary, html_path)
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), indent=2))
+    else:
+        from .tables import print_summary
+
+        print_summary(summary)

@@ -1,0 +1,85 @@
+"""The HTTPS rua endpoint's Lambda handler against moto S3 (RFC 8460 §5.4)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from reports import as_gzip, as_json, report
+
+from mtasts.tlsrpt import receiver
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "REPORTS_BUCKET": "reports",
+    }.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        client = boto3.client("s3")
+        client.create_bucket(Bucket="reports")
+        yield client
+
+
+def post(client: Any, body: bytes, content_type: str) -> dict[str, Any]:
+    event = {
+        "requestContext": {"http": {"method": "POST"}},
+        "headers": {"Content-Type": content_type},
+        "body": base64.b64encode(body).decode(),
+        "isBase64Encoded": True,
+    }
+    return receiver.handler(event, None, client)
+
+
+def keys(client: Any) -> list[str]:
+    return [o["Key"] for o in client.list_objects_v2(Bucket="reports").get("Contents", [])]
+
+
+def test_gzip_report_is_stored_by_domain_day_and_id(s3: Any) -> None:
+    """An application/tlsrpt+gzip POST is validated and stored raw under <domain>/<yyyy>/<mm>/<dd>/<report-id>."""
+    body = as_gzip(report())
+    response = post(s3, body, "application/tlsrpt+gzip")
+    assert response["statusCode"] == 201
+    key = "company-y.example/2016/04/01/5065427c-23d3-47ca-b6e0-946ea0e8c4be.json.gz"
+    assert keys(s3) == [key]
+    assert s3.get_object(Bucket="reports", Key=key)["Body"].read() == body
+
+
+def test_redelivery_is_idempotent(s3: Any) -> None:
+    """The same report posted twice is stored once; the second answer is still 2xx."""
+    assert post(s3, as_json(report()), "application/tlsrpt+json")["statusCode"] == 201
+    second = post(s3, as_json(report()), "application/tlsrpt+json")
+    assert second["statusCode"] == 200
+    assert "already stored" in second["body"]
+    assert len(keys(s3)) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "reason"),
+    [
+        (as_json(report()), "application/json", 415, "not application/tlsrpt+gzip or +json"),
+        (as_json(report()), "application/tlsrpt+gzip", 400, "does not match content type"),
+        (b"{broken", "application/tlsrpt+json", 400, "invalid report: invalid JSON"),
+        (b"{" + b" " * (3 * 1024 * 1024) + b"}", "application/tlsrpt+json", 413, "body larger than"),
+    ],
+)
+def test_bad_posts_get_4xx_with_a_reason(s3: Any, body: bytes, content_type: str, status: int, reason: str) -> None:
+    """Wrong content type, mismatched body, invalid report and oversized body are refused and nothing is stored."""
+    response = post(s3, body, content_type)
+    assert response["statusCode"] == status
+    assert reason in response["body"]
+    assert keys(s3) == []
+
+
+def test_only_post(s3: Any) -> None:
+    """Other methods are 405."""
+    response = receiver.handler({"requestContext": {"http": {"method": "GET"}}, "headers": {}}, None, s3)
+    assert response["statusCode"] == 405
