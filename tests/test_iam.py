@@ -100,3 +100,36 @@ def test_s3_is_scoped_to_the_stacks_bucket() -> None:
     for statement in POLICY["Statement"]:
         if any(a.startswith("s3:") for a in statement["Action"]):
             assert statement["Resource"] in ("arn:aws:s3:::policies-bucket-*", "arn:aws:s3:::policies-bucket-*/*")
+
+
+REPORTS_POLICY = json.loads((Path(__file__).resolve().parents[1] / "iam" / "deploy-policy-reports.json").read_text())
+REPORTS_NEEDS: dict[str, list[str]] = {
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ["s3:PutLifecycleConfiguration"],
+    "aws:iam/role:Role": ["iam:CreateRole", "iam:GetRole", "iam:DeleteRole", "iam:PassRole"],
+    "aws:iam/rolePolicy:RolePolicy": ["iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"],
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+    "aws:lambda/function:Function": ["lambda:CreateFunction", "lambda:GetFunction", "lambda:DeleteFunction"],
+    "aws:lambda/permission:Permission": ["lambda:AddPermission", "lambda:RemovePermission", "lambda:GetPolicy"],
+    "aws:apigatewayv2/api:Api": ["apigateway:POST", "apigateway:GET", "apigateway:DELETE"],
+    "aws:apigatewayv2/domainName:DomainName": ["apigateway:POST", "apigateway:GET", "apigateway:DELETE"],
+    "aws:apigatewayv2/apiMapping:ApiMapping": ["apigateway:POST", "apigateway:GET", "apigateway:DELETE"],
+}
+
+
+def test_report_endpoint_types_are_covered_by_the_reports_policy() -> None:
+    """With mta-sts:reports, every extra resource type is covered by the base or the reports policy."""
+    run = build({"reports": {"endpoint": "tlsrpt.example.net"}, "domains": {"example.com": {"template": "none"}}})
+    types = {t for t in run.mocks.types.values() if t.startswith("aws:")}
+    assert types <= NEEDS.keys() | REPORTS_NEEDS.keys(), types - NEEDS.keys() - REPORTS_NEEDS.keys()
+    both = [*POLICY["Statement"], *REPORTS_POLICY["Statement"]]
+    missing = [
+        action
+        for t in types
+        for action in (NEEDS | REPORTS_NEEDS)[t]
+        if not any(s["Effect"] == "Allow" and any(fnmatch.fnmatchcase(action, p) for p in s["Action"]) for s in both)
+    ]
+    assert missing == []
+    for statement in REPORTS_POLICY["Statement"]:
+        assert "*" not in statement["Action"]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert all(r != "*" for r in resources)

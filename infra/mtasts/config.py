@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -450,11 +450,43 @@ def _check_zone(value: object, path: str, problems: list[Problem]) -> object:
         return None
 
 
+#: Path of the report endpoint on its host.
+REPORTS_PATH = "/v1/report"
+
+
+def _check_reports(value: object, path: str, problems: list[Problem]) -> object:
+    """``reports: {endpoint: HOST, zone: ZONE, retention_days: N}``: the stack's HTTPS rua endpoint."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        problems.append(Problem(path, "expected a mapping with endpoint, zone and retention_days"))
+        return None
+    unknown = set(value) - {"endpoint", "zone", "retention_days"}
+    if unknown:
+        name = sorted(unknown)[0]
+        problems.append(Problem(f"{path}.{name}", "unknown key (allowed: endpoint, zone, retention_days)"))
+    try:
+        endpoint = normalize_hostname(value.get("endpoint"))
+    except HostnameError as exc:
+        problems.append(Problem(f"{path}.endpoint", str(exc)))
+        return None
+    try:
+        zone = normalize_hostname(value.get("zone", endpoint.partition(".")[2]))
+    except HostnameError as exc:
+        problems.append(Problem(f"{path}.zone", str(exc)))
+        return None
+    if not endpoint.endswith("." + zone):
+        problems.append(Problem(f"{path}.zone", f"{zone!r} is not a parent of {endpoint!r}"))
+    days = _check_int(value.get("retention_days", 400), f"{path}.retention_days", 1, 36500, problems, "")
+    return {"endpoint": endpoint, "zone": zone, "retention_days": days, "uri": f"https://{endpoint}{REPORTS_PATH}"}
+
+
 #: Stack-level ``mta-sts:*`` keys besides ``domains``: name → (check, default).
 STACK_KEYS: dict[str, tuple[Callable[[object, str, list[Problem]], object], object]] = {
     "preflight": (_check_bool, True),
     "hostingZone": (_check_zone, None),
     "priceClass": (_check_price_class, "PriceClass_100"),
+    "reports": (_check_reports, None),
 }
 
 
@@ -516,6 +548,9 @@ def parse_stack_settings(
                 )
     if problems:
         raise ConfigError(problems)
+    if resolved.get("reports"):
+        # The stack's report endpoint is added to every rua (mtasts.plan), so "no rua" advice does not apply.
+        domains = [replace(d, warnings=tuple(w for w in d.warnings if not w.path.endswith(".rua"))) for d in domains]
     domains.sort(key=lambda d: d.domain)
     return StackConfig(tuple(domains), resolved, source)
 

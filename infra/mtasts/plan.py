@@ -7,7 +7,7 @@ what the CLI prints is what ``pulumi up`` deploys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -176,10 +176,20 @@ def plan_domain(config: DomainConfig, hosting_zone: str | None = None) -> Domain
 
 
 def plan_stack(config: StackConfig) -> StackPlan:
-    """Plan every domain of a validated stack."""
+    """Plan every domain of a validated stack.
+
+    With ``mta-sts:reports``, the stack's own HTTPS report endpoint is added to every domain's rua.
+    """
     hosting_zone = config.settings.get("hostingZone")
     zone = hosting_zone if isinstance(hosting_zone, str) else None
-    return StackPlan(config, tuple(plan_domain(d, zone) for d in config.domains))
+    reports = config.settings.get("reports")
+    endpoint = str(reports["uri"]) if isinstance(reports, dict) else None
+    domains = []
+    for d in config.domains:
+        if endpoint is not None and endpoint not in d.rua:
+            d = replace(d, rua=(*d.rua, endpoint))
+        domains.append(plan_domain(d, zone))
+    return StackPlan(config, tuple(domains))
 
 
 def stack_file_path(stack: str, project_dir: Path) -> Path:

@@ -19,6 +19,7 @@ from ..lifecycle.retirement import OUTPUT_NAME, from_output, removal_problems
 from ..plan import StackPlan, plan_stack
 from .domain import MtaStsDomain, MtaStsDomainArgs
 from .guard import RetirementGuard
+from .reports import TlsRptReceiver, TlsRptReceiverArgs
 from .store import PolicyStore, PolicyStoreArgs
 
 __all__ = ["deploy", "main", "read_settings"]
@@ -98,6 +99,17 @@ def deploy(
             ),
         )
     store.grant_read([c.distribution.arn for c in domains.values()])
+    reports = plan.config.settings.get("reports")
+    receiver = None
+    if isinstance(reports, dict):
+        receiver = TlsRptReceiver(
+            "tlsrpt-receiver",
+            TlsRptReceiverArgs(
+                endpoint=str(reports["endpoint"]),
+                zone_id=zone_id(str(reports["zone"])),
+                retention_days=int(reports["retention_days"]),
+            ),
+        )
 
     # After every domain (it depends on all of them): see mtasts.resources.guard.
     guard = RetirementGuard(
@@ -119,6 +131,8 @@ def deploy(
             }
             for name, c in domains.items()
         },
+        "reportsEndpoint": receiver.uri if receiver else None,
+        "reportsBucket": receiver.bucket.bucket if receiver else None,
         # Read back by the next deployment to refuse unsafe removals; see docs/gitops.md.
         OUTPUT_NAME: pulumi.Output.all(guard_check, guard.record).apply(lambda v: v[1]),
     }

@@ -1,0 +1,187 @@
+"""The stack's HTTPS TLS-RPT endpoint (RFC 8460 §5.4), opt-in with ``mta-sts:reports``.
+
+``https://<endpoint>/v1/report`` → API Gateway HTTP API (custom domain, TLS 1.2, regional certificate) →
+the Lambda handler :func:`mtasts.tlsrpt.receiver.handler` → a private, encrypted bucket whose objects expire
+after ``retention_days``. The URI is known offline, so ``mtasts plan`` already shows it in every rua.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from ..config import REPORTS_PATH
+
+__all__ = ["TlsRptReceiver", "TlsRptReceiverArgs"]
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class TlsRptReceiverArgs:
+    """Settings of the report endpoint."""
+
+    endpoint: str
+    """Host name of the endpoint, e.g. ``tlsrpt.example.net``."""
+    zone_id: pulumi.Input[str]
+    """Route53 zone holding the endpoint's records."""
+    retention_days: int
+    """Days raw reports are kept."""
+
+
+class TlsRptReceiver(pulumi.ComponentResource):
+    """Receives TLS-RPT reports over HTTPS and stores them raw in S3."""
+
+    def __init__(self, name: str, args: TlsRptReceiverArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mtasts:index:TlsRptReceiver", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=False, opts=child)
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership", bucket=self.bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-expiry",
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "id": "expire-raw-reports",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "expiration": {"days": args.retention_days},
+                }
+            ],
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-logs",
+            role=role.name,
+            policy_arn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-store",
+            role=role.id,
+            policy=self.bucket.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": f"{arn}/*"},
+                            # ListBucket makes HeadObject on a missing key answer 404, not 403.
+                            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": arn},
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        self.function = aws.lambda_.Function(
+            f"{name}-function",
+            runtime="python3.12",
+            handler="mtasts.tlsrpt.receiver.handler",
+            role=role.arn,
+            code=pulumi.AssetArchive({"mtasts": pulumi.FileArchive(str(PACKAGE_DIR))}),
+            timeout=30,
+            memory_size=256,
+            environment={"variables": {"REPORTS_BUCKET": self.bucket.bucket}},
+            opts=child,
+        )
+        self.api = aws.apigatewayv2.Api(
+            f"{name}-api",
+            protocol_type="HTTP",
+            route_key=f"POST {REPORTS_PATH}",
+            target=self.function.arn,
+            opts=child,
+        )
+        aws.lambda_.Permission(
+            f"{name}-invoke",
+            action="lambda:InvokeFunction",
+            function=self.function.name,
+            principal="apigateway.amazonaws.com",
+            source_arn=self.api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
+            opts=child,
+        )
+        certificate = aws.acm.Certificate(
+            f"{name}-certificate", domain_name=args.endpoint, validation_method="DNS", opts=child
+        )
+        validation = certificate.domain_validation_options[0]
+        record = aws.route53.Record(
+            f"{name}-certificate-validation-record",
+            zone_id=args.zone_id,
+            name=validation.resource_record_name,
+            type=validation.resource_record_type,
+            records=[validation.resource_record_value],
+            ttl=300,
+            allow_overwrite=True,
+            opts=child,
+        )
+        validated = aws.acm.CertificateValidation(
+            f"{name}-certificate-validation",
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=[record.fqdn],
+            opts=child,
+        )
+        domain = aws.apigatewayv2.DomainName(
+            f"{name}-domain",
+            domain_name=args.endpoint,
+            domain_name_configuration={
+                "certificate_arn": validated.certificate_arn,
+                "endpoint_type": "REGIONAL",
+                "security_policy": "TLS_1_2",
+            },
+            opts=child,
+        )
+        aws.apigatewayv2.ApiMapping(
+            f"{name}-mapping", api_id=self.api.id, domain_name=domain.id, stage="$default", opts=child
+        )
+        aws.route53.Record(
+            f"{name}-alias",
+            zone_id=args.zone_id,
+            name=args.endpoint,
+            type="A",
+            aliases=[
+                {
+                    "name": domain.domain_name_configuration.target_domain_name,
+                    "zone_id": domain.domain_name_configuration.hosted_zone_id,
+                    "evaluate_target_health": False,
+                }
+            ],
+            opts=child,
+        )
+        self.uri = f"https://{args.endpoint}{REPORTS_PATH}"
+        self.register_outputs({"uri": self.uri, "bucket": self.bucket.bucket})

@@ -1,0 +1,74 @@
+"""The opt-in report endpoint under Pulumi mocks, and its URI in every domain's rua."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from mtasts.config import parse_stack_settings
+from mtasts.errors import ConfigError
+from mtasts.plan import plan_stack
+from pulumi_mocks import Run, build  # shared with the program's tests
+
+SETTINGS = {
+    "reports": {"endpoint": "tlsrpt.example.net", "retention_days": 90},
+    "domains": {
+        "example.com": {"mx": ["mx.example.com"]},
+        "example.org": {"template": "none", "rua": ["mailto:tls@example.org"]},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def run() -> Run:
+    return build(SETTINGS)
+
+
+def test_endpoint_uri_is_in_every_rua_offline() -> None:
+    """mtasts plan already publishes https://<endpoint>/v1/report in each _smtp._tls record, after any own URIs."""
+    plan = plan_stack(parse_stack_settings(SETTINGS))
+    assert [d.tlsrpt_record.value if d.tlsrpt_record else None for d in plan.domains] == [
+        "v=TLSRPTv1; rua=https://tlsrpt.example.net/v1/report",
+        "v=TLSRPTv1; rua=mailto:tls@example.org,https://tlsrpt.example.net/v1/report",
+    ]
+    assert plan.domains[0].config.warnings == ()
+
+
+def test_receiver_resources(run: Run) -> None:
+    """Private encrypted bucket with expiry, a Python Lambda, an HTTP API on the custom domain with TLS 1.2."""
+    inputs = run.mocks.inputs
+    assert inputs["tlsrpt-receiver-expiry"]["rules"][0]["expiration"]["days"] == 90
+    assert inputs["tlsrpt-receiver-public-access-block"]["restrictPublicBuckets"] is True
+    function = inputs["tlsrpt-receiver-function"]
+    assert function["handler"] == "mtasts.tlsrpt.receiver.handler"
+    assert function["runtime"] == "python3.12"
+    assert inputs["tlsrpt-receiver-api"]["routeKey"] == "POST /v1/report"
+    domain = inputs["tlsrpt-receiver-domain"]
+    assert domain["domainName"] == "tlsrpt.example.net"
+    assert domain["domainNameConfiguration"]["securityPolicy"] == "TLS_1_2"
+    assert inputs["tlsrpt-receiver-alias"]["name"] == "tlsrpt.example.net"
+    assert run.outputs["reportsEndpoint"] == "https://tlsrpt.example.net/v1/report"
+    assert inputs["example.com-tlsrpt-txt"]["records"] == ["v=TLSRPTv1; rua=https://tlsrpt.example.net/v1/report"]
+
+
+@pytest.mark.parametrize(
+    ("reports", "expected"),
+    [
+        ({"endpoint": "bad host"}, "mta-sts:reports.endpoint:"),
+        (
+            {"endpoint": "tlsrpt.example.net", "zone": "example.org"},
+            "mta-sts:reports.zone: 'example.org' is not a parent",
+        ),
+        ({"endpoint": "tlsrpt.example.net", "retention_days": 0}, "mta-sts:reports.retention_days: 0 is below 1"),
+        ({"endpoint": "tlsrpt.example.net", "bucket": "x"}, "mta-sts:reports.bucket: unknown key"),
+        ("tlsrpt.example.net", "mta-sts:reports: expected a mapping"),
+    ],
+)
+def test_invalid_reports_settings(reports: object, expected: str) -> None:
+    """The reports setting is validated like the others."""
+    with pytest.raises(ConfigError) as info:
+        parse_stack_settings({"reports": reports, "domains": {}})
+    assert any(line.startswith(expected) for line in info.value.lines()), info.value.lines()
