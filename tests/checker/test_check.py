@@ -252,3 +252,45 @@ def test_diff_preflight_warns_when_a_live_mx_loses_its_pattern(world: Loopback, 
         "live MX host mx.good.example is only covered by a removed pattern: senders will refuse it"
         in domain["warnings"]
     )
+
+
+def test_delegation_cnames_are_checked(world: Loopback) -> None:
+    """For dns: external domains, each CNAME the owner must publish is reported present or missing."""
+    world.zone.add(
+        "mta-sts.partner.example. 300 IN CNAME mta-sts.partner.example.hosting.example.net.\n"
+        "_mta-sts.partner.example. 300 IN CNAME _mta-sts.partner.example.hosting.example.net.\n"
+    )
+    plan = plan_stack(
+        parse_stack_settings(
+            {
+                "hostingZone": "hosting.example.net",
+                "domains": {"partner.example": {"dns": "external", "template": "none"}},
+            }
+        )
+    )
+    net = Network(nameservers=[parse_nameserver(world.nameserver)], ca_file=world.ca_file, timeout=2)
+    report = check_domain("partner.example", net, plan.get("partner.example"))
+    assert status(report, "delegation:mta-sts.partner.example") == (
+        "pass",
+        "CNAME to mta-sts.partner.example.hosting.example.net",
+    )
+    assert status(report, "delegation:_mta-sts.partner.example")[0] == "pass"
+
+
+def test_missing_delegation_cname_fails_with_the_value_to_publish(world: Loopback) -> None:
+    """A missing owner CNAME fails and says exactly which CNAME to publish."""
+    plan = plan_stack(
+        parse_stack_settings(
+            {
+                "hostingZone": "hosting.example.net",
+                "domains": {"absent.example": {"dns": "external", "template": "none"}},
+            }
+        )
+    )
+    net = Network(nameservers=[parse_nameserver(world.nameserver)], ca_file=world.ca_file, timeout=2)
+    report = check_domain("absent.example", net, plan.get("absent.example"))
+    assert status(report, "delegation:_mta-sts.absent.example") == (
+        "fail",
+        "no CNAME; the owner must publish CNAME _mta-sts.absent.example.hosting.example.net",
+    )
+    assert not report.ok
