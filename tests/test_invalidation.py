@@ -17,15 +17,8 @@ from pulumi_mocks import Mocks, use_mocks
 
 
 @pytest.fixture
-def cloudfront(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A moto CloudFront with one distribution, and credentials that go nowhere."""
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+def cloudfront(fake_aws_credentials: None) -> Any:
+    """A moto CloudFront with one distribution."""
     with mock_aws():
         client = boto3.client("cloudfront")
         created = client.create_distribution(

@@ -15,14 +15,9 @@ from mtasts.tlsrpt import receiver
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "REPORTS_BUCKET": "reports",
-    }.items():
-        monkeypatch.setenv(key, value)
+def s3(fake_aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A moto S3 with the reports bucket, named in the handler's environment."""
+    monkeypatch.setenv("REPORTS_BUCKET", "reports")
     with mock_aws():
         client = boto3.client("s3")
         client.create_bucket(Bucket="reports")

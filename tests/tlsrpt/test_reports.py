@@ -184,17 +184,11 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--since", "soon"]).exit_code == 2
 
 
-def test_s3_source(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_s3_source(fake_aws_credentials: None) -> None:
     """s3://bucket/prefix reads every object under the prefix (moto)."""
     import boto3
     from moto import mock_aws
 
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
     with mock_aws():
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket="reports")

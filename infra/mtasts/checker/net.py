@@ -209,14 +209,8 @@ class Network:
                 response.getheader("Location"),
                 connection.tls_version,
             )
-        except ssl.SSLCertVerificationError as exc:
-            raise FetchError(f"certificate of {host} not accepted: {exc.verify_message}") from None
-        except ssl.SSLError as exc:
-            raise FetchError(f"TLS with {host} failed: {exc.reason or exc}") from None
-        except TimeoutError:
-            raise FetchError(f"no answer from {host} within {self.timeout:g} s") from None
         except (OSError, http.client.HTTPException) as exc:
-            raise FetchError(f"cannot fetch from {host}: {exc}") from None
+            raise _fetch_error(exc, host, self.timeout, "cannot fetch from") from None
         finally:
             connection.close()
 
@@ -238,14 +232,19 @@ class Network:
                 version = sock.version() if isinstance(sock, ssl.SSLSocket) else None
                 smtp.ehlo("mtasts-check.invalid")
                 return version or ""
-        except ssl.SSLCertVerificationError as exc:
-            raise FetchError(f"certificate of {mx_host} not accepted: {exc.verify_message}") from None
-        except ssl.SSLError as exc:
-            raise FetchError(f"TLS with {mx_host} failed: {exc.reason or exc}") from None
-        except TimeoutError:
-            raise FetchError(f"no answer from {mx_host} within {self.timeout:g} s") from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise FetchError(f"SMTP with {mx_host} failed: {exc}") from None
+            raise _fetch_error(exc, mx_host, self.timeout, "SMTP failed with") from None
+
+
+def _fetch_error(exc: Exception, host: str, timeout: float, otherwise: str) -> FetchError:
+    """One line saying why talking to ``host`` failed: certificate, TLS, timeout, or anything else."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return FetchError(f"certificate of {host} not accepted: {exc.verify_message}")
+    if isinstance(exc, ssl.SSLError):
+        return FetchError(f"TLS with {host} failed: {exc.reason or exc}")
+    if isinstance(exc, TimeoutError):
+        return FetchError(f"no answer from {host} within {timeout:g} s")
+    return FetchError(f"{otherwise} {host}: {exc}")
 
 
 class _HTTPSConnection(http.client.HTTPSConnection):

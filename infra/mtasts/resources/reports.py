@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..config import REPORTS_PATH
+from .bucket import private_bucket
 
 __all__ = ["TlsRptReceiver", "TlsRptReceiverArgs"]
 
@@ -39,25 +40,7 @@ class TlsRptReceiver(pulumi.ComponentResource):
     def __init__(self, name: str, args: TlsRptReceiverArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mtasts:index:TlsRptReceiver", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=False, opts=child)
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership", bucket=self.bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=self.bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child,
-        )
+        self.bucket = private_bucket(name, child).bucket
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-expiry",
             bucket=self.bucket.id,

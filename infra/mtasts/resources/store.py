@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..policy import POLICY_PATH
+from .bucket import private_bucket
 
 __all__ = ["PolicyStore", "PolicyStoreArgs", "bucket_policy_document"]
 
@@ -82,28 +83,9 @@ class PolicyStore(pulumi.ComponentResource):
     def __init__(self, name: str, args: PolicyStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mtasts:index:PolicyStore", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=False, opts=child)
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        self.ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
-        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=self.bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child,
-        )
+        private = private_bucket(name, child)
+        self.bucket = private.bucket
+        self.public_access_block = private.public_access_block
         self.versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
             bucket=self.bucket.id,
