@@ -14,7 +14,7 @@ from reports import as_json, report
 from mtasts.cli import main
 from mtasts.tlsrpt.html import RENDERED_MARKER
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
 @pytest.fixture(scope="module")
