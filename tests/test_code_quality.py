@@ -13,8 +13,8 @@ BIN = Path(sys.executable).parent
 @pytest.mark.parametrize(
     "command",
     [
-        ["ruff", "check", "."],
-        ["ruff", "format", "--check", "."],
+        ["ruff", "check", "--no-cache", "."],
+        ["ruff", "format", "--no-cache", "--check", "."],
         ["mypy"],
     ],
     ids=["ruff-check", "ruff-format", "mypy"],

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import GOOD, NEW
 from loopback import Loopback
+from scenarios import GOOD, NEW
 
 from mtasts.checker.checks import DomainReport, check_domain
 from mtasts.checker.net import Network, parse_connect_to, parse_nameserver
