@@ -91,6 +91,8 @@ class Mocks(pulumi.runtime.Mocks):
                 outputs["arn"] = f"arn:aws:cloudfront::{ACCOUNT}:function/{name}"
             case "aws:route53/record:Record":
                 outputs["fqdn"] = inputs["name"]
+            case "aws:ses/domainIdentity:DomainIdentity":
+                outputs |= {"verificationToken": f"token-{inputs['domain']}", "arn": f"arn:aws:ses:::identity/{name}"}
             case "pulumi:pulumi:StackReference":
                 outputs = {"name": inputs.get("name"), "outputs": self.previous_outputs, "secretOutputNames": []}
             case "pulumi-python:dynamic:Resource":
@@ -110,6 +112,8 @@ class Mocks(pulumi.runtime.Mocks):
             zone = args.args["name"]
             zone_id = "Z" + "".join(c for c in zone.upper() if c.isalnum())[:20]
             return {"zoneId": zone_id, "id": zone_id, "name": zone}
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"region": "eu-west-1", "name": "eu-west-1", "id": "eu-west-1", "endpoint": "", "description": ""}
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/test", "id": ACCOUNT, "userId": "AID"}
         return {}

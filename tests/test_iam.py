@@ -113,12 +113,18 @@ REPORTS_NEEDS: dict[str, list[str]] = {
     "aws:apigatewayv2/api:Api": ["apigateway:POST", "apigateway:GET", "apigateway:DELETE"],
     "aws:apigatewayv2/domainName:DomainName": ["apigateway:POST", "apigateway:GET", "apigateway:DELETE"],
     "aws:apigatewayv2/apiMapping:ApiMapping": ["apigateway:POST", "apigateway:GET", "apigateway:DELETE"],
+    "aws:ses/domainIdentity:DomainIdentity": ["ses:VerifyDomainIdentity", "ses:DeleteIdentity"],
+    "aws:ses/domainIdentityVerification:DomainIdentityVerification": ["ses:GetIdentityVerificationAttributes"],
+    "aws:ses/receiptRuleSet:ReceiptRuleSet": ["ses:CreateReceiptRuleSet", "ses:DeleteReceiptRuleSet"],
+    "aws:ses/activeReceiptRuleSet:ActiveReceiptRuleSet": ["ses:SetActiveReceiptRuleSet"],
+    "aws:ses/receiptRule:ReceiptRule": ["ses:CreateReceiptRule", "ses:DeleteReceiptRule"],
 }
 
 
 def test_report_endpoint_types_are_covered_by_the_reports_policy() -> None:
     """With mta-sts:reports, every extra resource type is covered by the base or the reports policy."""
-    run = build({"reports": {"endpoint": "tlsrpt.example.net"}, "domains": {"example.com": {"template": "none"}}})
+    reports = {"endpoint": "tlsrpt.example.net", "mailbox": "tls@reports.example.net"}
+    run = build({"reports": reports, "domains": {"example.com": {"template": "none"}}})
     types = {t for t in run.mocks.types.values() if t.startswith("aws:")}
     assert types <= NEEDS.keys() | REPORTS_NEEDS.keys(), types - NEEDS.keys() - REPORTS_NEEDS.keys()
     both = [*POLICY["Statement"], *REPORTS_POLICY["Statement"]]

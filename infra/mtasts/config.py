@@ -455,16 +455,16 @@ REPORTS_PATH = "/v1/report"
 
 
 def _check_reports(value: object, path: str, problems: list[Problem]) -> object:
-    """``reports: {endpoint: HOST, zone: ZONE, retention_days: N}``: the stack's HTTPS rua endpoint."""
+    """``reports: {endpoint: HOST, zone: ZONE, retention_days: N, mailbox: ADDRESS}``: the stack's rua endpoints."""
     if value is None:
         return None
     if not isinstance(value, dict):
         problems.append(Problem(path, "expected a mapping with endpoint, zone and retention_days"))
         return None
-    unknown = set(value) - {"endpoint", "zone", "retention_days"}
+    unknown = set(value) - {"endpoint", "zone", "retention_days", "mailbox"}
     if unknown:
         name = sorted(unknown)[0]
-        problems.append(Problem(f"{path}.{name}", "unknown key (allowed: endpoint, zone, retention_days)"))
+        problems.append(Problem(f"{path}.{name}", "unknown key (allowed: endpoint, zone, retention_days, mailbox)"))
     try:
         endpoint = normalize_hostname(value.get("endpoint"))
     except HostnameError as exc:
@@ -478,7 +478,24 @@ def _check_reports(value: object, path: str, problems: list[Problem]) -> object:
     if not endpoint.endswith("." + zone):
         problems.append(Problem(f"{path}.zone", f"{zone!r} is not a parent of {endpoint!r}"))
     days = _check_int(value.get("retention_days", 400), f"{path}.retention_days", 1, 36500, problems, "")
-    return {"endpoint": endpoint, "zone": zone, "retention_days": days, "uri": f"https://{endpoint}{REPORTS_PATH}"}
+    mailbox = value.get("mailbox")
+    mail_uri = None
+    if mailbox is not None:
+        try:
+            mail_uri = normalize_rua_uri(f"mailto:{mailbox}")
+        except ValueError as exc:
+            problems.append(Problem(f"{path}.mailbox", str(exc)))
+            return None
+        mail_domain = mail_uri.rpartition("@")[2]
+        if mail_domain != zone and not mail_domain.endswith("." + zone):
+            problems.append(Problem(f"{path}.mailbox", f"its domain {mail_domain!r} is not in the zone {zone!r}"))
+    return {
+        "endpoint": endpoint,
+        "zone": zone,
+        "retention_days": days,
+        "uri": f"https://{endpoint}{REPORTS_PATH}",
+        "mail_uri": mail_uri,
+    }
 
 
 #: Stack-level ``mta-sts:*`` keys besides ``domains``: name → (check, default).

@@ -178,16 +178,18 @@ def plan_domain(config: DomainConfig, hosting_zone: str | None = None) -> Domain
 def plan_stack(config: StackConfig) -> StackPlan:
     """Plan every domain of a validated stack.
 
-    With ``mta-sts:reports``, the stack's own HTTPS report endpoint is added to every domain's rua.
+    With ``mta-sts:reports``, the stack's own report endpoints (HTTPS, and the mailbox if set) are added to every
+    domain's rua.
     """
     hosting_zone = config.settings.get("hostingZone")
     zone = hosting_zone if isinstance(hosting_zone, str) else None
     reports = config.settings.get("reports")
-    endpoint = str(reports["uri"]) if isinstance(reports, dict) else None
+    endpoints = [str(reports[k]) for k in ("uri", "mail_uri") if reports[k]] if isinstance(reports, dict) else []
     domains = []
     for d in config.domains:
-        if endpoint is not None and endpoint not in d.rua:
-            d = replace(d, rua=(*d.rua, endpoint))
+        added = tuple(uri for uri in endpoints if uri not in d.rua)
+        if added:
+            d = replace(d, rua=(*d.rua, *added))
         domains.append(plan_domain(d, zone))
     return StackPlan(config, tuple(domains))
 

@@ -72,3 +72,36 @@ def test_invalid_reports_settings(reports: object, expected: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_stack_settings({"reports": reports, "domains": {}})
     assert any(line.startswith(expected) for line in info.value.lines()), info.value.lines()
+
+
+def test_mailbox_adds_ses_inbound_and_a_mailto_rua() -> None:
+    """With a mailbox, SES receives mail for it (verified domain, MX, rule storing under mail/) and rua gets mailto."""
+    settings = {
+        "reports": {"endpoint": "tlsrpt.example.net", "mailbox": "tls-reports@reports.example.net"},
+        "domains": {"example.com": {"mx": ["mx.example.com"]}},
+    }
+    plan = plan_stack(parse_stack_settings(settings))
+    assert plan.domains[0].config.rua == (
+        "https://tlsrpt.example.net/v1/report",
+        "mailto:tls-reports@reports.example.net",
+    )
+    run = build(settings)
+    inputs = run.mocks.inputs
+    rule = inputs["tlsrpt-receiver-store-mail"]
+    assert rule["recipients"] == ["tls-reports@reports.example.net"]
+    assert rule["s3Actions"][0]["objectKeyPrefix"] == "mail/"
+    assert rule["tlsPolicy"] == "Require"
+    assert inputs["tlsrpt-receiver-mail-mx"]["records"] == ["10 inbound-smtp.eu-west-1.amazonaws.com"]
+    assert inputs["tlsrpt-receiver-mail-verification"]["records"] == ["token-reports.example.net"]
+    assert "tlsrpt-receiver-active-rules" in inputs
+
+
+def test_mailbox_must_be_in_the_zone() -> None:
+    """A mailbox outside the endpoint's zone is refused, naming the field."""
+    with pytest.raises(ConfigError) as info:
+        parse_stack_settings(
+            {"reports": {"endpoint": "tlsrpt.example.net", "mailbox": "tls@elsewhere.example"}, "domains": {}}
+        )
+    assert info.value.lines() == [
+        "mta-sts:reports.mailbox: its domain 'elsewhere.example' is not in the zone 'example.net'"
+    ]

@@ -108,6 +108,8 @@ def deploy(
                 endpoint=str(reports["endpoint"]),
                 zone_id=zone_id(str(reports["zone"])),
                 retention_days=int(reports["retention_days"]),
+                mailbox=str(reports["mail_uri"]).removeprefix("mailto:") if reports.get("mail_uri") else None,
+                region=aws.get_region_output().region,
             ),
         )
 

@@ -19,6 +19,9 @@ from .bucket import private_bucket
 
 __all__ = ["TlsRptReceiver", "TlsRptReceiverArgs"]
 
+#: SES stores each received mail here, raw, for `mtasts reports summarize`.
+MAIL_PREFIX = "mail/"
+
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
@@ -32,6 +35,10 @@ class TlsRptReceiverArgs:
     """Route53 zone holding the endpoint's records."""
     retention_days: int
     """Days raw reports are kept."""
+    mailbox: str | None = None
+    """``local@domain`` receiving reports by mail through SES inbound, stored under ``mail/`` in the bucket."""
+    region: pulumi.Input[str] = "us-east-1"
+    """The stack's region, where SES receives mail (it must be one that offers SES inbound)."""
 
 
 class TlsRptReceiver(pulumi.ComponentResource):
@@ -166,5 +173,74 @@ class TlsRptReceiver(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        if args.mailbox:
+            self._mail_path(name, args, child)
         self.uri = f"https://{args.endpoint}{REPORTS_PATH}"
         self.register_outputs({"uri": self.uri, "bucket": self.bucket.bucket})
+
+    def _mail_path(self, name: str, args: TlsRptReceiverArgs, child: pulumi.ResourceOptions) -> None:
+        """SES inbound for the mailbox: verified domain, MX record, a receipt rule storing mail in the bucket.
+
+        Only one receipt rule set can be active per account and region: this one becomes the active set.
+        """
+        mailbox = str(args.mailbox)
+        domain = mailbox.rpartition("@")[2]
+        identity = aws.ses.DomainIdentity(f"{name}-mail-domain", domain=domain, opts=child)
+        verification = aws.route53.Record(
+            f"{name}-mail-verification",
+            zone_id=args.zone_id,
+            name=f"_amazonses.{domain}",
+            type="TXT",
+            ttl=600,
+            records=[identity.verification_token],
+            opts=child,
+        )
+        aws.ses.DomainIdentityVerification(
+            f"{name}-mail-domain-verification",
+            domain=identity.domain,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[verification])),
+        )
+        aws.route53.Record(
+            f"{name}-mail-mx",
+            zone_id=args.zone_id,
+            name=domain,
+            type="MX",
+            ttl=3600,
+            records=[pulumi.Output.from_input(args.region).apply(lambda r: f"10 inbound-smtp.{r}.amazonaws.com")],
+            opts=child,
+        )
+        account = aws.get_caller_identity_output().account_id
+        policy = aws.s3.BucketPolicy(
+            f"{name}-bucket-policy",
+            bucket=self.bucket.id,
+            policy=pulumi.Output.all(self.bucket.arn, account).apply(
+                lambda v: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "SesStoresReportMail",
+                                "Effect": "Allow",
+                                "Principal": {"Service": "ses.amazonaws.com"},
+                                "Action": "s3:PutObject",
+                                "Resource": f"{v[0]}/{MAIL_PREFIX}*",
+                                "Condition": {"StringEquals": {"AWS:SourceAccount": v[1]}},
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        rule_set = aws.ses.ReceiptRuleSet(f"{name}-rules", rule_set_name=f"{name}-rules", opts=child)
+        aws.ses.ActiveReceiptRuleSet(f"{name}-active-rules", rule_set_name=rule_set.rule_set_name, opts=child)
+        aws.ses.ReceiptRule(
+            f"{name}-store-mail",
+            rule_set_name=rule_set.rule_set_name,
+            recipients=[mailbox],
+            enabled=True,
+            scan_enabled=True,
+            tls_policy="Require",
+            s3_actions=[{"bucket_name": self.bucket.bucket, "object_key_prefix": MAIL_PREFIX, "position": 1}],
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[policy])),
+        )
