@@ -200,3 +200,14 @@ def test_s3_source(fake_aws_credentials: None) -> None:
         result = CliRunner().invoke(main, ["reports", "summarize", "s3://reports/company-y.example/", "--json"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["reports"] == 2
+
+
+def test_mail_as_ses_stores_it_with_long_trace_headers() -> None:
+    """A raw mail whose Content-Type comes after kilobytes of Received headers (as SES stores it) is still read."""
+    trace = b"".join(
+        b"Received: from relay%d.example by mx.example; Sat, 28 Nov 2026 00:00:00 +0000\r\n" % i for i in range(60)
+    )
+    summary = Summary()
+    summary.read("mail/abc", b"Return-Path: <tlsrpt@company-x.example>\r\n" + trace + as_mail(report()))
+    assert summary.rejected == []
+    assert summary.reports == 1

@@ -14,6 +14,7 @@ import datetime as dt
 import email
 import email.policy
 import json
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ RESULT_TYPES = (
     "sts-webpki-invalid",
 )
 _MAX_DEPTH = 32
+_HEADER = re.compile(rb"[!-9;-~]+:")
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -227,11 +229,10 @@ def parse_report(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> Report:
 
 def reports_in(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> Iterator[bytes]:
     """The report payloads in a file: itself, or each ``application/tlsrpt+gzip|+json`` part of a mail."""
-    head = data[:2048].lower()
     if data[:2] == GZIP_MAGIC or data.lstrip()[:1] == b"{":
         yield data
         return
-    if b"content-type:" not in head and b"mime-version:" not in head:
+    if not _HEADER.match(data):  # a mail starts with a header field (RFC 5322 §2.2), e.g. Return-Path: from SES
         raise ReportError("neither a JSON report, gzip data nor a mail")
     if len(data) > limit:
         raise ReportError(f"mail size exceeds {limit} bytes")
