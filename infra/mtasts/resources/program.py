@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..config import NAMESPACE, STACK_KEYS, TemplateStore, parse_stack_settings
-from ..errors import MtastsError, Problem
+from ..errors import MtastsError
 from ..lifecycle.retirement import OUTPUT_NAME, from_output, removal_problems
 from ..plan import StackPlan, plan_stack
 from .domain import MtaStsDomain, MtaStsDomainArgs
@@ -23,11 +23,6 @@ from .reports import TlsRptReceiver, TlsRptReceiverArgs
 from .store import PolicyStore, PolicyStoreArgs
 
 __all__ = ["deploy", "main", "read_settings"]
-
-
-#: Preflight hook: given the plan, returns one problem per enforce-mode domain whose live MX hosts the policy
-#: does not cover. Installed by :mod:`mtasts.checker` when present.
-Preflight = Callable[[StackPlan], list[Problem]]
 
 
 def read_settings() -> dict[str, object]:
@@ -176,12 +171,9 @@ def main(templates: TemplateStore | None = None) -> None:
 
 
 def _preflight(plan: StackPlan) -> None:
-    """Refuse to deploy enforce-mode domains whose live MX hosts the policy does not cover."""
-    try:
-        from ..checker.preflight import preflight
-    except ImportError:  # the checker is not installed: nothing to run
-        return
-    hook: Preflight = preflight
-    problems = hook(plan)
+    """Refuse to deploy enforce-mode domains whose live MX hosts the policy does not cover (RFC 8461 §4.1)."""
+    from ..checker import preflight as gate  # looked up at call time, so tests can stand in for live DNS
+
+    problems = gate.preflight(plan)
     if problems:
         raise pulumi.RunError("preflight failed:\n" + "\n".join(f"error: {p}" for p in problems))
