@@ -13,15 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import functools
 import json
 import re
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "MAX_DEPTH",
     "POLICY_TYPES",
     "RESULT_TYPES",
     "FailureDetail",
@@ -51,26 +52,33 @@ RESULT_TYPES = (
     "sts-policy-invalid",
     "sts-webpki-invalid",
 )
-_MAX_DEPTH = 32
+#: Deepest JSON nesting read; a valid report nests 5 levels (report, policies, entry, failure-details, detail).
+MAX_DEPTH = 32
+#: RFC 3339 §5.6 date-time: full-date "T" full-time, with a time zone ("Z" or an offset). "T"/"Z" may be lower case.
+_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:(?P<second>\d{2})(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+_MISSING: Any = object()
 _HEADER = re.compile(rb"[!-9;-~]+:")
+#: A JSON object's first bytes: optional byte order mark, JSON whitespace (RFC 8259 §2), "{".
+_JSON_OBJECT = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*\{")
 GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class ReportError(ValueError):
     """A report was rejected; the message names the field or the limit."""
 
 
-@dataclass(frozen=True)
-class FailureDetail:
-    """One ``failure-details`` entry."""
+class FailureDetail(NamedTuple):
+    """One ``failure-details`` entry (RFC 8460 §4.4)."""
 
     result_type: str
     receiving_mx: str
     failed_sessions: int
 
 
-@dataclass(frozen=True)
-class PolicyResult:
+class PolicyResult(NamedTuple):
     """One ``policies`` entry: a policy domain's counts."""
 
     policy_type: str
@@ -81,9 +89,8 @@ class PolicyResult:
     failures: tuple[FailureDetail, ...]
 
 
-@dataclass(frozen=True)
-class Report:
-    """A validated report."""
+class Report(NamedTuple):
+    """A validated report (tuples, not dataclasses: thousands are built per second, see bench/bench_reports.py)."""
 
     organization: str
     report_id: str
@@ -94,6 +101,7 @@ class Report:
 
 
 def _gunzip(data: bytes, limit: int) -> bytes:
+    """Decompress in bounded steps: never more than ``limit + 1`` bytes exist, whatever the ratio (gzip bombs)."""
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     out = bytearray()
     chunk = data
@@ -119,117 +127,187 @@ def decode_payload(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> bytes:
     return data
 
 
+_SPECIAL = re.compile(rb'[\[\]{}"\\]')
+
+
 def _too_deep(text: bytes) -> bool:
-    if text.count(b"[") + text.count(b"{") <= _MAX_DEPTH:
-        return False  # cannot nest deeper than it has brackets; skips the scan for ordinary reports
+    """Whether the JSON nests deeper than :data:`MAX_DEPTH`: one linear pass over brackets, quotes and escapes.
+
+    No recursion and no backtracking, so hostile input costs time proportional to its (capped) size.
+    """
+    if text.count(b"[") + text.count(b"{") <= MAX_DEPTH:
+        return False  # cannot nest deeper than it has brackets: ordinary reports skip the scan
     depth = 0
-    in_string = escaped = False
-    for byte in text:
+    in_string = False
+    escaped_at = -1
+    for match in _SPECIAL.finditer(text):
+        at = match.start()
+        if at == escaped_at:
+            continue
+        char = text[at]
         if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:
-                escaped = True
-            elif byte == 0x22:
+            if char == 0x5C:  # backslash: the next byte is escaped
+                escaped_at = at + 1
+            elif char == 0x22:
                 in_string = False
-        elif byte == 0x22:
+        elif char == 0x22:
             in_string = True
-        elif byte in (0x5B, 0x7B):
+        elif char in (0x5B, 0x7B):
             depth += 1
-            if depth > _MAX_DEPTH:
+            if depth > MAX_DEPTH:
                 return True
-        elif byte in (0x5D, 0x7D):
+        elif char in (0x5D, 0x7D):
             depth -= 1
     return False
 
 
-def _field(obj: dict[str, Any], name: str, kind: type, where: str) -> Any:
-    if name not in obj:
-        raise ReportError(f"{where}{name}: missing (RFC 8460 §4.4)")
-    value = obj[name]
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ReportError(f"{where}{name}: expected a non-negative integer, got {value!r}")
-    elif not isinstance(value, kind):
-        raise ReportError(f"{where}{name}: expected {kind.__name__}, got {type(value).__name__}")
-    return value
+def _missing(where: str, name: str) -> ReportError:
+    return ReportError(f"{where}{name}: missing (RFC 8460 §4.4)")
 
 
-def _datetime(value: object, where: str) -> dt.datetime:
-    if not isinstance(value, str):
-        raise ReportError(f"{where}: expected an RFC 3339 date-time string")
+def _object(obj: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+    value = obj.get(name, _MISSING)
+    if type(value) is dict:
+        return value
+    if value is _MISSING:
+        raise _missing(where, name)
+    raise ReportError(f"{where}{name}: expected an object, got {_kind(value)}")
+
+
+def _string(obj: dict[str, Any], name: str, where: str) -> str:
+    value = obj.get(name, _MISSING)
+    if type(value) is str:
+        return value
+    if value is _MISSING:
+        raise _missing(where, name)
+    raise ReportError(f"{where}{name}: expected a string, got {_kind(value)}")
+
+
+def _count(obj: dict[str, Any], name: str, where: str) -> int:
+    value = obj.get(name, _MISSING)
+    if type(value) is int and value >= 0:  # `type is`, not isinstance: JSON true is no count
+        return value
+    if value is _MISSING:
+        raise _missing(where, name)
+    raise ReportError(f"{where}{name}: expected a non-negative integer, got {value!r:.40}")
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _rfc3339(value: str) -> dt.datetime | None:
+    """``value`` as an aware UTC datetime if it is an RFC 3339 §5.6 date-time, else None (cached: days recur)."""
+    match = _DATE_TIME.fullmatch(value)
+    if match is None:
+        return None
+    # RFC 3339 allows a leap second (":60"); Python's datetime does not: count it as the second before.
+    text = value[:17] + "59" + value[19:] if match["second"] == "60" else value
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("z", "Z"))
+        parsed = dt.datetime.fromisoformat(text.upper())
     except ValueError:
-        raise ReportError(f"{where}: {value!r} is not an RFC 3339 date-time") from None
-    if parsed.tzinfo is None or "T" not in value.upper():
-        raise ReportError(f"{where}: {value!r} is not an RFC 3339 date-time with a time zone")
+        return None
     return parsed.astimezone(dt.UTC)
+
+
+def _datetime(date_range: dict[str, Any], name: str) -> dt.datetime:
+    value = date_range.get(name, _MISSING)
+    if value is _MISSING:
+        raise _missing("date-range.", name)
+    parsed = _rfc3339(value) if type(value) is str else None
+    if parsed is None:
+        raise ReportError(f"date-range.{name}: {value!r:.60} is not an RFC 3339 date-time with a time zone")
+    return parsed
+
+
+def _host(name: str) -> str:
+    return name.rstrip(".").lower()
 
 
 def _policy(raw: object, index: int) -> PolicyResult:
     where = f"policies[{index}]."
-    if not isinstance(raw, dict):
-        raise ReportError(f"policies[{index}]: expected an object")
-    policy = _field(raw, "policy", dict, where)
-    summary = _field(raw, "summary", dict, where)
-    kind = _field(policy, "policy-type", str, where + "policy.")
+    if type(raw) is not dict:
+        raise ReportError(f"policies[{index}]: expected an object, got {_kind(raw)}")
+    policy = _object(raw, "policy", where)
+    summary = _object(raw, "summary", where)
+    kind = _string(policy, "policy-type", where + "policy.")
     if kind not in POLICY_TYPES:
-        raise ReportError(f"{where}policy.policy-type: {kind!r} is not one of {', '.join(POLICY_TYPES)}")
-    domain = _field(policy, "policy-domain", str, where + "policy.").strip().rstrip(".").lower()
-    # RFC 8460 names the field "mx-host"; some reporters still write the draft's "mx-host-pattern".
-    mx = policy.get("mx-host", policy.get("mx-host-pattern", []))
-    if isinstance(mx, str):
-        mx = [mx]
-    if not isinstance(mx, list) or not all(isinstance(m, str) for m in mx):
-        raise ReportError(f"{where}policy.mx-host: expected a list of strings")
-    successful = _field(summary, "total-successful-session-count", int, where + "summary.")
-    failed = _field(summary, "total-failure-session-count", int, where + "summary.")
-    details = raw.get("failure-details", [])
-    if not isinstance(details, list):
-        raise ReportError(f"{where}failure-details: expected a list")
+        raise ReportError(f"{where}policy.policy-type: {kind!r:.40} is not one of {', '.join(POLICY_TYPES)}")
+    domain = _host(_string(policy, "policy-domain", where + "policy.").strip())
+    # RFC 8460 §4.4 names the field "mx-host" (its Appendix B example gives a string, the schema a list); some
+    # reporters still write the drafts' "mx-host-pattern". Both are optional: no-policy-found has none.
+    mx = policy.get("mx-host", policy.get("mx-host-pattern"))
+    if mx is None:
+        mx_hosts: tuple[str, ...] = ()
+    elif type(mx) is str:
+        mx_hosts = (_host(mx),)
+    elif type(mx) is list and all(type(m) is str for m in mx):
+        mx_hosts = tuple(_host(m) for m in mx)
+    else:
+        raise ReportError(f"{where}policy.mx-host: expected a list of strings, got {_kind(mx)}")
+    successful = _count(summary, "total-successful-session-count", where + "summary.")
+    failed = _count(summary, "total-failure-session-count", where + "summary.")
+    details = raw.get("failure-details")
+    if details is None:
+        details = []
+    elif type(details) is not list:
+        raise ReportError(f"{where}failure-details: expected a list, got {_kind(details)}")
     failures = []
     for j, detail in enumerate(details):
-        at = f"{where}failure-details[{j}]."
-        if not isinstance(detail, dict):
-            raise ReportError(f"{at[:-1]}: expected an object")
-        result = _field(detail, "result-type", str, at)
+        if type(detail) is not dict:
+            raise ReportError(f"{where}failure-details[{j}]: expected an object, got {_kind(detail)}")
+        result = detail.get("result-type", _MISSING)
         if result not in RESULT_TYPES:
-            raise ReportError(f"{at}result-type: {result!r} is not a result type of RFC 8460 §4.3")
-        count = _field(detail, "failed-session-count", int, at)
+            at = f"{where}failure-details[{j}]."
+            if result is _MISSING:
+                raise _missing(at, "result-type")
+            raise ReportError(f"{at}result-type: {result!r:.40} is not a result type of RFC 8460 §4.3")
+        count = detail.get("failed-session-count", _MISSING)
+        if type(count) is not int or count < 0:
+            _count(detail, "failed-session-count", f"{where}failure-details[{j}].")
         mx_host = detail.get("receiving-mx-hostname", "")
-        if not isinstance(mx_host, str):
-            raise ReportError(f"{at}receiving-mx-hostname: expected a string")
-        failures.append(FailureDetail(result, mx_host.rstrip(".").lower(), count))
-    return PolicyResult(kind, domain, tuple(m.rstrip(".").lower() for m in mx), successful, failed, tuple(failures))
+        if type(mx_host) is not str:
+            raise ReportError(f"{where}failure-details[{j}].receiving-mx-hostname: expected a string")
+        failures.append(FailureDetail(result, _host(mx_host), count))
+    return PolicyResult(kind, domain, mx_hosts, successful, failed, tuple(failures))
 
 
 def parse_report(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> Report:
     """Validate one report (plain or gzip JSON) against RFC 8460 §4.4; :class:`ReportError` says why not."""
     text = decode_payload(data, limit)
     if _too_deep(text):
-        raise ReportError(f"JSON nested deeper than {_MAX_DEPTH} levels; a TLS-RPT report needs 5")
+        raise ReportError(f"JSON nested deeper than {MAX_DEPTH} levels; a TLS-RPT report needs 5")
     try:
-        doc = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # JSON exchanged between systems is UTF-8 (RFC 8259 §8.1); a byte order mark is tolerated, as it allows.
+        doc = json.loads((text[3:] if text[:3] == UTF8_BOM else text).decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ReportError(f"invalid JSON: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
         raise ReportError(f"invalid JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise ReportError("the report is not a JSON object")
-    organization = _field(doc, "organization-name", str, "")
-    report_id = _field(doc, "report-id", str, "")
-    contact = _field(doc, "contact-info", str, "")
-    date_range = _field(doc, "date-range", dict, "")
-    start = _datetime(date_range.get("start-datetime"), "date-range.start-datetime")
-    end = _datetime(date_range.get("end-datetime"), "date-range.end-datetime")
+    if type(doc) is not dict:
+        raise ReportError(f"the report is not a JSON object but {_kind(doc)} (RFC 8460 §4.4)")
+    organization = _string(doc, "organization-name", "")
+    report_id = _string(doc, "report-id", "")
+    contact = _string(doc, "contact-info", "")
+    date_range = _object(doc, "date-range", "")
+    start = _datetime(date_range, "start-datetime")
+    end = _datetime(date_range, "end-datetime")
     if end < start:
-        raise ReportError("date-range: end-datetime is before start-datetime")
-    policies = _field(doc, "policies", list, "")
+        raise ReportError("date-range.end-datetime: before start-datetime")
+    policies = doc.get("policies", _MISSING)
+    if type(policies) is not list:
+        if policies is _MISSING:
+            raise _missing("", "policies")
+        raise ReportError(f"policies: expected a list, got {_kind(policies)}")
     return Report(organization, report_id, start, end, contact, tuple(_policy(p, i) for i, p in enumerate(policies)))
 
 
 def reports_in(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> Iterator[bytes]:
     """The report payloads in a file: itself, or each ``application/tlsrpt+gzip|+json`` part of a mail."""
-    if data[:2] == GZIP_MAGIC or data.lstrip()[:1] == b"{":
+    if data[:2] == GZIP_MAGIC or _JSON_OBJECT.match(data):
         yield data
         return
     if not _HEADER.match(data):  # a mail starts with a header field (RFC 5322 §2.2), e.g. Return-Path: from SES
