@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mtasts.resources.domain import CACHING_OPTIMIZED_POLICY_ID
 from mtasts.resources.store import PATH_FILTER_CODE
@@ -87,6 +89,20 @@ def test_policy_objects_are_the_rendered_bytes(example: Run) -> None:
         assert obj["cacheControl"] == "max-age=300"
 
 
+def test_policy_objects_match_mtasts_render(example: Run, tmp_path: Path) -> None:
+    """The object body is byte for byte what `mtasts render` prints for the same domain."""
+    from click.testing import CliRunner
+
+    from mtasts.cli import main
+
+    stack_file = tmp_path / "Pulumi.test.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": {"mta-sts:domains": EXAMPLE["domains"]}}))
+    for d in example.plan.domains:
+        result = CliRunner().invoke(main, ["render", d.domain, "--config", str(stack_file)])
+        assert result.exit_code == 0, result.output
+        assert result.stdout_bytes == example.mocks.inputs[f"{d.domain}-policy"]["content"].encode("utf-8")
+
+
 def test_certificates_are_made_in_us_east_1(example: Run) -> None:
     """Every certificate and its validation use the explicit us-east-1 provider, whatever the stack region."""
     (provider,) = by_type(example, "pulumi:providers:aws").values()
@@ -160,11 +176,21 @@ def test_txt_records_carry_the_planned_values_and_ttl(example: Run) -> None:
 
 
 def test_rollout_order_object_then_invalidation_then_txt(example: Run) -> None:
-    """The TXT record depends on the invalidation, which depends on the object and the distribution (RFC 8461 §8.1)."""
+    """The TXT records depend on the invalidation, which depends on the object, distribution and bucket policy.
+
+    RFC 8461 §8.1: the id changes only once CloudFront serves the new body; for a new domain that also needs
+    the bucket policy naming its distribution, or the policy URL answers 403.
+    """
     for d in example.plan.domains:
         invalidation = example.regs[f"{d.domain}-invalidation"]
-        assert set(invalidation.depends_on) >= {f"{d.domain}-policy", f"{d.domain}-distribution"}
-        assert f"{d.domain}-invalidation" in example.regs[f"{d.domain}-sts-txt"].depends_on
+        assert set(invalidation.depends_on) == {
+            f"{d.domain}-policy",
+            f"{d.domain}-distribution",
+            "policies-bucket-policy",
+        }
+        for suffix in ("sts-txt", "tlsrpt-txt"):
+            if f"{d.domain}-{suffix}" in example.regs:
+                assert example.regs[f"{d.domain}-{suffix}"].depends_on == [f"{d.domain}-invalidation"]
         inputs = example.mocks.inputs[f"{d.domain}-invalidation"]
         assert inputs["trigger"] == d.policy_id
         assert inputs["paths"] == ["/.well-known/mta-sts.txt"]
@@ -341,3 +367,25 @@ def test_removal_after_the_wait_is_allowed() -> None:
     }
     run = build({"domains": {"example.com": {"template": "none"}}}, previous=previous)
     assert set(run.outputs["retirement"]) == {"example.com"}
+
+
+def test_program_process_runs_without_the_cyclic_collector() -> None:
+    """infra/__main__.py turns the collector off (imports frozen) before main(); see bench/bench_program.py."""
+    import ast
+    import subprocess
+    import sys
+
+    entry = Path(__file__).resolve().parents[1] / "infra" / "__main__.py"
+    calls = [
+        node.value.func.id
+        for node in ast.parse(entry.read_text()).body
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name)
+    ]
+    assert calls == ["tune_garbage_collector", "main"]
+    code = (
+        "import gc, warnings; warnings.simplefilter('ignore');"
+        "from mtasts.resources.program import tune_garbage_collector as t; t();"
+        "print(gc.isenabled(), gc.get_freeze_count() > 1000)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True"]

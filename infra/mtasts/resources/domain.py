@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -46,7 +47,12 @@ class MtaStsDomainArgs:
 
 
 class MtaStsDomain(pulumi.ComponentResource):
-    """Publishes one domain's MTA-STS policy and records, in the order RFC 8461 §8.1 needs."""
+    """Publishes one domain's MTA-STS policy and records, in the order RFC 8461 §8.1 needs.
+
+    Two phases, because the stack's bucket policy needs every distribution's ARN and the TXT records need the
+    bucket policy: the constructor declares what serves the policy (object, certificate, distribution, alias
+    records); :meth:`publish` then declares the invalidation and the TXT records that depend on it.
+    """
 
     def __init__(self, name: str, args: MtaStsDomainArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mtasts:index:MtaStsDomain", name, None, opts)
@@ -54,6 +60,7 @@ class MtaStsDomain(pulumi.ComponentResource):
         c = plan.config
         self.plan = plan
         self._zone_id = args.zone_id
+        self._aws_profile = args.aws_profile
         child = pulumi.ResourceOptions(parent=self)
         in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=args.us_east_1)
         host = plan.mta_sts_host
@@ -154,20 +161,33 @@ class MtaStsDomain(pulumi.ComponentResource):
             for kind in ("A", "AAAA")
         ]
 
+        self.policy_url = plan.policy_url
+        self.policy_id = plan.policy_id
+        self.invalidation: PolicyInvalidation | None = None
+        self.txt_records: list[aws.route53.Record] = []
+
+    def publish(self, readable: Sequence[pulumi.Resource] = ()) -> None:
+        """Second phase: invalidate the policy path, then publish the TXT records (RFC 8461 §8.1).
+
+        ``readable`` are the resources that let CloudFront read the object (the stack's bucket policy, which
+        can only be written once every distribution exists): the invalidation, and so the TXT records, wait
+        for them too, so a new domain's id is never published while its policy URL still answers 403.
+        Registers the component's outputs; call exactly once.
+        """
+        if self.invalidation is not None:
+            raise RuntimeError(f"{self._name}: publish() called twice")
+        plan = self.plan
         # RFC 8461 §8.1: the new body must be what CloudFront serves before the id changes.
         self.invalidation = PolicyInvalidation(
-            f"{name}-invalidation",
+            f"{self._name}-invalidation",
             distribution_id=self.distribution.id,
             paths=[POLICY_PATH],
             trigger=plan.policy_id,
-            profile=args.aws_profile,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy_object, self.distribution]),
+            profile=self._aws_profile,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy_object, self.distribution, *readable]),
         )
         after_invalidation = pulumi.ResourceOptions(parent=self, depends_on=[self.invalidation])
-        self.txt_records = [self._txt(name, r, after_invalidation) for r in plan.records]
-
-        self.policy_url = plan.policy_url
-        self.policy_id = plan.policy_id
+        self.txt_records = [self._txt(self._name, r, after_invalidation) for r in plan.records]
         self.register_outputs(
             {
                 "policyUrl": plan.policy_url,
