@@ -47,8 +47,29 @@ def test_provider_creates_an_invalidation_and_waits_for_completed(cloudfront: An
     got = client.get_invalidation(DistributionId=dist, Id=result.id)["Invalidation"]
     assert got["Status"].lower() == "completed"
     assert got["InvalidationBatch"]["Paths"]["Items"] == ["/.well-known/mta-sts.txt"]
-    assert got["InvalidationBatch"]["CallerReference"] == f"mtasts-{dist}-abc123"
+    assert got["InvalidationBatch"]["CallerReference"].startswith("mtasts-abc123-")
     assert result.outs["invalidationId"] == result.id
+
+
+def test_policy_changed_back_is_invalidated_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A -> B -> A: the second create for A sends a new caller reference, so CloudFront makes a new invalidation.
+
+    CloudFront answers a caller reference it has seen with the old, completed invalidation, which would leave
+    B's body cached under A's id (RFC 8461 §8.1).
+    """
+    sent: list[str] = []
+
+    class RecordingClient:
+        def create_invalidation(self, **kwargs: Any) -> dict[str, Any]:
+            sent.append(kwargs["InvalidationBatch"]["CallerReference"])
+            return {"Invalidation": {"Id": f"I{len(sent)}", "Status": "Completed"}}
+
+    monkeypatch.setattr("mtasts.resources.invalidation._client", lambda props: RecordingClient())
+    provider = PolicyInvalidationProvider()
+    for trigger in ("a", "b", "a"):
+        provider.create({"distributionId": "E1", "paths": ["/.well-known/mta-sts.txt"], "trigger": trigger})
+    assert len(set(sent)) == 3
+    assert [r.split("-")[1] for r in sent] == ["a", "b", "a"]
 
 
 def test_unknown_distribution_is_a_clear_error(cloudfront: Any) -> None:

@@ -15,6 +15,7 @@ in time, the resource fails and Pulumi leaves the TXT record as it was.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -44,9 +45,10 @@ def invalidate_and_wait(
 ) -> str:
     """Create an invalidation of ``paths`` and return its id once CloudFront reports it Completed.
 
-    ``caller_reference`` makes a retry of the same rollout idempotent: CloudFront returns the existing
-    invalidation instead of creating another. Raises :class:`InvalidationError` with a message that says
-    the TXT record was left unchanged.
+    ``caller_reference`` must be new for every call: CloudFront answers a reference it has seen with the
+    earlier invalidation, which, when a policy is changed back to an earlier version, was completed long
+    ago and flushed nothing now. Raises :class:`InvalidationError` with a message that says the TXT record
+    was left unchanged.
     """
     try:
         created = client.create_invalidation(
@@ -94,7 +96,8 @@ class PolicyInvalidationProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Invalidate the paths and wait for Completed."""
         timeout = float(props.get("timeout", DEFAULT_TIMEOUT_SECONDS))
-        reference = f"mtasts-{props['distributionId']}-{props['trigger']}"
+        # New on every create, never derived from the trigger alone: see invalidate_and_wait.
+        reference = f"mtasts-{str(props['trigger'])[:16]}-{uuid.uuid4().hex}"
         invalidation_id = invalidate_and_wait(
             _client(props), props["distributionId"], list(props["paths"]), reference, timeout
         )
