@@ -70,8 +70,8 @@ def as_gzip(doc: dict[str, Any]) -> bytes:
     return gzip.compress(as_json(doc))
 
 
-def as_mail(doc: dict[str, Any], domain: str = "company-y.example") -> bytes:
-    """A RFC 8460 §5.3 mail: multipart/report; report-type="tlsrpt" with a gzip'd report part."""
+def as_mail(doc: dict[str, Any], domain: str = "company-y.example", subtype: str = "tlsrpt+gzip") -> bytes:
+    """A RFC 8460 §5.3 mail: multipart/report; report-type="tlsrpt" with the report part (gzip unless +json)."""
     message = EmailMessage()
     message["From"] = "tlsrpt@company-x.example"
     message["To"] = f"tls-reports@{domain}"
@@ -80,10 +80,11 @@ def as_mail(doc: dict[str, Any], domain: str = "company-y.example") -> bytes:
     message["TLS-Report-Submitter"] = "company-x.example"
     message.set_content("This is an aggregate TLS report from company-x.example")
     message.add_attachment(
-        as_gzip(doc),
+        as_json(doc) if subtype == "tlsrpt+json" else as_gzip(doc),
         maintype="application",
-        subtype="tlsrpt+gzip",
-        filename="company-x.example!company-y.example!1459468800!1459555199!1.json.gz",
+        subtype=subtype,
+        filename="company-x.example!company-y.example!1459468800!1459555199!1.json"
+        + ("" if subtype == "tlsrpt+json" else ".gz"),
     )
     message.replace_header(
         "Content-Type",

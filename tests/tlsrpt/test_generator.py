@@ -1,40 +1,65 @@
 """Reports from a real generator: tlsrpt-reporter's collectd → fetcher → reportd pipeline, run in-process.
 
-collectd receives the per-session datagrams an MTA sends, the fetcher reads the finished day back out of its
-database, and reportd renders the RFC 8460 report it would mail or POST. The kit and parsedmarc must read
-those reports and count exactly the sessions that went in.
+collectd receives the per-session datagrams an MTA sends; the fetcher reads the finished day back out of its
+database; reportd renders the RFC 8460 reports and delivers them through its own hook scripts, as in production:
+``sendmail_script`` gets each report mail (§5.3) on stdin, ``http_script`` each gzip'd body for the https rua
+(§5.4). Here the hooks write to folders. The kit must read the mails, accept the bodies at its rua endpoint (the
+Lambda handler on moto S3) and count exactly the sessions that went in, by either path; parsedmarc must agree.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import gzip
 import io
 import json
 import logging
 import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from click.testing import CliRunner
+from moto import mock_aws
 from parsedmarc import parse_smtp_tls_report_json
 from tlsrpt_reporter import tlsrpt as generator
 
-from mtasts.tlsrpt.aggregate import Summary
+from mtasts.cli import main
+from mtasts.tlsrpt import receiver
 
-DOMAIN = "example.com"
-RECORD = "v=TLSRPTv1; rua=mailto:tls-reports@example.com"
-POLICY = {
-    "policy-type": 2,  # sts, in the collectd datagram protocol
-    "policy-string": ["version: STSv1", "mode: testing", "mx: mx1.example.com", "max_age: 86400"],
-    "policy-domain": DOMAIN,
-    "mx-host": ["mx1.example.com"],
+RECORD = "v=TLSRPTv1; rua=mailto:tls-reports@example.net,https://tlsrpt.example.net/v1/report"
+#: Sessions per policy domain: (collectd failure code or None for success, count). 204 = certificate-expired,
+#: 201 = starttls-not-supported, 303 = sts-webpki-invalid (tlsrpt_reporter's internal codes).
+SESSIONS = {
+    "example.com": [(None, 40), (204, 7), (201, 3)],
+    "example.org": [(None, 12), (303, 2)],
+}
+EXPECTED = {
+    "example.com": {
+        "successful_sessions": 40,
+        "failed_sessions": 10,
+        "by_result_type": {"certificate-expired": 7, "starttls-not-supported": 3},
+    },
+    "example.org": {"successful_sessions": 12, "failed_sessions": 2, "by_result_type": {"sts-webpki-invalid": 2}},
 }
 
 
-def datagram(failure_code: int | None) -> dict[str, Any]:
-    """One delivery attempt as an MTA reports it to collectd; 204 = certificate-expired, 201 = no STARTTLS."""
-    failures = [] if failure_code is None else [{"c": failure_code, "n": "mx1.example.com", "s": "192.0.2.25"}]
-    policy = {**POLICY, "f": failure_code is not None, "t": len(failures), "failure-details": failures}
-    return {"dpv": "1", "d": DOMAIN, "pr": RECORD, "policies": [policy]}
+def datagram(domain: str, failure_code: int | None) -> dict[str, Any]:
+    """One delivery attempt as an MTA reports it to collectd."""
+    failures = [] if failure_code is None else [{"c": failure_code, "n": f"mx1.{domain}", "s": "192.0.2.25"}]
+    policy = {
+        "policy-type": 2,  # sts, in the collectd datagram protocol
+        "policy-string": ["version: STSv1", "mode: testing", f"mx: mx1.{domain}", "max_age: 86400"],
+        "policy-domain": domain,
+        "mx-host": [f"mx1.{domain}"],
+        "f": failure_code is not None,
+        "t": len(failures),
+        "failure-details": failures,
+    }
+    return {"dpv": "1", "d": domain, "pr": RECORD, "policies": [policy]}
 
 
 def config(named_tuple: Any, options: dict[str, Any], **values: Any) -> Any:
@@ -43,27 +68,27 @@ def config(named_tuple: Any, options: dict[str, Any], **values: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
-    """Run the generator on 50 sessions: 40 good, 7 expired certificates, 3 without STARTTLS."""
+def delivered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Run the generator end to end; the folders its sendmail and http hooks wrote to (mails, posted bodies)."""
     logging.getLogger("tlsrpt_reporter").setLevel(logging.CRITICAL)
     folder = tmp_path_factory.mktemp("tlsrpt-reporter")
+    mails, posts = folder / "mails", folder / "posts"
+    mails.mkdir()
+    posts.mkdir()
     url = f"sqlite://{folder / 'collectd.sqlite'}"
     collectd = generator.TLSRPTCollectdSQLite(
         url, config(generator.ConfigCollectd, generator.options_collectd, storage=url)
     )
-    for code in [None] * 40 + [204] * 7 + [201] * 3:
-        collectd.add_datagram(datagram(code))
+    for domain, sessions in SESSIONS.items():
+        for code, count in sessions:
+            for _ in range(count):
+                collectd.add_datagram(datagram(domain, code))
     collectd.switch_to_next_day(generator.RolloverReason.MANUALLYINDUCED)  # finish "yesterday" now
     day = str(generator.tlsrpt_utc_date_yesterday())
 
     fetcher = generator.TLSRPTFetcherSQLite(
         url, config(generator.ConfigFetcher, generator.options_fetcher, storage=url)
     )
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        fetcher.fetch_domain_details(day, DOMAIN)
-    details = json.loads(out.getvalue())
-
     reportd = generator.TLSRPTReportd(
         config(
             generator.ConfigReportd,
@@ -73,35 +98,93 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
             organization_name="Generator Test Org",
             contact_info="postmaster@sender.example",
             sender_address="tlsrpt@sender.example",
+            sendmail_script=f'cat > "$(mktemp {mails}/mail-XXXXXX.eml)"',
+            # reportd appends the rua URI; the hook records the body as curl would have posted it.
+            http_script=f"sh -c 'cat > \"$(mktemp {posts}/post-XXXXXX.gz)\"' http-hook",
         )
     )
     with sqlite3.connect(folder / "reportd.sqlite") as db:
-        db.execute(
-            "INSERT INTO reportdata (day, domain, data, fetcher, fetcherindex, retries, status) "
-            "VALUES (?, ?, ?, 'in-process', 1, 0, 'fetched')",
-            (day, DOMAIN, json.dumps(details["policies"])),
-        )
-    reportd.create_report_for(day, DOMAIN)
-    with sqlite3.connect(folder / "reportd.sqlite") as db:
-        reports = [row[0].encode() for row in db.execute("SELECT report FROM reports")]
-    assert reports, "the generator produced no report"
-    return reports
+        for domain in SESSIONS:
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):  # the fetcher speaks JSON on stdout, as to reportd's pipe
+                fetcher.fetch_domain_details(day, domain)
+            db.execute(
+                "INSERT INTO reportdata (day, domain, data, fetcher, fetcherindex, retries, status) "
+                "VALUES (?, ?, ?, 'in-process', 1, 0, 'fetched')",
+                (day, domain, json.dumps(json.loads(out.getvalue())["policies"])),
+            )
+    reportd.create_reports()
+    with sqlite3.connect(folder / "reportd.sqlite") as db:  # deliver now rather than spread over 10 hours
+        db.execute("UPDATE destinations SET nexttry = '2000-01-01 00:00:00'")
+    reportd.send_out_reports()
+    assert len(list(mails.iterdir())) == len(SESSIONS), "reportd sent no mail"
+    assert len(list(posts.iterdir())) == len(SESSIONS), "reportd posted no report"
+    return mails, posts
 
 
-def test_kit_counts_every_generated_session(generated: list[bytes]) -> None:
-    """The kit accepts the generator's report and counts 40 successful and 10 failed sessions by result type."""
-    summary = Summary()
-    for index, data in enumerate(generated):
-        summary.read(f"generated-{index}", data)
-    assert summary.rejected == []
-    d = summary.domains[DOMAIN].to_dict()
-    assert (d["successful_sessions"], d["failed_sessions"]) == (40, 10)
-    assert d["by_result_type"] == {"certificate-expired": 7, "starttls-not-supported": 3}
-    assert d["by_organization"] == {"Generator Test Org": {"successful": 40, "failed": 10}}
-    assert d["by_mx"]["mx1.example.com"] == {"successful": 0, "failed": 10}
+def counts(document: dict[str, Any]) -> dict[str, Any]:
+    return {
+        d["domain"]: {k: d[k] for k in ("successful_sessions", "failed_sessions", "by_result_type")}
+        for d in document["domains"]
+    }
 
 
-def test_parsedmarc_agrees_on_the_generated_report(generated: list[bytes]) -> None:
-    """parsedmarc reads the same counts from the same bytes."""
-    (policy,) = parse_smtp_tls_report_json(generated[0])["policies"]
-    assert (policy["successful_session_count"], policy["failed_session_count"]) == (40, 10)
+def test_generated_mails_are_counted_exactly(delivered: tuple[Path, Path]) -> None:
+    """summarize reads the generator's report mails and counts every session by domain and result type."""
+    mails, _ = delivered
+    result = CliRunner().invoke(main, ["reports", "summarize", str(mails), "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["rejected"] == []
+    assert document["reports"] == len(SESSIONS)
+    assert counts(document) == EXPECTED
+    (org,) = {name for d in document["domains"] for name in d["by_organization"]}
+    assert org == "Generator Test Org"
+    assert document["domains"][0]["by_mx"]["mx1.example.com"] == {"successful": 0, "failed": 10}
+
+
+@pytest.fixture
+def bucket(fake_aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("REPORTS_BUCKET", "reports")
+    with mock_aws():
+        client = boto3.client("s3")
+        client.create_bucket(Bucket="reports")
+        yield client
+
+
+def test_generated_https_posts_are_accepted_stored_and_counted(delivered: tuple[Path, Path], bucket: Any) -> None:
+    """The rua endpoint answers 201 to each body the generator posts; the stored reports count as the mails do."""
+    _, posts = delivered
+    for body in sorted(posts.iterdir()):
+        event = {
+            "requestContext": {"http": {"method": "POST"}},
+            "headers": {"content-type": "application/tlsrpt+gzip"},  # what the default http_script (curl) sends
+            "body": base64.b64encode(body.read_bytes()).decode(),
+            "isBase64Encoded": True,
+        }
+        response = receiver.handler(event, None, bucket)
+        assert response["statusCode"] == 201, response["body"]
+    keys = [o["Key"] for o in bucket.list_objects_v2(Bucket="reports")["Contents"]]
+    assert sorted(key.split("/")[0] for key in keys) == sorted(SESSIONS)
+    result = CliRunner().invoke(main, ["reports", "summarize", "s3://reports/", "--json"])
+    assert result.exit_code == 0, result.output
+    assert counts(json.loads(result.stdout)) == EXPECTED
+
+
+def test_parsedmarc_agrees_on_the_generated_reports(delivered: tuple[Path, Path]) -> None:
+    """parsedmarc reads the same domains and counts from the bodies the generator posted."""
+    _, posts = delivered
+    theirs: dict[str, Any] = {}
+    for body in posts.iterdir():
+        for policy in parse_smtp_tls_report_json(gzip.decompress(body.read_bytes()))["policies"]:
+            by_result: dict[str, int] = {}
+            for detail in policy.get("failure_details", []):
+                by_result[detail["result_type"]] = (
+                    by_result.get(detail["result_type"], 0) + detail["failed_session_count"]
+                )
+            theirs[policy["policy_domain"]] = {
+                "successful_sessions": policy["successful_session_count"],
+                "failed_sessions": policy["failed_session_count"],
+                "by_result_type": by_result,
+            }
+    assert theirs == EXPECTED

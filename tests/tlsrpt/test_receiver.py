@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 from collections.abc import Iterator
 from typing import Any
 
@@ -64,7 +65,12 @@ def test_redelivery_is_idempotent(s3: Any) -> None:
         (as_json(report()), "application/tlsrpt+gzip", 400, "does not match content type"),
         (b"{broken", "application/tlsrpt+json", 400, "invalid report: invalid JSON"),
         (b"{" + b" " * (3 * 1024 * 1024) + b"}", "application/tlsrpt+json", 413, "body larger than"),
+        (b"{" + b" " * (10 * 1024 * 1024) + b"}", "application/tlsrpt+json", 413, "body larger than"),
+        (gzip.compress(b"{" + b" " * (11 * 1024 * 1024) + b"}"), "application/tlsrpt+gzip", 400, "decompressed size"),
+        (as_gzip(report())[:-20], "application/tlsrpt+gzip", 400, "truncated gzip"),
+        (b"", "application/tlsrpt+json", 400, "invalid JSON"),
     ],
+    ids=["wrong-type", "mismatch", "invalid-json", "3-mib", "10-mb", "gzip-bomb", "truncated", "empty"],
 )
 def test_bad_posts_get_4xx_with_a_reason(s3: Any, body: bytes, content_type: str, status: int, reason: str) -> None:
     """Wrong content type, mismatched body, invalid report and oversized body are refused and nothing is stored."""

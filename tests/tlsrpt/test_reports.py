@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -15,14 +16,46 @@ from mtasts.cli import main
 from mtasts.tlsrpt.aggregate import ALL_MX, Summary
 from mtasts.tlsrpt.report import ReportError, parse_report
 
+RFC_EXAMPLE = Path(__file__).with_name("rfc8460-example.json").read_bytes()
 
-def test_rfc_example_parses() -> None:
-    """The RFC 8460 §4.4 example shape validates, with its counts and failure details."""
-    r = parse_report(as_json(report()))
+
+def test_rfc_appendix_b_example_parses() -> None:
+    """RFC 8460 Appendix B's example report (mx-host a string, optional fields here and there) validates."""
+    r = parse_report(RFC_EXAMPLE)
     assert (r.organization, r.report_id) == ("Company-X", "5065427c-23d3-47ca-b6e0-946ea0e8c4be")
+    assert (r.start.isoformat(), r.end.isoformat()) == ("2016-04-01T00:00:00+00:00", "2016-04-01T23:59:59+00:00")
     (policy,) = r.policies
-    assert (policy.policy_domain, policy.successful, policy.failed) == ("company-y.example", 5326, 303)
-    assert [f.result_type for f in policy.failures] == ["certificate-expired", "starttls-not-supported"]
+    assert (policy.policy_type, policy.policy_domain, policy.mx_hosts) == (
+        "sts",
+        "company-y.example",
+        ("*.mail.company-y.example",),
+    )
+    assert (policy.successful, policy.failed) == (5326, 303)
+    assert [(f.result_type, f.receiving_mx, f.failed_sessions) for f in policy.failures] == [
+        ("certificate-expired", "mx1.mail.company-y.example", 100),
+        ("starttls-not-supported", "mx2.mail.company-y.example", 200),
+        ("validation-failure", "mx-backup.mail.company-y.example", 3),
+    ]
+
+
+def test_rfc_example_agrees_with_parsedmarc() -> None:
+    """parsedmarc reads the same organization, id, dates and counts from RFC 8460's example.
+
+    One disagreement, on purpose: parsedmarc keeps the MX patterns only from the drafts' ``mx-host-pattern`` and
+    drops RFC 8460's ``mx-host`` (the example's field); the kit reads both.
+    """
+    theirs = parse_smtp_tls_report_json(RFC_EXAMPLE)
+    ours = parse_report(RFC_EXAMPLE)
+    assert (theirs["organization_name"], theirs["report_id"]) == (ours.organization, ours.report_id)
+    assert (theirs["begin_date"], theirs["end_date"]) == ("2016-04-01T00:00:00Z", "2016-04-01T23:59:59Z")
+    assert (ours.start.isoformat(), ours.end.isoformat()) == ("2016-04-01T00:00:00+00:00", "2016-04-01T23:59:59+00:00")
+    (policy,) = theirs["policies"]
+    assert (policy["successful_session_count"], policy["failed_session_count"]) == (5326, 303)
+    assert [(d["result_type"], d["failed_session_count"]) for d in policy["failure_details"]] == [
+        (f.result_type, f.failed_sessions) for f in ours.policies[0].failures
+    ]
+    assert "mx_host_patterns" not in policy
+    assert ours.policies[0].mx_hosts == ("*.mail.company-y.example",)
 
 
 def test_gzip_and_mail_and_draft_field_name() -> None:
@@ -34,19 +67,6 @@ def test_gzip_and_mail_and_draft_field_name() -> None:
     assert summary.rejected == []
     assert summary.reports == 3
     assert summary.domains["company-y.example"].successful == 3 * 5326
-
-
-def test_agrees_with_parsedmarc() -> None:
-    """parsedmarc reads the same organization, id and counts from the same bytes."""
-    data = as_json(report())
-    theirs = parse_smtp_tls_report_json(data)
-    ours = parse_report(data)
-    assert theirs["organization_name"] == ours.organization
-    assert theirs["report_id"] == ours.report_id
-    (policy,) = theirs["policies"]
-    assert policy["successful_session_count"] == ours.policies[0].successful
-    assert policy["failed_session_count"] == ours.policies[0].failed
-    assert sum(d["failed_session_count"] for d in policy["failure_details"]) == 303
 
 
 def test_aggregation_by_day_result_org_and_mx() -> None:
@@ -76,6 +96,28 @@ def test_duplicates_are_counted_once() -> None:
     summary.read("a", as_json(report()))
     summary.read("b", as_gzip(report()))
     assert (summary.reports, summary.duplicates) == (1, 1)
+
+
+def dated(start: str, end: str = "2016-04-01T23:59:59Z") -> bytes:
+    return as_json({**report(), "date-range": {"start-datetime": start, "end-datetime": end}})
+
+
+def with_summary(successful: object) -> bytes:
+    doc = report()
+    doc["policies"][0]["summary"]["total-successful-session-count"] = successful
+    return as_json(doc)
+
+
+def mx_host(value: object) -> bytes:
+    doc = report()
+    doc["policies"][0]["policy"]["mx-host"] = value
+    return as_json(doc)
+
+
+def no_result_type() -> bytes:
+    doc = report()
+    del doc["policies"][0]["failure-details"][0]["result-type"]
+    return as_json(doc)
 
 
 def bomb() -> bytes:
@@ -111,6 +153,23 @@ def bomb() -> bytes:
             ),
             "policy-type: 'dane'",
         ),
+        (dated("20160401T000000Z"), "date-range.start-datetime: '20160401T000000Z' is not an RFC 3339"),
+        (dated("2016-04-01T00:00Z"), "date-range.start-datetime: '2016-04-01T00:00Z' is not an RFC 3339"),
+        (dated("2016-04-01T00:00:00"), "date-range.start-datetime: '2016-04-01T00:00:00' is not an RFC 3339"),
+        (dated("2016-04-02T00:00:00Z"), "date-range.end-datetime: before start-datetime"),
+        (with_summary(True), "total-successful-session-count: expected a non-negative integer, got True"),
+        (with_summary(-1), "total-successful-session-count: expected a non-negative integer, got -1"),
+        (with_summary(1.5), "total-successful-session-count: expected a non-negative integer, got 1.5"),
+        (b'{"organization-name": "\xff"}', "invalid JSON: not UTF-8"),
+        (b"[]", "the report is not a JSON object but a list"),
+        (as_json({**report(), "policies": {}}), "policies: expected a list, got an object"),
+        (
+            as_json({**report(), "extension": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[0]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}),
+            "nested deeper",
+        ),
+        (mx_host(5), "policies[0].policy.mx-host: expected a list of strings, got int"),
+        (no_result_type(), "policies[0].failure-details[0].result-type: missing"),
+        (b'{"a": "' + b'\\"[' * 350_000, "invalid JSON: Unterminated string"),
     ],
     ids=[
         "gzip-bomb",
@@ -123,6 +182,20 @@ def bomb() -> bytes:
         "wrong-type",
         "unknown-result",
         "unknown-policy-type",
+        "basic-format-date",
+        "no-seconds",
+        "no-time-zone",
+        "end-before-start",
+        "boolean-count",
+        "negative-count",
+        "float-count",
+        "not-utf8",
+        "not-an-object",
+        "policies-not-a-list",
+        "deep-in-unknown-field",
+        "mx-host-type",
+        "no-result-type",
+        "1-mib-of-escaped-quotes-and-brackets",
     ],
 )
 def test_hostile_and_malformed_reports_are_rejected_with_a_reason(data: bytes, reason: str) -> None:
@@ -211,3 +284,61 @@ def test_mail_as_ses_stores_it_with_long_trace_headers() -> None:
     summary.read("mail/abc", b"Return-Path: <tlsrpt@company-x.example>\r\n" + trace + as_mail(report()))
     assert summary.rejected == []
     assert summary.reports == 1
+
+
+def test_valid_variants_are_never_dropped() -> None:
+    """Leap seconds, lower-case t/z, offsets, a byte order mark, brackets inside strings, no mx-host: all accepted."""
+    no_mx = report(report_id="no-mx")
+    del no_mx["policies"][0]["policy"]["mx-host"]
+    no_mx["policies"][0]["policy"]["policy-type"] = "no-policy-found"
+    brackets = report(report_id="brackets")
+    brackets["policies"][0]["policy"]["policy-string"].append("[{" * 100)
+    inputs = [
+        dated("2016-12-31T23:59:60Z", "2016-12-31T23:59:60Z"),  # RFC 3339 §5.6 time-second allows 60
+        as_json(
+            {
+                **report(report_id="lower"),
+                "date-range": {"start-datetime": "2016-04-01t00:00:00z", "end-datetime": "2016-04-01t23:59:59.5z"},
+            }
+        ),
+        b"\xef\xbb\xbf" + as_json(report(report_id="bom")),
+        as_json(no_mx),
+        as_json(brackets),
+    ]
+    summary = Summary()
+    for index, data in enumerate(inputs):
+        summary.read(str(index), data)
+    assert summary.rejected == []
+    assert summary.reports == len(inputs)
+
+
+def test_days_are_utc_days() -> None:
+    """A report whose period starts at 22:00 in UTC-4 counts on the next UTC day (RFC 8460 §4.4 uses UTC days)."""
+    summary = Summary()
+    summary.read("x", dated("2016-04-01T22:00:00-04:00", "2016-04-02T21:59:59-04:00"))
+    assert list(summary.domains["company-y.example"].by_day) == ["2016-04-02"]
+
+
+def test_mail_parts_by_content_type() -> None:
+    """A mail's application/tlsrpt+json part is read; a mail whose report part has another type is rejected."""
+    summary = Summary()
+    summary.read("json-part.eml", as_mail(report(report_id="json-part"), subtype="tlsrpt+json"))
+    summary.read("wrong-type.eml", as_mail(report(report_id="other"), subtype="gzip"))
+    assert summary.reports == 1
+    assert summary.rejected == [
+        {
+            "source": "wrong-type.eml",
+            "reason": "the mail has no application/tlsrpt+gzip or application/tlsrpt+json part (RFC 8460 §5.3)",
+        }
+    ]
+
+
+def test_folders_skip_fifos_and_do_not_follow_link_loops(tmp_path: Path) -> None:
+    """A FIFO (which would block a reader) and a symlink back to the folder are passed over; the report is read."""
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
+    (tmp_path / "r.json").write_bytes(as_json(report()))
+    result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["reports"], doc["rejected"]) == (1, [])

@@ -8,7 +8,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from .aggregate import Summary
+from .aggregate import ALL_MX, Summary
 
 #: Written by the page's script once every chart has rendered; browser tests wait for it.
 RENDERED_MARKER = "mtasts-charts-rendered"
@@ -48,23 +48,57 @@ def _figures(summary: Summary) -> list[tuple[str, go.Figure]]:
     ]
 
 
-def _table(summary: Summary) -> str:
-    rows = []
-    for name in sorted(summary.domains):
-        d = summary.domains[name]
-        total = d.successful + d.failed
-        rate = f"{d.successful / total:.2%}" if total else "-"
-        rows.append(f"<tr><td>{html.escape(name)}</td><td>{d.successful}</td><td>{d.failed}</td><td>{rate}</td></tr>")
-        for key, counts in sorted(d.by_organization.items()):
-            rows.append(
-                f"<tr class='sub'><td>sender {html.escape(key)}</td><td>{counts['successful']}</td>"
-                f"<td>{counts['failed']}</td><td></td></tr>"
-            )
-        for key, count in sorted(d.by_result_type.items()):
-            rows.append(f"<tr class='sub'><td>result {html.escape(key)}</td><td></td><td>{count}</td><td></td></tr>")
-    return (
-        "<table><thead><tr><th>Domain</th><th>Successful</th><th>Failed</th><th>Success rate</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+def _rate(successful: int, failed: int) -> str:
+    total = successful + failed
+    return f"{successful / total:.2%}" if total else "-"
+
+
+def _table(title: str, headers: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<h3>{html.escape(title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _tables(summary: Summary) -> str:
+    """The numbers behind each chart, per policy domain."""
+    domains = [summary.domains[name] for name in sorted(summary.domains)]
+    pair = ("Successful", "Failed", "Success rate")
+    return "".join(
+        [
+            _table(
+                "Sessions per policy domain",
+                ("Domain", *pair),
+                [(d.domain, d.successful, d.failed, _rate(d.successful, d.failed)) for d in domains],
+            ),
+            _table(
+                "Sessions per UTC day",
+                ("Domain", "Day", *pair),
+                [
+                    (d.domain, day, c["successful"], c["failed"], _rate(c["successful"], c["failed"]))
+                    for d in domains
+                    for day, c in sorted(d.by_day.items())
+                ],
+            ),
+            _table(
+                "Failures by result type",
+                ("Domain", "Result type", "Failed"),
+                [(d.domain, key, count) for d in domains for key, count in sorted(d.by_result_type.items())],
+            ),
+            _table(
+                "Sessions by sending organization",
+                ("Domain", "Organization", *pair),
+                [
+                    (d.domain, org, c["successful"], c["failed"], _rate(c["successful"], c["failed"]))
+                    for d in domains
+                    for org, c in sorted(d.by_organization.items())
+                ],
+            ),
+            _table(
+                f"Sessions by receiving MX (reports count successful sessions per policy, listed under {ALL_MX})",
+                ("Domain", "MX", "Successful", "Failed"),
+                [(d.domain, mx, c["successful"], c["failed"]) for d in domains for mx, c in sorted(d.by_mx.items())],
+            ),
+        ]
     )
 
 
@@ -90,11 +124,10 @@ def render_html(summary: Summary) -> str:
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>TLS-RPT summary</title>"
         "<style>body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} "
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right} td:first-child{text-align:left} "
-        "tr.sub td{color:#555;font-size:90%}</style></head><body>"
+        "td,th{border:1px solid #ccc;padding:4px 8px}</style></head><body>"
         f"<h1>TLS-RPT summary</h1><p>{summary.reports} report(s), {len(summary.rejected)} rejected.</p>"
         + "".join(divs)
-        + f"<h2>Tables</h2>{_table(summary)}"
+        + f"<h2>Tables</h2>{_tables(summary)}"
         + (f"<h2>Rejected</h2><ul>{rejected}</ul>" if rejected else "")
         + script
         + "</body></html>"
