@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import gzip
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -84,3 +87,19 @@ def test_only_post(s3: Any) -> None:
     """Other methods are 405."""
     response = receiver.handler({"requestContext": {"http": {"method": "GET"}}, "headers": {}}, None, s3)
     assert response["statusCode"] == 405
+
+
+def test_handler_needs_only_what_the_lambda_runtime_has() -> None:
+    """Importing the handler loads no third-party module: the function ships the kit's code alone (stdlib + boto3)."""
+    infra = Path(__file__).resolve().parents[2] / "infra"
+    code = (
+        "import sys; import mtasts.tlsrpt.receiver; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names) - {'mtasts', '__main__'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {str(infra)!r}); {code}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.split() == ["[]"]

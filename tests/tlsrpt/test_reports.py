@@ -342,3 +342,17 @@ def test_folders_skip_fifos_and_do_not_follow_link_loops(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert (doc["reports"], doc["rejected"]) == (1, [])
+
+
+def test_progress_goes_to_stderr_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With stderr on a terminal a progress bar runs, and stdout still holds exactly one JSON document."""
+    for index in range(3):
+        (tmp_path / f"{index}.json").write_bytes(as_json(report(report_id=str(index))))
+    monkeypatch.setattr("mtasts.tlsrpt.cli._stderr_is_terminal", lambda: True)
+    shown: list[str] = []
+    monkeypatch.setattr("rich.progress.Progress.add_task", lambda self, description, **_: shown.append(description))
+    monkeypatch.setattr("rich.progress.Progress.advance", lambda self, task, advance=1: shown.append("advance"))
+    result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["reports"] == 3
+    assert shown == ["reading reports", "advance", "advance", "advance"]

@@ -28,6 +28,10 @@ def _since(value: str | None) -> dt.datetime | None:
     return parsed.replace(tzinfo=parsed.tzinfo or dt.UTC)
 
 
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
 @reports.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -41,10 +45,11 @@ def summarize(paths: tuple[str, ...], as_json: bool, html_path: Path | None, sin
             raise click.BadParameter(f"{path!r} does not exist", param_hint="PATH")
     summary = Summary(since=_since(since))
     sources = iter_sources(paths, max_bytes)
-    if sys.stderr.isatty() and not as_json:
+    if _stderr_is_terminal():  # progress goes to stderr, so stdout (tables or --json) stays clean for pipes
+        from rich.console import Console
         from rich.progress import Progress
 
-        with Progress(transient=True) as progress:
+        with Progress(console=Console(stderr=True), transient=True) as progress:
             task = progress.add_task("reading reports", total=None)
             for name, data, size in sources:
                 summary.read(name, data, max_bytes, size)
