@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -105,3 +106,24 @@ def test_mailbox_must_be_in_the_zone() -> None:
     assert info.value.lines() == [
         "mta-sts:reports.mailbox: its domain 'elsewhere.example' is not in the zone 'example.net'"
     ]
+
+
+def test_receiver_is_one_component_with_a_private_encrypted_bucket_and_least_privilege(run: Run) -> None:
+    """One component parents it all; the bucket is encrypted; the function may only put, read and list reports.
+
+    ListBucket makes HeadObject on a missing key a 404 (not 403); no delete, no wildcard actions.
+    """
+    regs = run.regs
+    assert regs["tlsrpt-receiver"].type == "mtasts:index:TlsRptReceiver"
+    children = [r for r in regs.values() if r.name.startswith("tlsrpt-receiver-")]
+    assert len(children) > 10
+    assert all(r.parent == "tlsrpt-receiver" for r in children)
+    inputs = run.mocks.inputs
+    encryption = inputs["tlsrpt-receiver-encryption"]["rules"][0]["applyServerSideEncryptionByDefault"]
+    assert encryption["sseAlgorithm"] == "AES256"
+    assert inputs["tlsrpt-receiver-ownership"]["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+    statements = json.loads(inputs["tlsrpt-receiver-store"]["policy"])["Statement"]
+    actions = sorted(a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+    assert actions == ["s3:GetObject", "s3:ListBucket", "s3:PutObject"]
+    assert all("*" not in a for a in actions)
+    assert inputs["tlsrpt-receiver-function"]["environment"]["variables"]["REPORTS_BUCKET"]
