@@ -89,3 +89,15 @@ def test_console_messages_would_be_seen(tmp_path: Path) -> None:
     _, console = load(broken, tmp_path / "profile")
     assert any('"logged"' in line for line in console)
     assert any("Uncaught TypeError" in line for line in console)
+
+
+def test_long_bar_charts_keep_the_largest_and_sum_the_rest() -> None:
+    """Past MAX_BARS rows a chart shows the largest ones, largest on top, and one "others" bar with the rest."""
+    from mtasts.tlsrpt.html import MAX_BARS, _bars
+
+    rows = {f"mx{i:02d}.example": i for i in range(MAX_BARS + 5)}
+    (bar,) = _bars("Failures by receiving MX", rows).data
+    assert len(bar.y) == MAX_BARS
+    assert bar.y[-1] == f"mx{MAX_BARS + 4:02d}.example"  # plotly draws the last category on top
+    assert (bar.y[0], bar.x[0]) == ("6 others", sum(range(6)))
+    assert sum(bar.x) == sum(rows.values())

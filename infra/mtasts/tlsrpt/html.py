@@ -7,6 +7,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.subplots import make_subplots
 
 from .aggregate import ALL_MX, Summary
 
@@ -14,22 +15,47 @@ from .aggregate import ALL_MX, Summary
 RENDERED_MARKER = "mtasts-charts-rendered"
 
 
+#: Bars per chart; the rest is summed into one "others" bar (the tables list every row).
+MAX_BARS = 25
+SUCCESS_COLOR, FAILURE_COLOR = "#2ca02c", "#d62728"
+
+
+def _over_time(summary: Summary) -> go.Figure:
+    """Successful and failed sessions per UTC day (stacked), and the success rate on a second axis."""
+    totals: dict[str, list[int]] = {}
+    for d in summary.domains.values():
+        for day, counts in d.by_day.items():
+            pair = totals.setdefault(day, [0, 0])
+            pair[0] += counts["successful"]
+            pair[1] += counts["failed"]
+    days = sorted(totals)
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure.add_bar(name="successful", x=days, y=[totals[d][0] for d in days], marker_color=SUCCESS_COLOR)
+    figure.add_bar(name="failed", x=days, y=[totals[d][1] for d in days], marker_color=FAILURE_COLOR)
+    rates = [100 * ok / (ok + failed) if ok + failed else None for ok, failed in (totals[d] for d in days)]
+    figure.add_scatter(name="success rate", x=days, y=rates, mode="lines+markers", secondary_y=True)
+    figure.update_layout(barmode="stack", title="Sessions per UTC day, all policy domains", xaxis_title="day")
+    figure.update_yaxes(title_text="sessions", secondary_y=False)
+    figure.update_yaxes(title_text="success rate (%)", range=[0, 100.5], dtick=20, secondary_y=True)
+    return figure
+
+
+def _bars(title: str, rows: dict[str, int]) -> go.Figure:
+    """Horizontal bars, largest on top, at most :data:`MAX_BARS` (plus "others"), tall enough for every label."""
+    ranked = sorted(rows.items(), key=lambda kv: (-kv[1], kv[0]))
+    if len(ranked) > MAX_BARS:
+        rest = ranked[MAX_BARS - 1 :]
+        ranked = [*ranked[: MAX_BARS - 1], (f"{len(rest)} others", sum(count for _, count in rest))]
+    ranked.reverse()  # plotly draws the first category at the bottom
+    figure = go.Figure(
+        go.Bar(x=[c for _, c in ranked], y=[k for k, _ in ranked], orientation="h", marker_color=FAILURE_COLOR)
+    )
+    figure.update_layout(title=title, xaxis_title="failed sessions", height=160 + 24 * max(len(ranked), 3))
+    figure.update_yaxes(automargin=True, type="category")
+    return figure
+
+
 def _figures(summary: Summary) -> list[tuple[str, go.Figure]]:
-    days = sorted({day for d in summary.domains.values() for day in d.by_day})
-    over_time = go.Figure()
-    for name in sorted(summary.domains):
-        d = summary.domains[name]
-        over_time.add_bar(
-            name=f"{name} successful", x=days, y=[d.by_day.get(day, {}).get("successful", 0) for day in days]
-        )
-        over_time.add_bar(name=f"{name} failed", x=days, y=[d.by_day.get(day, {}).get("failed", 0) for day in days])
-    over_time.update_layout(barmode="stack", title="Sessions per UTC day", xaxis_title="day", yaxis_title="sessions")
-
-    def bars(title: str, rows: dict[str, int]) -> go.Figure:
-        figure = go.Figure(go.Bar(x=list(rows.values()), y=list(rows.keys()), orientation="h"))
-        figure.update_layout(title=title, xaxis_title="failed sessions")
-        return figure
-
     by_result: dict[str, int] = {}
     by_org: dict[str, int] = {}
     by_mx: dict[str, int] = {}
@@ -41,10 +67,10 @@ def _figures(summary: Summary) -> list[tuple[str, go.Figure]]:
         for key, counts in d.by_mx.items():
             by_mx[key] = by_mx.get(key, 0) + counts["failed"]
     return [
-        ("sessions-over-time", over_time),
-        ("failures-by-result-type", bars("Failures by result type", by_result)),
-        ("failures-by-organization", bars("Failures by sending organization", by_org)),
-        ("failures-by-mx", bars("Failures by receiving MX", by_mx)),
+        ("sessions-over-time", _over_time(summary)),
+        ("failures-by-result-type", _bars("Failures by result type", by_result)),
+        ("failures-by-organization", _bars("Failures by sending organization", by_org)),
+        ("failures-by-mx", _bars("Failures by receiving MX", by_mx)),
     ]
 
 
