@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -43,11 +44,12 @@ def keys(client: Any) -> list[str]:
 
 
 def test_gzip_report_is_stored_by_domain_day_and_id(s3: Any) -> None:
-    """An application/tlsrpt+gzip POST is validated and stored raw under <domain>/<yyyy>/<mm>/<dd>/<report-id>."""
+    """A gzip POST is validated and stored raw under <domain>/<yyyy>/<mm>/<dd>/<report-id>.<digest of org and id>."""
     body = as_gzip(report())
     response = post(s3, body, "application/tlsrpt+gzip")
     assert response["statusCode"] == 201
-    key = "company-y.example/2016/04/01/5065427c-23d3-47ca-b6e0-946ea0e8c4be.json.gz"
+    digest = hashlib.sha256(b"Company-X\n5065427c-23d3-47ca-b6e0-946ea0e8c4be").hexdigest()[:16]
+    key = f"company-y.example/2016/04/01/5065427c-23d3-47ca-b6e0-946ea0e8c4be.{digest}.json.gz"
     assert keys(s3) == [key]
     assert s3.get_object(Bucket="reports", Key=key)["Body"].read() == body
 
@@ -59,6 +61,14 @@ def test_redelivery_is_idempotent(s3: Any) -> None:
     assert second["statusCode"] == 200
     assert "already stored" in second["body"]
     assert len(keys(s3)) == 1
+
+
+def test_equal_ids_from_different_senders_are_both_kept(s3: Any) -> None:
+    """Two organizations using one report-id, and ids that differ only in characters unsafe in keys, never collide."""
+    for org, report_id in [("Company-X", "1"), ("Other", "1"), ("Company-X", "a/b"), ("Company-X", "a_b")]:
+        response = post(s3, as_json(report(org=org, report_id=report_id)), "application/tlsrpt+json")
+        assert response["statusCode"] == 201, response["body"]
+    assert len(keys(s3)) == 4
 
 
 @pytest.mark.parametrize(

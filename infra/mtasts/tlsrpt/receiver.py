@@ -1,14 +1,15 @@
 """The HTTPS rua endpoint (RFC 8460 §5.4): a Lambda function URL handler that validates and stores reports.
 
 POST ``application/tlsrpt+gzip`` or ``application/tlsrpt+json``; the raw body is
-stored in S3 under ``<policy-domain>/<yyyy>/<mm>/<dd>/<report-id>`` (one object
-per policy domain in the report), so a redelivery of the same report is a
-no-op. 2xx on acceptance, 4xx with a one-line reason otherwise.
+stored in S3 under ``<policy-domain>/<yyyy>/<mm>/<dd>/<report-id>.<digest>.json[.gz]``
+(one object per policy domain in the report; the digest is of organization and
+report-id), so a redelivery of the same report is a no-op. 2xx on acceptance, 4xx with a one-line reason otherwise.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import re
 from typing import Any
@@ -42,7 +43,10 @@ def store_report(client: Any, bucket: str, body: bytes, content_type: str) -> tu
     except ReportError as exc:
         return 400, f"invalid report: {exc}"
     day = report.start.strftime("%Y/%m/%d")
-    report_id = _SAFE.sub("_", report.report_id)[:200] or "no-id"
+    # A report is the same report when organization and report-id are (RFC 8460 §4.4): both go into the key, as a
+    # digest next to the readable id, so two senders' equal ids, or ids equal once made safe, never collide.
+    digest = hashlib.sha256(f"{report.organization}\n{report.report_id}".encode()).hexdigest()[:16]
+    report_id = f"{_SAFE.sub('_', report.report_id)[:200] or 'no-id'}.{digest}"
     domains = sorted({p.policy_domain for p in report.policies}) or ["no-policy-domain"]
     stored = 0
     for domain in domains:
