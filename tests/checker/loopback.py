@@ -24,28 +24,28 @@ from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 
 class ZoneResolver(BaseResolver):  # type: ignore[misc]
-    """Answers from a mutable list of records, following CNAMEs inside it, like an authoritative server would."""
+    """Answers from a mutable set of records, following CNAMEs inside it, like an authoritative server would."""
 
     def __init__(self, delay: float = 0.0) -> None:
-        self.records: list[RR] = []
+        self.by_name: dict[str, list[RR]] = {}  # lower-case name with trailing dot -> its records
         self.lock = threading.Lock()
         self.delay = delay  # seconds before each answer, to stand in for network latency in benchmarks
 
     def add(self, zone_text: str) -> None:
         """Add records written as zone-file lines (``name TTL IN TYPE data``)."""
         with self.lock:
-            self.records.extend(RR.fromZone(zone_text))
+            for record in RR.fromZone(zone_text):
+                self.by_name.setdefault(str(record.rname).lower(), []).append(record)
 
     def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
         if self.delay:
             time.sleep(self.delay)
         reply = request.reply()
-        qname, qtype = request.q.qname, request.q.qtype
-        with self.lock:
-            records = list(self.records)
+        qname, qtype = str(request.q.qname).lower(), request.q.qtype
         name = qname
         for _ in range(8):
-            here = [r for r in records if r.rname == name]
+            with self.lock:
+                here = list(self.by_name.get(name, ()))
             if not here:
                 if name == qname:
                     reply.header.rcode = RCODE.NXDOMAIN
@@ -53,7 +53,7 @@ class ZoneResolver(BaseResolver):  # type: ignore[misc]
             cname = [r for r in here if r.rtype == QTYPE.CNAME]
             if cname and qtype != QTYPE.CNAME:
                 reply.add_answer(*cname)
-                name = cname[0].rdata.label
+                name = str(cname[0].rdata.label).lower()
                 continue
             reply.add_answer(*[r for r in here if r.rtype == qtype])
             return reply
@@ -121,6 +121,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _HTTPSServer(http.server.ThreadingHTTPServer):
+    # The default backlog of 5 drops the SYNs of a burst of clients, which then retry after 1 s, 3 s, ...
+    request_queue_size = 1024
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -177,7 +182,7 @@ def running(
 
     routes: dict[str, Route] = {}
     handler = type("Handler", (_Handler,), {"routes": routes, "delay": latency})
-    https = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    https = _HTTPSServer(("127.0.0.1", 0), handler)
     # The handshake happens in each request's thread, not in the accept loop, so clients are served in parallel.
     https.socket = default.wrap_socket(https.socket, server_side=True, do_handshake_on_connect=False)
     threading.Thread(target=https.serve_forever, daemon=True).start()

@@ -294,3 +294,49 @@ def test_missing_delegation_cname_fails_with_the_value_to_publish(world: Loopbac
         "no CNAME; the owner must publish CNAME _mta-sts.absent.example.hosting.example.net",
     )
     assert not report.ok
+
+
+def test_one_deadline_covers_the_whole_fetch(world: Loopback, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One timeout bounds connect, handshake and reads together: a prompt server fails once the budget is spent.
+
+    A clock that advances 0.3 s per look stands in for a server that trickles bytes.
+    """
+    import types
+
+    import mtasts.checker.net as net_module
+
+    clock = iter(x * 0.3 for x in range(1000))
+    monkeypatch.setattr(net_module, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
+    net = Network(
+        nameservers=[parse_nameserver(world.nameserver)],
+        ca_file=world.ca_file,
+        connect_to=[parse_connect_to(c) for c in world.connect_to()],
+        timeout=1.0,
+    )
+    with pytest.raises(net_module.FetchError, match=r"no answer from mta-sts\.good\.example within 1 s"):
+        net.fetch_policy("good.example")
+
+
+def test_pulumi_program_stops_on_the_live_gate(world: Loopback, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Pulumi program's preflight, run for real against live (loopback) DNS, stops with the one-line error."""
+    import pulumi
+
+    import mtasts.checker.preflight as gate
+    from mtasts.resources import program
+
+    def loopback_network(**kwargs: float) -> Network:
+        return Network(nameservers=[parse_nameserver(world.nameserver)], **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gate, "Network", loopback_network)
+    plan = plan_stack(
+        parse_stack_settings(
+            {"domains": {"uncovered.example": {"template": "enforce", "mx": ["mx.uncovered.example"]}}}
+        )
+    )
+    with pytest.raises(pulumi.RunError) as info:
+        program._preflight(plan)
+    assert str(info.value).splitlines() == [
+        "preflight failed:",
+        "error: domains.uncovered.example.mx: live MX host backup.elsewhere.example is not covered by "
+        "mx.uncovered.example: in enforce mode senders would refuse to deliver to it (RFC 8461 §4.1)",
+    ]

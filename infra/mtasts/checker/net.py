@@ -188,14 +188,14 @@ class Network:
         host = f"mta-sts.{domain}"
         deadline = time.monotonic() + self.timeout
         address, port = self.destination(host, 443)
-        connection = _HTTPSConnection(host, address, port, self.tls_context(), self.timeout)
+        connection = _HTTPSConnection(host, address, port, self.tls_context(), deadline)
         try:
             connection.request("GET", POLICY_PATH, headers={"Host": host, "User-Agent": "mtasts-check"})
+            connection.limit_to_deadline()
             response = connection.getresponse()
             body = bytearray()
             while len(body) <= MAX_POLICY_BYTES:
-                if time.monotonic() > deadline:
-                    raise FetchError(f"no complete answer within {self.timeout:g} s")
+                connection.limit_to_deadline()
                 chunk = response.read(min(16384, MAX_POLICY_BYTES + 1 - len(body)))
                 if not chunk:
                     break
@@ -220,17 +220,25 @@ class Network:
         The certificate is checked against the MX host name (RFC 8461 §4.2). Raises :class:`FetchError`.
         """
         address, port = self.destination(mx_host, 25)
+        deadline = time.monotonic() + self.timeout
+
+        def limit(smtp: smtplib.SMTP) -> smtplib.SMTP:
+            """Give the next command only the time left of the session's deadline."""
+            if smtp.sock is not None:
+                smtp.sock.settimeout(_remaining(deadline))
+            return smtp
+
         try:
             with smtplib.SMTP(timeout=self.timeout) as smtp:
                 smtp.connect(address, port)
                 smtp._host = mx_host  # type: ignore[attr-defined]  # the name STARTTLS verifies, not the address
-                smtp.ehlo("mtasts-check.invalid")
+                limit(smtp).ehlo("mtasts-check.invalid")
                 if not smtp.has_extn("starttls"):
                     raise FetchError(f"{mx_host} does not offer STARTTLS")
-                smtp.starttls(context=self.tls_context())
+                limit(smtp).starttls(context=self.tls_context())
                 sock = smtp.sock
                 version = sock.version() if isinstance(sock, ssl.SSLSocket) else None
-                smtp.ehlo("mtasts-check.invalid")
+                limit(smtp).ehlo("mtasts-check.invalid")
                 return version or ""
         except (OSError, smtplib.SMTPException) as exc:
             raise _fetch_error(exc, mx_host, self.timeout, "SMTP failed with") from None
@@ -248,25 +256,40 @@ def _fetch_error(exc: Exception, host: str, timeout: float, otherwise: str) -> F
 
 
 class _HTTPSConnection(http.client.HTTPSConnection):
-    """Connects to ``address:port`` but speaks TLS (SNI, name check) and HTTP for ``host``."""
+    """Connects to ``address:port`` but speaks TLS (SNI, name check) and HTTP for ``host``.
 
-    def __init__(self, host: str, address: str, port: int, context: ssl.SSLContext, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=context)
+    Every step (connect, handshake, each read) gets only the time left before ``deadline``, so the
+    whole exchange honours one overall timeout, however slowly a server trickles bytes.
+    """
+
+    def __init__(self, host: str, address: str, port: int, context: ssl.SSLContext, deadline: float) -> None:
+        super().__init__(host, port, context=context)  # connect() sets every timeout from the deadline
         self._address = address
         self._context = context
+        self._deadline = deadline
+        self._tls: ssl.SSLSocket | None = None  # kept: http.client drops self.sock on "Connection: close"
         self.tls_version = ""
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock = socket.create_connection((self._address, self.port), _remaining(self._deadline))
         try:
+            sock.settimeout(_remaining(self._deadline))
             tls = self._context.wrap_socket(sock, server_hostname=self.host)
         except BaseException:
             sock.close()
             raise
-        self.sock = tls
+        self.sock = self._tls = tls
         self.tls_version = tls.version() or ""
 
+    def limit_to_deadline(self) -> None:
+        """Give the next read only the time left; :class:`TimeoutError` when none is."""
+        if self._tls is not None and self._tls.fileno() != -1:  # closed once a whole Content-Length was read
+            self._tls.settimeout(_remaining(self._deadline))
 
-def is_dns_error(exc: BaseException) -> bool:
-    """Whether ``exc`` is a resolver failure (timeout, SERVFAIL, no nameservers)."""
-    return isinstance(exc, dns.exception.DNSException)
+
+def _remaining(deadline: float) -> float:
+    """Seconds left before ``deadline``; :class:`TimeoutError` once it has passed."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("deadline passed")
+    return left
