@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +100,15 @@ def main() -> None:
             start = time.perf_counter()
             results = [check_mta_sts(name, resolver=resolver) for name in names]
             theirs = time.perf_counter() - start
+            # Not what the target is about (checkdmarc checks domains one after another), but the fair
+            # library-to-library figure: checkdmarc given the same 200 threads.
+            start = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=len(names)) as pool:
+                pooled = list(pool.map(lambda name: check_mta_sts(name, resolver=resolver), names))
+            theirs_pooled = time.perf_counter() - start
         socket.getaddrinfo = original  # type: ignore[assignment]
         valid = sum(1 for r in results if r.get("valid"))
+        assert all(r.get("valid") for r in pooled)
         parent.send("stop")
         server.join(timeout=30)
 
@@ -110,11 +118,20 @@ def main() -> None:
     print(f"slowest single domain (of 20 checked alone): {slowest * 1000:.0f} ms; median {median * 1000:.0f} ms")
     ratio = together / slowest
     print(f"mtasts check, all {n} together: {together * 1000:.0f} ms = {ratio:.2f}x the slowest (target <= 2x)")
-    print(f"checker CPU time for the {n} (this process, 2 cores shared with the servers): {client_cpu * 1000:.0f} ms")
+    checks = sum(len(r.checks) for r in reports) / n
+    print(
+        f"checker CPU time for the {n}: {client_cpu * 1000:.0f} ms ({client_cpu / n * 1000:.1f} ms per domain); "
+        "the checker's threads share one interpreter lock and 2 cores with the servers, so CPU, not waiting, "
+        "sets the floor"
+    )
     print(f"checkdmarc.check_mta_sts over the same {n}, one after another: {theirs * 1000:.0f} ms ({valid} valid)")
     print(
-        f"throughput: mtasts {n / together:.0f} domains/s (7 checks each), checkdmarc {n / theirs:.1f} domains/s "
-        f"(2 checks each) -> {theirs / together:.0f}x (target >= 20x)"
+        f"throughput: mtasts {n / together:.0f} domains/s ({checks:.0f} checks each), checkdmarc {n / theirs:.1f} "
+        f"domains/s (record + policy) -> {theirs / together:.0f}x (target >= 20x)"
+    )
+    print(
+        f"for reference, checkdmarc given the same {n} threads: {theirs_pooled * 1000:.0f} ms "
+        f"-> mtasts {theirs_pooled / together:.1f}x its throughput"
     )
 
 
