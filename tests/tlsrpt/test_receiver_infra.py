@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mtasts.config import parse_stack_settings
 from mtasts.errors import ConfigError
 from mtasts.plan import plan_stack
+from mtasts.resources.reports import HANDLER_FILES
 from pulumi_mocks import Run, build  # shared with the program's tests
 
 SETTINGS = {
@@ -126,4 +127,6 @@ def test_receiver_is_one_component_with_a_private_encrypted_bucket_and_least_pri
     actions = sorted(a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
     assert actions == ["s3:GetObject", "s3:ListBucket", "s3:PutObject"]
     assert all("*" not in a for a in actions)
-    assert inputs["tlsrpt-receiver-function"]["environment"]["variables"]["REPORTS_BUCKET"]
+    function = inputs["tlsrpt-receiver-function"]
+    assert function["environment"]["variables"]["REPORTS_BUCKET"]
+    assert sorted(function["code"].assets) == sorted(f"mtasts/{name}" for name in HANDLER_FILES)

@@ -23,6 +23,10 @@ __all__ = ["TlsRptReceiver", "TlsRptReceiverArgs"]
 MAIL_PREFIX = "mail/"
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
+#: The kit's files the Lambda function ships: the handler and what it imports, nothing else (no ``__pycache__``,
+#: no Pulumi code), so the archive changes only when they do. tests/tlsrpt/test_receiver.py imports the handler
+#: from exactly these files with the standard library alone, as the Lambda runtime will.
+HANDLER_FILES = ("__init__.py", "tlsrpt/__init__.py", "tlsrpt/report.py", "tlsrpt/receiver.py")
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ class TlsRptReceiver(pulumi.ComponentResource):
             runtime="python3.12",
             handler="mtasts.tlsrpt.receiver.handler",
             role=role.arn,
-            code=pulumi.AssetArchive({"mtasts": pulumi.FileArchive(str(PACKAGE_DIR))}),
+            code=pulumi.AssetArchive({f"mtasts/{f}": pulumi.FileAsset(str(PACKAGE_DIR / f)) for f in HANDLER_FILES}),
             timeout=30,
             memory_size=256,
             environment={"variables": {"REPORTS_BUCKET": self.bucket.bucket}},
