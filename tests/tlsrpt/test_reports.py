@@ -157,6 +157,7 @@ def bomb() -> bytes:
         (dated("2016-04-01T00:00Z"), "date-range.start-datetime: '2016-04-01T00:00Z' is not an RFC 3339"),
         (dated("2016-04-01T00:00:00"), "date-range.start-datetime: '2016-04-01T00:00:00' is not an RFC 3339"),
         (dated("2016-04-02T00:00:00Z"), "date-range.end-datetime: before start-datetime"),
+        (dated("2016-04-01T00:00:00." + "0" * 100), "date-range.start-datetime: '2016-04-01T00:00:00.000"),
         (with_summary(True), "total-successful-session-count: expected a non-negative integer, got True"),
         (with_summary(-1), "total-successful-session-count: expected a non-negative integer, got -1"),
         (with_summary(1.5), "total-successful-session-count: expected a non-negative integer, got 1.5"),
@@ -186,6 +187,7 @@ def bomb() -> bytes:
         "no-seconds",
         "no-time-zone",
         "end-before-start",
+        "long-date-time-without-zone",
         "boolean-count",
         "negative-count",
         "float-count",
@@ -302,6 +304,15 @@ def test_valid_variants_are_never_dropped() -> None:
             }
         ),
         b"\xef\xbb\xbf" + as_json(report(report_id="bom")),
+        as_json(
+            {
+                **report(report_id="long-fraction"),
+                "date-range": {
+                    "start-datetime": "2016-04-01T00:00:00Z",
+                    "end-datetime": "2016-04-01T23:59:59." + "9" * 100 + "Z",
+                },
+            }
+        ),
         as_json(no_mx),
         as_json(brackets),
     ]

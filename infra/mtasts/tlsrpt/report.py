@@ -217,7 +217,12 @@ def _datetime(date_range: dict[str, Any], name: str) -> dt.datetime:
     value = date_range.get(name, _MISSING)
     if value is _MISSING:
         raise _missing("date-range.", name)
-    parsed = _rfc3339(value) if type(value) is str else None
+    if type(value) is not str:
+        parsed = None
+    elif len(value) <= 64:
+        parsed = _rfc3339(value)
+    else:  # long fractions are valid, but not cached: hostile input could fill the cache with megabytes
+        parsed = _rfc3339.__wrapped__(value)
     if parsed is None:
         raise ReportError(f"date-range.{name}: {value!r:.60} is not an RFC 3339 date-time with a time zone")
     return parsed
