@@ -389,3 +389,18 @@ def test_program_process_runs_without_the_cyclic_collector() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "True"]
+
+
+def test_bucket_policy_past_the_size_limit_names_the_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_LISTED_DISTRIBUTIONS the policy admits the account's distributions, and TXT still waits for it."""
+    monkeypatch.setattr("mtasts.resources.store.MAX_LISTED_DISTRIBUTIONS", 2)
+    run = build({"domains": {f"d{i}.example.com": {"template": "none"} for i in range(3)}})
+    (policy,) = by_type(run, "aws:s3/bucketPolicy:BucketPolicy").values()
+    (statement,) = json.loads(policy["policy"])["Statement"]
+    assert statement["Condition"] == {
+        "ArnLike": {"AWS:SourceArn": "arn:aws:cloudfront::123456789012:distribution/*"},
+        "StringEquals": {"AWS:SourceAccount": "123456789012"},
+    }
+    assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    for i in range(3):
+        assert "policies-bucket-policy" in run.regs[f"d{i}.example.com-invalidation"].depends_on

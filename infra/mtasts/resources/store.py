@@ -38,17 +38,16 @@ PATH_FILTER_CODE = f"""function handler(event) {{
 """
 
 
-def bucket_policy_document(bucket_arn: str, account_id: str, distribution_arns: Sequence[str]) -> str:
+def bucket_policy_document(bucket_arn: str, account_id: str, distribution_arns: Sequence[str] | None) -> str:
     """A bucket policy letting only this stack's CloudFront distributions read the policy objects.
 
-    Each distribution is named by ``AWS:SourceArn``. Past :data:`MAX_LISTED_DISTRIBUTIONS` the condition
-    becomes ``ArnLike arn:aws:cloudfront::<account>:distribution/*`` plus ``AWS:SourceAccount``: every
-    distribution of the account, which keeps the policy under S3's size limit.
+    Each distribution is named by ``AWS:SourceArn``. With ``None`` (past :data:`MAX_LISTED_DISTRIBUTIONS`)
+    the condition becomes ``ArnLike arn:aws:cloudfront::<account>:distribution/*`` plus ``AWS:SourceAccount``:
+    every distribution of the account, which keeps the policy under S3's size limit.
     """
-    arns = sorted(set(distribution_arns))
     condition: dict[str, dict[str, object]]
-    if len(arns) <= MAX_LISTED_DISTRIBUTIONS:
-        condition = {"StringEquals": {"AWS:SourceArn": arns}}
+    if distribution_arns is not None:
+        condition = {"StringEquals": {"AWS:SourceArn": sorted(set(distribution_arns))}}
     else:
         condition = {
             "ArnLike": {"AWS:SourceArn": f"arn:aws:cloudfront::{account_id}:distribution/*"},
@@ -111,10 +110,18 @@ class PolicyStore(pulumi.ComponentResource):
         self.register_outputs({"bucketName": self.bucket.bucket})
 
     def grant_read(self, distribution_arns: Sequence[pulumi.Output[str]]) -> aws.s3.BucketPolicy:
-        """The bucket policy for the stack's distributions; call once, after every domain is declared."""
+        """The bucket policy for the stack's distributions; call once, after every domain is declared.
+
+        Past :data:`MAX_LISTED_DISTRIBUTIONS` the policy names the account instead, and then does not depend
+        on the distributions at all: every domain's TXT records wait for this policy, and Pulumi's SDK walks
+        a dependency's whole dependency graph on each such edge, so a policy depending on N distributions
+        would make declaring the stack quadratic in N.
+        """
         account = aws.get_caller_identity_output().account_id
-        document = pulumi.Output.all(self.bucket.arn, account, *distribution_arns).apply(
-            lambda values: bucket_policy_document(values[0], values[1], values[2:])
+        listed = len(distribution_arns) <= MAX_LISTED_DISTRIBUTIONS
+        arns = distribution_arns if listed else []
+        document = pulumi.Output.all(self.bucket.arn, account, *arns).apply(
+            lambda values: bucket_policy_document(values[0], values[1], values[2:] if listed else None)
         )
         return aws.s3.BucketPolicy(
             f"{self._name}-bucket-policy",
