@@ -367,3 +367,22 @@ def test_progress_goes_to_stderr_only(tmp_path: Path, monkeypatch: pytest.Monkey
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["reports"] == 3
     assert shown == ["reading reports", "advance", "advance", "advance"]
+
+
+def nested_mail(depth: int) -> bytes:
+    head = b'From: a@b.example\r\nContent-Type: multipart/mixed; boundary="b0"\r\n\r\n'
+    return head + b"".join(
+        b'--b%d\r\nContent-Type: multipart/mixed; boundary="b%d"\r\n\r\n' % (i - 1, i) for i in range(1, depth)
+    )
+
+
+def test_deeply_nested_mail_is_rejected_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """3,000 nested multiparts are refused by the boundary count, or, with that limit lifted, by the recursion guard."""
+    summary = Summary()
+    summary.read("deep.eml", nested_mail(3000))
+    monkeypatch.setattr("mtasts.tlsrpt.report.MAX_MULTIPARTS", 10**6)
+    summary.read("deeper.eml", nested_mail(3000))
+    assert [r["reason"] for r in summary.rejected] == [
+        "the mail has more than 16 multipart boundaries",
+        "the mail's MIME parts are nested too deeply",
+    ]

@@ -14,6 +14,7 @@ import datetime as dt
 import email
 import email.policy
 import functools
+import itertools
 import json
 import re
 import zlib
@@ -60,6 +61,9 @@ _DATE_TIME = re.compile(
 )
 _MISSING: Any = object()
 _HEADER = re.compile(rb"[!-9;-~]+:")
+#: Most multipart boundaries read in a mail; a TLS-RPT mail has one (RFC 8460 §5.3), a forwarded one a few more.
+MAX_MULTIPARTS = 16
+_BOUNDARY = re.compile(rb"boundary\s*(?:\*\d*)?\*?\s*=", re.IGNORECASE)
 #: A JSON object's first bytes: optional byte order mark, JSON whitespace (RFC 8259 §2), "{".
 _JSON_OBJECT = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*\{")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -319,13 +323,23 @@ def reports_in(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> Iterator[bytes]:
         raise ReportError("neither a JSON report, gzip data nor a mail")
     if len(data) > limit:
         raise ReportError(f"mail size exceeds {limit} bytes")
-    message = email.message_from_bytes(data, policy=email.policy.default)
+    # Python's mail parser recurses once per nested multipart: refuse more multiparts than a report mail has
+    # (RFC 8460 §5.3: one, a few when forwarded) before parsing, and treat deeper recursion as the same refusal.
+    if sum(1 for _ in itertools.islice(_BOUNDARY.finditer(data), MAX_MULTIPARTS + 1)) > MAX_MULTIPARTS:
+        raise ReportError(f"the mail has more than {MAX_MULTIPARTS} multipart boundaries")
+    try:
+        message = email.message_from_bytes(data, policy=email.policy.default)
+        payloads = [
+            part.get_payload(decode=True)
+            for part in message.walk()
+            if part.get_content_type() in ("application/tlsrpt+gzip", "application/tlsrpt+json")
+        ]
+    except RecursionError:
+        raise ReportError("the mail's MIME parts are nested too deeply") from None
     found = False
-    for part in message.walk():
-        if part.get_content_type() in ("application/tlsrpt+gzip", "application/tlsrpt+json"):
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes):
-                found = True
-                yield payload
+    for payload in payloads:
+        if isinstance(payload, bytes):
+            found = True
+            yield payload
     if not found:
         raise ReportError("the mail has no application/tlsrpt+gzip or application/tlsrpt+json part (RFC 8460 §5.3)")
