@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from parsedmarc import parse_smtp_tls_report_json
 from reports import as_gzip, as_json, as_mail, report
 
@@ -386,3 +388,44 @@ def test_deeply_nested_mail_is_rejected_not_a_crash(monkeypatch: pytest.MonkeyPa
         "the mail has more than 16 multipart boundaries",
         "the mail's MIME parts are nested too deeply",
     ]
+
+
+def _field_paths(value: object, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every field path of a JSON document, containers included."""
+    children: list[tuple[str | int, object]] = []
+    if isinstance(value, dict):
+        children = list(value.items())
+    elif isinstance(value, list):
+        children = list(enumerate(value))
+    return [p for key, child in children for p in [(*path, key), *_field_paths(child, (*path, key))]]
+
+
+RFC_PATHS = _field_paths(json.loads(RFC_EXAMPLE))
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10**6) | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=st.sampled_from(RFC_PATHS), value=JSON_VALUES)
+def test_any_value_in_any_field_is_accepted_or_rejected_naming_that_field(
+    path: tuple[str | int, ...], value: object
+) -> None:
+    """Whatever JSON replaces a field of RFC 8460's example, the report is accepted or rejected naming the field."""
+    doc = json.loads(RFC_EXAMPLE)
+    parent = doc
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    summary = Summary()
+    summary.read("x.json", json.dumps(doc).encode())
+    if summary.rejected:
+        (rejected,) = summary.rejected
+        name = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path).lstrip(".")
+        if path[0] == "date-range":
+            name = "date-range"  # a valid but later start-datetime is reported on end-datetime ("before start")
+        assert rejected["reason"].startswith(name), (name, rejected["reason"])
+    else:
+        assert summary.reports == 1
