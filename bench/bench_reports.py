@@ -68,8 +68,8 @@ def write_corpus(folder: Path, count: int) -> list[Path]:
 def ours(paths: list[Path]) -> dict[str, Any]:
     """The kit's pipeline over ``paths``; its per-domain totals."""
     summary = Summary()
-    for name, data, size in iter_sources(map(str, paths)):
-        summary.read(name, data, size=size)
+    for source in iter_sources(map(str, paths)):
+        summary.read(source.name, source.data, problem=source.problem)
     assert not summary.rejected, summary.rejected[:3]
     return {d["domain"]: d for d in summary.to_dict()["domains"]}
 

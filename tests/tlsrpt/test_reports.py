@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -429,3 +430,40 @@ def test_any_value_in_any_field_is_accepted_or_rejected_naming_that_field(
         assert rejected["reason"].startswith(name), (name, rejected["reason"])
     else:
         assert summary.reports == 1
+
+
+def test_unreadable_file_is_rejected_and_the_rest_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file the OS refuses to read is listed with the OS's reason; it does not stop the run."""
+    import builtins
+
+    from mtasts.tlsrpt import aggregate
+
+    (tmp_path / "a.json").write_bytes(as_json(report(report_id="a")))
+    (tmp_path / "b.json").write_bytes(as_json(report(report_id="b")))
+
+    def guarded_open(path: str, *args: Any, **kwargs: Any) -> Any:
+        if path.endswith("a.json"):
+            raise PermissionError(13, "Permission denied", path)
+        return builtins.open(path, *args, **kwargs)
+
+    monkeypatch.setattr(aggregate, "open", guarded_open, raising=False)
+    result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["reports"] == 1
+    assert doc["rejected"] == [{"source": str(tmp_path / "a.json"), "reason": "file not readable: Permission denied"}]
+
+
+def test_s3_errors_are_one_line_and_exit_2(fake_aws_credentials: None) -> None:
+    """A missing bucket, or no bucket at all, is one `error:` line naming the URL, exit status 2, no traceback."""
+    from moto import mock_aws
+
+    with mock_aws():
+        missing = CliRunner().invoke(main, ["reports", "summarize", "s3://no-such-bucket/reports/"])
+        empty = CliRunner().invoke(main, ["reports", "summarize", "s3://"])
+    assert (missing.exit_code, empty.exit_code) == (2, 2)
+    assert missing.output == (
+        "error: s3://no-such-bucket/reports/: cannot list the bucket: "
+        "NoSuchBucket: The specified bucket does not exist\n"
+    )
+    assert empty.output == "error: s3://: no bucket named (s3://BUCKET/PREFIX)\n"

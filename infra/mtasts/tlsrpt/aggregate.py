@@ -13,11 +13,12 @@ import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
+from ..errors import MtastsError, Problem
 from .report import DEFAULT_MAX_BYTES, Report, ReportError, parse_report, reports_in
 
-__all__ = ["ALL_MX", "DomainSummary", "Summary", "iter_sources"]
+__all__ = ["ALL_MX", "DomainSummary", "Source", "Summary", "iter_sources"]
 
 #: Key used in by_mx for successful sessions, which RFC 8460 reports do not break down per MX host.
 ALL_MX = "(all MX)"
@@ -140,10 +141,10 @@ class Summary:
         """Record a source that is not a valid report."""
         self.rejected.append({"source": source, "reason": reason})
 
-    def read(self, source: str, data: bytes | None, limit: int = DEFAULT_MAX_BYTES, size: int = 0) -> None:
-        """Parse every report in one file's bytes; reject what is not valid, with its reason."""
+    def read(self, source: str, data: bytes | None, limit: int = DEFAULT_MAX_BYTES, problem: str = "") -> None:
+        """Parse every report in one file's bytes; reject what is invalid, or was not read (``problem`` says why)."""
         if data is None:
-            self.reject(source, f"file size {size} exceeds {limit} bytes")
+            self.reject(source, problem or "not read")
             return
         try:
             payloads = list(reports_in(data, limit))
@@ -166,51 +167,88 @@ class Summary:
         }
 
 
-def iter_sources(paths: Iterable[str], limit: int = DEFAULT_MAX_BYTES) -> Iterator[tuple[str, bytes | None, int]]:
-    """(name, bytes, size) of every file under ``paths``: files, folders (recursive) and ``s3://bucket/prefix``.
+class Source(NamedTuple):
+    """One file or S3 object: its bytes, or None and why it was not read."""
 
-    Files come in path order, one at a time. A file larger than ``limit`` comes with ``None`` instead of its
-    bytes: it is never read into memory.
+    name: str
+    data: bytes | None
+    problem: str = ""
+
+
+def iter_sources(paths: Iterable[str], limit: int = DEFAULT_MAX_BYTES) -> Iterator[Source]:
+    """Every file under ``paths``: files, folders (recursive) and ``s3://bucket/prefix``, one at a time, in order.
+
+    A file larger than ``limit`` is never read into memory, and one that cannot be read is not fatal: either comes
+    with ``data=None`` and the reason. A bucket that cannot be listed is: :class:`~mtasts.errors.MtastsError`.
     """
     for path in paths:
         if path.startswith("s3://"):
             yield from _s3_objects(path, limit)
         elif os.path.isdir(path):
-            for file in _walk(path):
-                yield (file, *_read(file, limit))
+            yield from _walk(path, limit)
         else:
-            yield (path, *_read(path, limit))
+            yield _read(path, limit)
 
 
-def _walk(folder: str) -> Iterator[str]:
+def _walk(folder: str, limit: int) -> Iterator[Source]:
     """Regular files under ``folder``, depth first in name order; symbolic links to folders are not followed."""
-    with os.scandir(folder) as scan:
-        entries = sorted(scan, key=lambda entry: entry.name)
+    try:
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError as exc:
+        yield Source(folder, None, f"folder not readable: {exc.strerror}")
+        return
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
-            yield from _walk(entry.path)
+            yield from _walk(entry.path, limit)
         elif entry.is_file():  # not a FIFO or device, which could block or never end
-            yield entry.path
+            yield _read(entry.path, limit)
 
 
-def _read(path: str, limit: int) -> tuple[bytes | None, int]:
-    """A file's bytes (None past ``limit``) and size: one open, one fstat, one read."""
-    with open(path, "rb", buffering=0) as file:
-        size = os.fstat(file.fileno()).st_size
-        if size > limit:
-            return None, size
-        data = file.readall()
-    return (data, size) if len(data) <= limit else (None, len(data))
+def _read(path: str, limit: int) -> Source:
+    """A file's bytes (None past ``limit``): one open, one fstat, one read."""
+    try:
+        with open(path, "rb", buffering=0) as file:
+            size = os.fstat(file.fileno()).st_size
+            if size > limit:
+                return Source(path, None, f"file size {size} exceeds {limit} bytes")
+            data = file.readall()
+    except OSError as exc:
+        return Source(path, None, f"file not readable: {exc.strerror}")
+    if len(data) > limit:  # it grew since fstat
+        return Source(path, None, f"file size {len(data)} exceeds {limit} bytes")
+    return Source(path, data)
 
 
-def _s3_objects(url: str, limit: int) -> Iterator[tuple[str, bytes | None, int]]:
+def _s3_objects(url: str, limit: int) -> Iterator[Source]:
+    """Every object under ``s3://bucket/prefix`` (default AWS credentials); listing errors are fatal, reads not."""
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, _, prefix = url[len("s3://") :].partition("/")
-    client = boto3.client("s3")
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            name = f"s3://{bucket}/{item['Key']}"
-            size = int(item["Size"])
-            data = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() if size <= limit else None
-            yield name, data, size
+    if not bucket:
+        raise MtastsError(Problem(url, "no bucket named (s3://BUCKET/PREFIX)"))
+    try:
+        client = boto3.client("s3")
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for page in pages:
+            for item in page.get("Contents", []):
+                name = f"s3://{bucket}/{item['Key']}"
+                size = int(item["Size"])
+                if size > limit:
+                    yield Source(name, None, f"object size {size} exceeds {limit} bytes")
+                    continue
+                try:
+                    data = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+                except ClientError as exc:
+                    yield Source(name, None, f"object not readable: {_aws_reason(exc)}")
+                    continue
+                yield Source(name, data)
+    except (BotoCoreError, ClientError) as exc:
+        raise MtastsError(Problem(url, f"cannot list the bucket: {_aws_reason(exc)}")) from None
+
+
+def _aws_reason(exc: Exception) -> str:
+    """``Code: message`` of an AWS error, or the message of a client-side one (credentials, parameters)."""
+    error = getattr(exc, "response", {}).get("Error", {})
+    return f"{error.get('Code')}: {error.get('Message')}" if error.get("Code") else str(exc)

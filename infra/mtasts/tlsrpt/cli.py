@@ -51,12 +51,12 @@ def summarize(paths: tuple[str, ...], as_json: bool, html_path: Path | None, sin
 
         with Progress(console=Console(stderr=True), transient=True) as progress:
             task = progress.add_task("reading reports", total=None)
-            for name, data, size in sources:
-                summary.read(name, data, max_bytes, size)
+            for source in sources:
+                summary.read(source.name, source.data, max_bytes, source.problem)
                 progress.advance(task)
     else:
-        for name, data, size in sources:
-            summary.read(name, data, max_bytes, size)
+        for source in sources:
+            summary.read(source.name, source.data, max_bytes, source.problem)
     if html_path is not None:
         from .html import write_html
 
