@@ -467,3 +467,12 @@ def test_s3_errors_are_one_line_and_exit_2(fake_aws_credentials: None) -> None:
         "NoSuchBucket: The specified bucket does not exist\n"
     )
     assert empty.output == "error: s3://: no bucket named (s3://BUCKET/PREFIX)\n"
+
+
+def test_unwritable_html_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """--html into a folder that does not exist is one `error:` line naming the option, exit status 2."""
+    (tmp_path / "r.json").write_bytes(as_json(report()))
+    target = tmp_path / "missing" / "page.html"
+    result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--html", str(target)])
+    assert result.exit_code == 2
+    assert result.output == f"error: --html: cannot write {target}: No such file or directory\n"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import MtastsError, Problem
 from .aggregate import Summary, iter_sources
 from .report import DEFAULT_MAX_BYTES
 
@@ -60,7 +61,10 @@ def summarize(paths: tuple[str, ...], as_json: bool, html_path: Path | None, sin
     if html_path is not None:
         from .html import write_html
 
-        write_html(summary, html_path)
+        try:
+            write_html(summary, html_path)
+        except OSError as exc:
+            raise MtastsError(Problem("--html", f"cannot write {html_path}: {exc.strerror}")) from None
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
     else:
