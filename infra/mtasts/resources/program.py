@@ -159,11 +159,12 @@ def tune_garbage_collector() -> None:
     Pulumi's SDK makes thousands of objects per resource (futures, tasks, outputs), keeps them until the
     program ends, and leaves hundreds of small reference cycles per domain (a recursive closure in
     ``pulumi.runtime.rpc.contains_unknowns``). The collector keeps traversing all of that: with CPython's
-    defaults declaring a stack costs about 43 ms per added domain up to 500 domains, growing faster than
-    linearly, more than half of it collection; raising the thresholds only brings it to about 30 ms, as every
-    object is still traversed. Without the collector it is about 18 ms and linear (bench/bench_program.py).
-    The price is the cycles' memory, which reference counting cannot free: about 0.3 MiB per domain, freed
-    when the short-lived program process exits. What the imports made is frozen first, after one collection.
+    defaults declaring a stack costs about 53 ms per added domain up to 500 domains, growing faster than
+    linearly, 34 ms of it collecting; raising the thresholds only brought it to about 30 ms, as every object
+    is still traversed. Without the collector it is about 20 ms and linear (bench/bench_program.py, docs/deploy.md).
+    The price is the cycles' memory, which reference counting cannot free: peak 371 instead of 352 MiB at 500
+    domains, returned when the short-lived program process exits. What the imports made is frozen first, after
+    one collection.
 
     Only the program's process calls this (``infra/__main__.py``): it changes the interpreter's global
     state, which a test process should not inherit.
