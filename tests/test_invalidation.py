@@ -143,16 +143,34 @@ class FailingInvalidation(Mocks):
 
 
 def test_failed_invalidation_leaves_the_txt_record_untouched() -> None:
-    """When the invalidation fails, the TXT record that depends on it is never sent to the engine."""
-    mocks = FailingInvalidation()
-    use_mocks(mocks)
+    """A policy change whose invalidation fails uploads the body but never sends the new TXT value to the engine.
 
-    @pulumi.runtime.test
-    def program() -> pulumi.Output[Any]:
-        plan = plan_stack(parse_stack_settings({"domains": {"example.com": {"template": "none"}}}))
-        return pulumi.Output.from_input(deploy(plan, stack="test", previous_retirement={}, now=0.0))
+    Pulumi only changes a record it is sent, so the live `_mta-sts` TXT keeps the old id (RFC 8461 §8.1).
+    """
 
+    def run(mocks: Mocks, mx: str) -> Any:
+        use_mocks(mocks)
+        settings = {"domains": {"example.com": {"mode": "enforce", "max_age": 86400, "mx": [mx]}}}
+
+        @pulumi.runtime.test
+        def program() -> pulumi.Output[Any]:
+            plan = plan_stack(parse_stack_settings(settings))
+            return pulumi.Output.from_input(deploy(plan, stack="test", previous_retirement={}, now=0.0))
+
+        return program()
+
+    before = Mocks()
+    run(before, "mx1.example.com")
+    old_txt = before.inputs["example.com-sts-txt"]["records"]
+
+    failing = FailingInvalidation()
     with pytest.raises(InvalidationError, match="left unchanged"):
-        program()
-    assert "example.com-policy" in mocks.inputs
-    assert "example.com-sts-txt" not in mocks.inputs
+        run(failing, "mx2.example.com")
+    assert failing.inputs["example.com-policy"]["content"] != before.inputs["example.com-policy"]["content"]
+    assert "example.com-sts-txt" not in failing.inputs
+    held_back = plan_stack(
+        parse_stack_settings(
+            {"domains": {"example.com": {"mode": "enforce", "max_age": 86400, "mx": ["mx2.example.com"]}}}
+        )
+    )
+    assert held_back.get("example.com").sts_record.value not in old_txt  # the id that was not published
