@@ -366,7 +366,7 @@ def test_deployment_settings() -> None:
     assert (a.allow_overwrite, a.adopt, a.adopt_zone_id) == (False, (), None)
     assert (b.allow_overwrite, b.adopt, b.adopt_zone_id) == (True, ("_smtp._tls", "mta-sts"), "Z123ABC")
     assert config.settings["priceClass"] == "PriceClass_200"
-    assert parse_stack_settings({"domains": {}}).settings["priceClass"] == "PriceClass_100"
+    assert parse_stack_settings({"domains": {"a.example": {"mode": "none"}}}).settings["priceClass"] == "PriceClass_100"
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,15 @@
 
 Library errors (:class:`mtasts.errors.MtastsError`) become one ``error:``
 line per problem on stderr and exit status 2; nothing is written to stdout
-then. Click's own usage errors also exit with 2.
+then. Click's own usage errors (unknown option, bad value, missing argument,
+a path that does not exist) get the same treatment, once, here in
+:meth:`_Group.main`: one ``error:`` line naming the command, exit status 2,
+never click's usage block.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 import json
@@ -76,6 +80,50 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except MtastsError as exc:
             fail(exc.lines())
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line; every usage error of every command is one ``error:`` line and exit status 2."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            # `mtasts` or `mtasts reports` alone: the help is what the person wants to see.
+            click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)
+            sys.exit(EXIT_USAGE)
+        except click.UsageError as exc:
+            fail([usage_line(exc)])
+        except click.ClickException as exc:  # e.g. click.FileError: bad input too
+            fail([_one_line(exc.format_message())])
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(EXIT_FAILED)
+        except BrokenPipeError:  # `mtasts plan | head`: the reader left, nothing more to say
+            sys.exit(EXIT_OK)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            sys.exit(EXIT_OK)
+        sys.exit(result if isinstance(result, int) and not isinstance(result, bool) else EXIT_OK)
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    """``text`` with its whitespace runs folded to one space and cut to ``limit`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def usage_line(exc: click.UsageError) -> str:
+    """Click's usage error as one line: the command, what is wrong, and where the help is."""
+    command = exc.ctx.command_path if exc.ctx else "mtasts"
+    return _one_line(f"{command}: {exc.format_message()} (see {command} --help)")
 
 
 def _module_exists(name: str) -> bool:
