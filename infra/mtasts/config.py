@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, brief
 from .names import HostnameError, normalize_hostname, normalize_mx_pattern
 from .policy import MAX_AGE_LIMIT, MODES, Mode
 from .records import normalize_rua_uri
@@ -64,14 +63,7 @@ MAX_NUMBER_CHARS = 24
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def _show(value: object, limit: int = 80) -> str:
-    """``repr(value)`` for an error line, cut short: a hostile document cannot make a message long."""
-    shown = _REPR.repr(value)
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
-
-
-_REPR = reprlib.Repr()
-_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 4, 4, 60, 60
+_show = brief
 
 
 class _Refused(yaml.constructor.ConstructorError):
