@@ -163,3 +163,88 @@ def test_installed_console_script_never_prints_a_traceback(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error: domains.example.com.mode: 'loud' is not one of enforce, testing, none")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["reports", "summarize", "nope/"], "error: mtasts reports summarize: Invalid value for PATH: 'nope/'"),
+        (["reports", "summarize", "--since", "yesterday", "."], "Invalid value for --since: 'yesterday' is not a"),
+        (["plan", "--bogus"], "error: mtasts plan: No such option '--bogus'"),
+        (["plan"], "error: mtasts plan: give exactly one of --stack NAME or --config PATH (see mtasts plan --help)"),
+        (["nocommand"], "error: mtasts: No such command 'nocommand'."),
+        (["render"], "error: mtasts render: Missing argument 'DOMAIN'."),
+        (["check", "--timeout", "soon", "example.com"], "error: mtasts check: Invalid value for '--timeout'"),
+        (["diff", "--config", "Pulumi.example.yaml"], "error: mtasts diff: Missing option '--base'."),
+        (["validate-policy", "nope.txt"], "error: mtasts validate-policy: Invalid value for 'FILE': File 'nope.txt'"),
+    ],
+)
+def test_every_usage_error_is_one_error_line_and_exit_2(args: list[str], expected: str) -> None:
+    """Click's usage errors of every command become one `error:` line on stderr, exit 2, no usage block."""
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: ")
+    assert expected in lines[0]
+    assert "Usage:" not in result.stderr
+
+
+def test_help_and_version_still_exit_0() -> None:
+    """--help and --version are not errors."""
+    assert run("plan", "--help").exit_code == 0
+    assert run("--version").exit_code == 0
+
+
+def test_plan_refuses_a_policy_over_64_kib_and_a_txt_value_over_4000_characters(tmp_path: Path) -> None:
+    """1,200 long MX patterns and 5,000 rua URIs are exit 2, naming domain, field, size and limit."""
+    mx = ", ".join(f"mx{i}-{'x' * 50}.example.com" for i in range(1200))
+    rua = ", ".join(f"'https://r{i}.example.com/report'" for i in range(5000))
+    path = write_stack(
+        tmp_path,
+        f"config:\n  mta-sts:domains:\n    a.example:\n      mode: enforce\n      mx: [{mx}]\n"
+        f"    b.example:\n      mode: none\n      rua: [{rua}]\n",
+    )
+    result = run("plan", "--config", str(path), "--json")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: domains.a.example.mx: the policy would be 88,938 bytes; senders read at most 65,536 (RFC 8461 §3.3)",
+        "error: domains.b.example.rua: the _smtp._tls.b.example TXT value would be 165,191 characters; "
+        "Route 53 takes at most 4,000 per value",
+    ]
+
+
+def test_plan_accepts_a_txt_value_just_under_the_route53_limit() -> None:
+    """88 rua URIs (3,997 characters as Route 53 stores them) pass; 89 do not."""
+    from mtasts.config import parse_stack_settings
+    from mtasts.errors import ConfigError
+    from mtasts.plan import plan_stack
+    from mtasts.records import route53_value_length
+
+    def settings(count: int) -> dict[str, object]:
+        rua = [f"https://r{i}.example.com/{'p' * 20}" for i in range(count)]
+        return {"domains": {"a.example": {"mode": "none", "rua": rua}}}
+
+    record = plan_stack(parse_stack_settings(settings(88))).domains[0].tlsrpt_record
+    assert record is not None
+    assert route53_value_length(record.value) == 3997
+    with pytest.raises(ConfigError, match="would be 4,042 characters"):
+        plan_stack(parse_stack_settings(settings(89)))
+
+
+def test_validate_policy_reads_at_most_64_kib(tmp_path: Path) -> None:
+    """validate-policy on an endless file stops at the cap and says so (exit 1), instead of reading forever."""
+    result = run("validate-policy", "/dev/zero")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: /dev/zero: policy: more than 65536 bytes; senders read at most 65536 (RFC 8461 §3.3)\n"
+    )
+
+
+def test_plan_config_dev_zero_is_refused_at_the_cap() -> None:
+    """plan --config /dev/zero stops reading at the stack-file cap: one line, exit 2."""
+    result = run("plan", "--config", "/dev/zero")
+    assert result.exit_code == 2
+    assert result.stderr == "error: /dev/zero: is larger than 16,777,216 bytes; refused\n"

@@ -25,7 +25,7 @@ from . import __version__
 from .config import TemplateStore
 from .errors import MtastsError, Problem
 from .plan import StackPlan, plan_stack_file, stack_file_path
-from .policy import parse_policy
+from .policy import MAX_POLICY_BYTES, parse_policy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -171,7 +171,7 @@ def load_plan(stack: str | None, config_path: Path | None, templates_dir: Path |
     return plan_stack_file(stack_path(stack, config_path), templates)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("mtasts", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mtasts")
 def main() -> None:
     """Publish and verify MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) for many mail domains."""
@@ -236,7 +236,15 @@ def validate_policy(file: str) -> None:
     """
     name = "<stdin>" if file == "-" else file
     with click.open_file(file, "rb") as stream:
-        parsed = parse_policy(stream.read())
+        body = stream.read(MAX_POLICY_BYTES + 1)  # capped while reading: `validate-policy /dev/zero` stops here
+    if len(body) > MAX_POLICY_BYTES:
+        click.echo(
+            f"error: {name}: policy: more than {MAX_POLICY_BYTES} bytes; senders read at most {MAX_POLICY_BYTES} "
+            "(RFC 8461 §3.3)",
+            err=True,
+        )
+        sys.exit(EXIT_FAILED)
+    parsed = parse_policy(body)
     for warning in parsed.warnings:
         click.echo(f"warning: {name}: {warning}", err=True)
     if not parsed.ok:

@@ -29,6 +29,7 @@ from .errors import Problem, RecordError, brief
 from .names import HostnameError, normalize_hostname
 
 __all__ = [
+    "ROUTE53_VALUE_LIMIT",
     "STS_PREFIX",
     "TLSRPT_PREFIX",
     "StsRecord",
@@ -37,6 +38,7 @@ __all__ = [
     "normalize_rua_uri",
     "parse_sts_record",
     "parse_tlsrpt_record",
+    "route53_value_length",
     "select_record",
     "split_txt_strings",
     "sts_record_name",
@@ -142,6 +144,16 @@ def split_txt_strings(value: str, size: int = 255) -> list[str]:
     """
     data = value.encode("ascii")
     return [data[i : i + size].decode("ascii") for i in range(0, len(data), size)] or [""]
+
+
+#: Route 53 takes at most this many characters per record value (API reference, ResourceRecord.Value),
+#: counted as sent: every character-string of at most 255 octets inside its own pair of double quotes.
+ROUTE53_VALUE_LIMIT = 4000
+
+
+def route53_value_length(value: str) -> int:
+    """Characters the TXT ``value`` takes in Route 53: each 255-octet string plus its two quotes."""
+    return len(value) + 2 * len(split_txt_strings(value))
 
 
 def join_txt_strings(strings: Iterable[bytes | str]) -> str:
