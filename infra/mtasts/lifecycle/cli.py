@@ -68,8 +68,6 @@ def print_table(diff: StackDiff) -> None:
         ids = f"{d.old.policy_id if d.old else '-'}\n→ {d.new.policy_id if d.new else '-'}"
         table.add_row(d.domain, d.status, ids, "\n".join(_describe(d)))
     out.print(table)
-    for warning in diff.warnings:
-        out.print(f"[yellow]warning:[/yellow] {warning}")
 
 
 @click.command()
@@ -107,11 +105,11 @@ def diff(
         from ..checker.cli import make_network
 
         result = with_live_mx(result, make_network(nameservers, None, (), 15.0))
+    # Each warning is printed once: inside the JSON or markdown document, or on stderr beside the table.
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     elif as_markdown:
         click.echo(render_markdown(result, stack or path.name), nl=False)
     else:
+        warn(result.warnings)
         print_table(result)
-        return
-    warn(result.warnings)
