@@ -1,3 +1,4 @@
+import io
 import json
 import subprocess
 import sys
@@ -248,3 +249,85 @@ def test_plan_config_dev_zero_is_refused_at_the_cap() -> None:
     result = run("plan", "--config", "/dev/zero")
     assert result.exit_code == 2
     assert result.stderr == "error: /dev/zero: is larger than 16,777,216 bytes; refused\n"
+
+
+def _long_stack(tmp_path: Path) -> Path:
+    rua = ", ".join(f"'https://reports-{i}.example.net/v1/report'" for i in range(40))
+    return write_stack(
+        tmp_path,
+        "config:\n  mta-sts:domains:\n    example.com:\n      mode: enforce\n"
+        f"      mx: [mx1.example.com, '*.mx.example.net']\n      rua: [{rua}]\n",
+    )
+
+
+def test_piped_tables_are_plain_lines_that_never_split_a_value(tmp_path: Path) -> None:
+    """Off a terminal, plan prints one plain line per row: no box drawing, every id and TXT value whole."""
+    path = _long_stack(tmp_path)
+    doc = json.loads(run("plan", "--config", str(path), "--json").stdout)
+    result = run("plan", "--config", str(path))
+    assert result.exit_code == 0
+    assert not set("┏┃│━─") & set(result.stdout)
+    lines = result.stdout.splitlines()
+    for record in doc["domains"][0]["records"]:
+        assert any(line.startswith(record["name"]) and line.endswith(record["value"]) for line in lines)
+    assert max(len(line) for line in lines) > 1600  # the 40-URI value stays on its line, however long
+    policy_line = next(line for line in lines if line.startswith("example.com "))
+    assert "mx1.example.com, *.mx.example.net" in policy_line
+    assert doc["domains"][0]["policy_id"] in policy_line
+    assert doc["domains"][0]["policy_url"] in policy_line
+
+
+def _terminal(monkeypatch: pytest.MonkeyPatch, width: int) -> io.StringIO:
+    import io
+
+    from rich.console import Console
+
+    import mtasts.output
+
+    buffer = io.StringIO()
+    monkeypatch.setattr(mtasts.output, "is_terminal", lambda: True)
+    monkeypatch.setattr(
+        mtasts.output, "console", lambda: Console(file=buffer, width=width, highlight=False, color_system=None)
+    )
+    return buffer
+
+
+def test_a_narrow_terminal_gets_blocks_with_values_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On an 80-column terminal, rows too wide for a table become blocks; no id or TXT value is split."""
+    from mtasts.output import print_plan
+    from mtasts.plan import plan_stack_file
+
+    buffer = _terminal(monkeypatch, 80)
+    plan = plan_stack_file(_long_stack(tmp_path))
+    print_plan(plan)
+    lines = buffer.getvalue().splitlines()
+    assert f"Policy id:   {plan.domains[0].policy_id}" in lines
+    for record in plan.domains[0].records:
+        assert f"Value: {record.value}" in lines
+
+
+def test_a_wide_terminal_gets_a_table_with_values_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal wide enough, plan draws rich tables and each id, URL and TXT value sits whole in one cell."""
+    from mtasts.output import print_plan
+    from mtasts.plan import plan_stack_file
+
+    buffer = _terminal(monkeypatch, 250)
+    plan = plan_stack_file(EXAMPLE)
+    print_plan(plan)
+    out = buffer.getvalue()
+    assert "┃ Domain" in out
+    for d in plan.domains:
+        assert f"│ {d.policy_id} │" in out
+        assert d.policy_url in out
+        for record in d.records:
+            assert f"│ {record.value}" in out
+
+
+def test_a_table_never_interprets_markup_in_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value holding rich markup (e.g. from a hostile report) is printed literally on a terminal."""
+    from mtasts.output import Column, print_table
+
+    buffer = _terminal(monkeypatch, 120)
+    print_table("t", [Column("Key", copy=True), Column("Reason")], [["[red]org[/red]", "bad [bold]x[/bold]"]])
+    assert "[red]org[/red]" in buffer.getvalue()
+    assert "bad [bold]x[/bold]" in buffer.getvalue()
