@@ -205,10 +205,13 @@ def plan(
     if preflight:
         from .checker.cli import make_network
         from .checker.preflight import preflight as run_preflight
+        from .lifecycle.adopt import live_adopt_warnings
 
-        problems = run_preflight(result, make_network(nameservers, None, (), 15.0))
+        net = make_network(nameservers, None, (), 15.0)
+        problems = run_preflight(result, net)
         if problems:
             fail(problems)
+        warn(live_adopt_warnings(result, net))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return

@@ -174,6 +174,11 @@ def plan_domain(config: DomainConfig, hosting_zone: str | None = None) -> Domain
     if config.rua:
         records.append(DnsRecord(tlsrpt_record_name(config.domain), "TXT", tlsrpt_record_value(config.rua), config.ttl))
     _check_sizes(config, body, records)
+    if config.adopt:
+        from .lifecycle.adopt import adopt_warnings  # imports this module: loaded only when needed
+
+        probe = DomainPlan(config, policy, body, pid, tuple(records))
+        config = replace(config, warnings=(*config.warnings, *adopt_warnings(probe)))
     if config.dns != "external":
         return DomainPlan(config, policy, body, pid, tuple(records))
     if hosting_zone is None:
