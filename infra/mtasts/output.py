@@ -7,7 +7,8 @@ everywhere: a value a user copies (a policy id, a TXT value, a URL, a host name)
   no box drawing, no colour and no wrapping at any width.
 - A terminal wide enough for the table with those columns unbroken: a rich table; only prose columns wrap,
   at word boundaries.
-- A terminal too narrow for that: one block per row, ``Column: value`` per line, each value on one line (the
+- More than :data:`MAX_TABLE_ROWS` rows, or a terminal too narrow for the table: the plain lines above when they
+  fit the terminal's width, else one block per row, ``Column: value`` per line, each value on one line (the
   terminal may soft-wrap a long line on screen, but copying it gives the value whole).
 """
 
@@ -102,6 +103,10 @@ def _rich_table(title: str | None, columns: Sequence[Column], rows: Sequence[Seq
     return table
 
 
+#: Longer tables print as aligned plain lines on a terminal too: a boxed table of hundreds of rows is no easier
+#: to read, and rich takes about 2 ms per row to lay it out (bench/bench_plan.py).
+MAX_TABLE_ROWS = 200
+
 #: Pass as a row to draw a separator between groups of rows (ignored on plain lines).
 SECTION: Sequence[Cell] = ()
 
@@ -115,16 +120,20 @@ def print_table(
     if not is_terminal():
         _print_plain(title, columns, body)
         return
-    if _min_width(columns, body) <= out.width:
+    if len(body) <= MAX_TABLE_ROWS and _min_width(columns, body) <= out.width:
         out.print(_rich_table(title, columns, rows))
         return
-    if title:
-        out.print(Text(title, style="bold"))
+    lines = _plain_lines(columns, body)
+    if max(cell_len(line) for line in lines) <= out.width:
+        out.print(Text("\n".join([title, *lines] if title else lines) + "\n"), soft_wrap=True)
+        return
     width = max(len(c.header) for c in columns)
+    blocks = [title] if title else []
     for row in body:
         for column, cell in zip(columns, row, strict=True):
-            out.print(Text(f"{column.header + ':':<{width + 1}} {_plain(cell, column.markup)}"), soft_wrap=True)
-        out.print()
+            blocks.append(f"{column.header + ':':<{width + 1}} {_plain(cell, column.markup)}")
+        blocks.append("")
+    out.print(Text("\n".join(blocks)), soft_wrap=True)
 
 
 def _min_width(columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> int:
@@ -137,11 +146,10 @@ def _min_width(columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> int
     return total
 
 
-def _print_plain(title: str | None, columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> None:
-    """One line per row, columns padded to their widest cell (the last one is not padded)."""
+def _plain_lines(columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> list[str]:
+    """A header line and one line per row, columns padded to their widest cell (the last one is not padded)."""
     cells = [[_plain(cell, column.markup) for column, cell in zip(columns, row, strict=True)] for row in rows]
     widths = [max([len(c.header), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    lines = [title] if title else []
 
     def line(values: Sequence[str]) -> str:
         padded = [
@@ -150,8 +158,13 @@ def _print_plain(title: str | None, columns: Sequence[Column], rows: Sequence[Se
         ]
         return "  ".join(padded).rstrip()
 
-    lines.append(line([c.header for c in columns]))
-    lines += [line(r) for r in cells]
+    return [line([c.header for c in columns]), *(line(r) for r in cells)]
+
+
+def _print_plain(title: str | None, columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> None:
+    """Plain lines for pipes and files: no box drawing, no colour, no wrapping."""
+    lines = [title] if title else []
+    lines += _plain_lines(columns, rows)
     sys.stdout.write("\n".join(lines) + "\n\n")
     sys.stdout.flush()
 
