@@ -107,7 +107,16 @@ class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ign
         return super().construct_yaml_int(node)  # type: ignore[no-any-return]
 
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> object:
+        """PyYAML's date or time, with an impossible one (``0000-00-00``) refused instead of raising ValueError."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise _Refused(None, None, f"{_show(node.value)} is not a valid date ({exc})", node.start_mark) from None
+
+
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
 
 
 # What Pulumi's own reader makes of a plain (unquoted) scalar. The Pulumi CLI reads Pulumi.<stack>.yaml with
@@ -300,6 +309,8 @@ def load_yaml_file(path: Path, *, pulumi_compatible: bool = False) -> Any:
         raise ConfigError(Problem(str(path), f"invalid YAML: {_short(str(exc))}")) from None
     except RecursionError:
         raise ConfigError(Problem(str(path), "invalid YAML: nested too deeply")) from None
+    except (ValueError, OverflowError) as exc:  # a value PyYAML cannot build; never a traceback
+        raise ConfigError(Problem(str(path), f"invalid value: {_short(str(exc))}")) from None
 
 
 def _short(text: str, limit: int = 300) -> str:
