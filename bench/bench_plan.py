@@ -44,14 +44,15 @@ def write_stack(folder: Path, count: int) -> Path:
     return path
 
 
-def median_wall(command: list[str], runs: int) -> float:
-    """Median wall time of ``command`` in seconds."""
-    times = []
+def median_walls(commands: list[list[str]], runs: int) -> list[float]:
+    """Median wall time of each command in seconds, the commands taking turns so load changes hit all alike."""
+    times: list[list[float]] = [[] for _ in commands]
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for index, command in enumerate(commands):
+            start = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times[index].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
 
 
 #: How the tables are rendered: label -> terminal width (None: stdout is a pipe).
@@ -108,10 +109,15 @@ def main() -> None:
         rendering = {label: render_median(plan, width, args.runs) for label, width in RENDERINGS.items()}
 
         exe = str(Path(sys.executable).parent / "mtasts")
-        startup = median_wall([sys.executable, "-c", "import mtasts.cli"], args.runs)
-        startup_tables = median_wall([sys.executable, "-c", "import mtasts.cli, mtasts.output"], args.runs)
-        full = median_wall([exe, "plan", "--config", str(path), "--json"], args.runs)
-        table = median_wall([exe, "plan", "--config", str(path)], args.runs)
+        startup, startup_tables, full, table = median_walls(
+            [
+                [sys.executable, "-c", "import mtasts.cli"],
+                [sys.executable, "-c", "import mtasts.cli, mtasts.output"],
+                [exe, "plan", "--config", str(path), "--json"],
+                [exe, "plan", "--config", str(path)],
+            ],
+            args.runs,
+        )
 
     print(f"domains: {args.domains}, runs: {args.runs} (every number is a median)")
     print(f"in-process read+validate+plan+json: median {statistics.median(samples) * 1000:.1f} ms")
