@@ -106,7 +106,6 @@ class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ign
             raise _Refused(None, None, f"a number of {len(node.value)} characters is too long", node.start_mark)
         return super().construct_yaml_int(node)  # type: ignore[no-any-return]
 
-
     def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> object:
         """PyYAML's date or time, with an impossible one (``0000-00-00``) refused instead of raising ValueError."""
         try:
