@@ -331,3 +331,19 @@ def test_a_table_never_interprets_markup_in_values(monkeypatch: pytest.MonkeyPat
     print_table("t", [Column("Key", copy=True), Column("Reason")], [["[red]org[/red]", "bad [bold]x[/bold]"]])
     assert "[red]org[/red]" in buffer.getvalue()
     assert "bad [bold]x[/bold]" in buffer.getvalue()
+
+
+def test_long_tables_are_aligned_lines_on_a_terminal_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past 200 rows a terminal gets aligned plain lines (fast, still whole values), not a boxed table."""
+    from mtasts.output import Column, print_table
+
+    buffer = _terminal(monkeypatch, 120)
+    rows = [[f"d{i}.example.com", f"{i:032x}"] for i in range(201)]
+    print_table("Many", [Column("Domain", copy=True), Column("Policy id", copy=True)], rows)
+    lines = buffer.getvalue().splitlines()
+    assert lines[:2] == ["Many", "Domain            Policy id"]
+    assert lines[2] == f"d0.example.com    {0:032x}"
+    assert not set("┏┃│") & set(buffer.getvalue())
+    buffer.truncate(0)
+    print_table("Few", [Column("Domain", copy=True), Column("Policy id", copy=True)], rows[:200])
+    assert "┃ Domain" in buffer.getvalue()
