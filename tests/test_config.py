@@ -561,3 +561,15 @@ def test_pulumi_reads_matches_go_yaml_v3() -> None:
         "0x",
         18446744073709551615,
     ]
+
+
+def test_deep_nesting_is_one_line(tmp_path: Path) -> None:
+    """100,000 nested lists stop at the parser's depth limit with one line, not a RecursionError."""
+    line = _refused(tmp_path, "config:\n  mta-sts:domains: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert line.endswith(":2: invalid YAML: exceeded maximum nesting depth")
+
+
+def test_an_impossible_date_is_one_line(tmp_path: Path) -> None:
+    """`0000-00-00`, which PyYAML cannot build, is refused with its line instead of raising ValueError."""
+    line = _refused(tmp_path, "config:\n  mta-sts:domains:\n    example.com: {mode: none, ttl: 0000-00-00}\n")
+    assert line.endswith(":3: '0000-00-00' is not a valid date (year 0 is out of range)")
