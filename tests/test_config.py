@@ -573,3 +573,12 @@ def test_an_impossible_date_is_one_line(tmp_path: Path) -> None:
     """`0000-00-00`, which PyYAML cannot build, is refused with its line instead of raising ValueError."""
     line = _refused(tmp_path, "config:\n  mta-sts:domains:\n    example.com: {mode: none, ttl: 0000-00-00}\n")
     assert line.endswith(":3: '0000-00-00' is not a valid date (year 0 is out of range)")
+
+
+def test_a_null_top_level_setting_takes_its_default_as_in_the_program(tmp_path: Path) -> None:
+    """`mta-sts:preflight:` with no value (or 'null') is skipped as the Pulumi program skips it: the default applies."""
+    body = "config:\n  mta-sts:preflight:\n  mta-sts:hostingZone: 'null'\n"
+    body += "  mta-sts:domains:\n    a.example: {mode: none}\n"
+    settings = load_stack_file(write_stack(tmp_path, body)).settings
+    assert settings["preflight"] is True
+    assert settings["hostingZone"] is None

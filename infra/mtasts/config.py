@@ -823,9 +823,12 @@ def stack_settings_from_file(path: Path) -> dict[str, object]:
     if not isinstance(config, dict):
         raise ConfigError(Problem(f"{path}: config", "must be a mapping"))
     prefix = f"{NAMESPACE}:"
-    return {
+    settings = {
         k[len(prefix) :]: _as_program_reads(v) for k, v in config.items() if isinstance(k, str) and k.startswith(prefix)
     }
+    # The program skips a setting whose value is null (its default applies), so here too; an empty
+    # `mta-sts:domains:` stays, to be reported as empty rather than missing.
+    return {k: v for k, v in settings.items() if v is not None or k == "domains"}
 
 
 def _as_program_reads(value: object) -> object:
