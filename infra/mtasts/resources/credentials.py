@@ -570,7 +570,8 @@ def boto3_session(settings: AwsSettings, region: str) -> boto3.Session:
         raise CredentialsError(Problem("aws:profile", f"cannot be used: {exc}")) from exc
     sts_region = settings.sts_region or region
     if settings.assume_role_with_web_identity is not None:
-        session = _assume(session, settings, sts_region, settings.assume_role_with_web_identity, region, "web")
+        web = settings.assume_role_with_web_identity
+        session = _assume(session, settings, sts_region, web, region, "aws:assumeRoleWithWebIdentity")
     for index, role in enumerate(settings.assume_roles):
         session = _assume(session, settings, sts_region, role, region, f"aws:assumeRoles[{index}]")
     if (settings.allowed_account_ids or settings.forbidden_account_ids) and not settings.skip_requesting_account_id:
@@ -645,9 +646,6 @@ def _assume(
 ) -> Any:
     """A session whose credentials are ``role``'s, assumed with ``previous``'s, and refreshed before they expire."""
     from botocore.credentials import RefreshableCredentials
-
-    if where == "web":
-        where = "aws:assumeRoleWithWebIdentity"
 
     def fetch() -> dict[str, str]:
         try:
