@@ -276,6 +276,16 @@ def test_explicit_provider_carries_every_setting() -> None:
     assert inputs["secretKey"]["value"] == "very-secret"  # the provider marks it secret
 
 
+def test_a_web_identity_token_stays_secret() -> None:
+    """A web identity token given inline reaches the provider as a secret, never as plain state."""
+    web = WebIdentityRole(f"arn:aws:iam::{ACCOUNT}:role/oidc", web_identity_token="eyJ.secret.sig")  # noqa: S106
+    inputs = declared_provider(AwsSettings(assume_role_with_web_identity=web))
+    value = inputs["assumeRoleWithWebIdentity"]
+    assert isinstance(value, dict)
+    assert as_json(value["value"])["webIdentityToken"] == "eyJ.secret.sig"
+    assert set(value) == {"4dabf18193072939515e22adb298388d", "value"}  # Pulumi's secret signature
+
+
 def test_explicit_provider_without_settings_names_only_its_region() -> None:
     """With no aws:* settings, the provider gets its region and nothing the stack did not say."""
     inputs = declared_provider(AwsSettings())

@@ -475,14 +475,17 @@ def provider_args(region: str, settings: AwsSettings) -> dict[str, Any]:
         args[name] = list(value) if isinstance(value, tuple) else value
     # Input types, not plain dicts: the provider's JSON-typed settings are serialized as given, and only the
     # input types translate their keys to the provider's camelCase (roleArn, keyPrefixes, ...).
+    import pulumi
     import pulumi_aws as aws
 
     if settings.assume_roles:
         args["assume_roles"] = [aws.ProviderAssumeRoleArgs(**_role_args(r)) for r in settings.assume_roles]
     if settings.assume_role_with_web_identity is not None:
-        args["assume_role_with_web_identity"] = aws.ProviderAssumeRoleWithWebIdentityArgs(
-            **_role_args(settings.assume_role_with_web_identity)
-        )
+        web = aws.ProviderAssumeRoleWithWebIdentityArgs(**_role_args(settings.assume_role_with_web_identity))
+        # The provider marks accessKey, secretKey and token secret, but not a web identity token: keep it out of
+        # the state in plain text.
+        secret = settings.assume_role_with_web_identity.web_identity_token is not None
+        args["assume_role_with_web_identity"] = pulumi.Output.secret(web) if secret else web
     if settings.default_tags:
         args["default_tags"] = aws.ProviderDefaultTagsArgs(tags=dict(settings.default_tags))
     if settings.ignore_tags_keys or settings.ignore_tags_key_prefixes:
