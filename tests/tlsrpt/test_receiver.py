@@ -15,6 +15,8 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 from reports import as_gzip, as_json, report
 
@@ -357,3 +359,62 @@ assert not third_party, third_party
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["statusCode"] == 201
     assert result.stderr.startswith("company-y.example/2016/04/01/5065427c-23d3-47ca-b6e0-946ea0e8c4be.")
+
+
+def test_gzip_inside_gzip_is_refused(s3: Any) -> None:
+    """A body that decompresses to gzip again is no report: 400, and nothing is stored."""
+    response = post(s3, gzip.compress(as_gzip(report())), "application/tlsrpt+gzip")
+    assert response["statusCode"] == 400
+    assert "gzip data again" in response["body"]
+    assert keys(s3) == []
+
+
+#: Every path of a field in the example report, and the values hostile JSON can put there.
+_FIELDS = [
+    ("organization-name",),
+    ("report-id",),
+    ("contact-info",),
+    ("date-range", "start-datetime"),
+    ("date-range", "end-datetime"),
+    ("policies", 0, "policy", "policy-type"),
+    ("policies", 0, "policy", "policy-domain"),
+    ("policies", 0, "policy", "mx-host"),
+    ("policies", 0, "summary", "total-successful-session-count"),
+    ("policies", 0, "summary", "total-failure-session-count"),
+    ("policies", 0, "failure-details"),
+    ("policies", 0, "failure-details", 0, "result-type"),
+    ("policies", 0, "failure-details", 0, "failed-session-count"),
+    ("policies", 0, "failure-details", 0, "receiving-mx-hostname"),
+    ("policies",),
+    ("date-range",),
+]
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**4000), max_value=10**4000)
+    | st.floats(allow_nan=False)
+    | st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=40)
+    | st.sampled_from(["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00", "\ud800", "mail", "", ".."]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(_FIELDS), value=_JSON, gzipped=st.booleans())
+def test_any_json_value_in_any_field_gets_an_answer(s3: Any, field: tuple[Any, ...], value: Any, gzipped: bool) -> None:
+    """Any JSON value in any field is stored or refused with a one-line reason; the handler never raises or 500s."""
+    doc: Any = report()
+    target = doc
+    for step in field[:-1]:
+        target = target[step]
+    target[field[-1]] = value
+    body = json.dumps(doc).encode()  # integers stay under Python's 4,300-digit limit: test_crashing_inputs has more
+    response = post(
+        s3,
+        gzip.compress(body) if gzipped else body,
+        "application/tlsrpt+gzip" if gzipped else "application/tlsrpt+json",
+    )
+    assert response["statusCode"] in (200, 201, 400, 403), response["body"]
+    assert response["body"].isascii()
+    assert response["body"].count("\n") == 1

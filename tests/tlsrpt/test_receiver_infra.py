@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
+import pulumi
+import pulumi.resource
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -50,7 +53,7 @@ def test_receiver_resources(run: Run) -> None:
     assert inputs["tlsrpt-receiver-route"]["routeKey"] == "POST /v1/report"
     assert inputs["tlsrpt-receiver-integration"]["integrationType"] == "AWS_PROXY"
     assert inputs["tlsrpt-receiver-integration"]["payloadFormatVersion"] == "2.0"
-    assert inputs["tlsrpt-receiver-api"]["disableExecuteApiEndpoint"] is True
+    assert inputs["tlsrpt-receiver-http-api"]["disableExecuteApiEndpoint"] is True
     assert inputs["tlsrpt-receiver-invoke"]["sourceArn"].endswith("/*/POST/v1/report")
     domain = inputs["tlsrpt-receiver-domain"]
     assert domain["domainName"] == "tlsrpt.example.net"
@@ -198,3 +201,22 @@ def test_invalid_volume_settings(key: str, value: object, expected: str) -> None
     with pytest.raises(ConfigError) as info:
         parse_stack_settings({"reports": {"endpoint": "tlsrpt.example.net", key: value}, "domains": {}})
     assert any(line.startswith(expected) for line in info.value.lines()), info.value.lines()
+
+
+def test_an_api_from_the_quick_create_days_is_replaced_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API has a new name, so an old quick-create API is replaced, and the mapping goes before its successor."""
+    delete_first: dict[str, bool] = {}
+    original = pulumi.resource.register_resource
+
+    def wrapper(res: Any, ty: str, name: str, custom: bool, remote: bool, *rest: Any, **k: Any) -> Any:
+        opts = rest[2] if len(rest) > 2 else None
+        delete_first[name] = bool(opts and opts.delete_before_replace)
+        return original(res, ty, name, custom, remote, *rest, **k)
+
+    monkeypatch.setattr(pulumi.resource, "register_resource", wrapper)
+    run = build(SETTINGS)
+    assert "tlsrpt-receiver-api" not in run.regs
+    assert run.regs["tlsrpt-receiver-http-api"].type == "aws:apigatewayv2/api:Api"
+    assert "routeKey" not in run.mocks.inputs["tlsrpt-receiver-http-api"]
+    assert delete_first["tlsrpt-receiver-mapping"] is True
+    assert delete_first["tlsrpt-receiver-stage"] is False

@@ -265,8 +265,10 @@ class TlsRptReceiver(pulumi.ComponentResource):
             opts=child,
         )
         # Not the "quick create" form (target on the Api): its auto-created $default stage cannot be throttled.
+        # A new name, so that a stack deployed with the quick-create API (named "-api") gets a new API instead of
+        # an update that would leave the old auto-created stage in the way of this one.
         self.api = aws.apigatewayv2.Api(
-            f"{name}-api", protocol_type="HTTP", disable_execute_api_endpoint=True, opts=child
+            f"{name}-http-api", protocol_type="HTTP", disable_execute_api_endpoint=True, opts=child
         )
         integration = aws.apigatewayv2.Integration(
             f"{name}-integration",
@@ -333,7 +335,12 @@ class TlsRptReceiver(pulumi.ComponentResource):
             opts=child,
         )
         aws.apigatewayv2.ApiMapping(
-            f"{name}-mapping", api_id=self.api.id, domain_name=domain.id, stage=self.stage.name, opts=child
+            f"{name}-mapping",
+            api_id=self.api.id,
+            domain_name=domain.id,
+            stage=self.stage.name,
+            # The domain takes one mapping without a path: a new API's mapping can only come after the old is gone.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
         )
         aws.route53.Record(
             f"{name}-alias",

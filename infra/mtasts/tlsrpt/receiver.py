@@ -35,7 +35,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from .report import DEFAULT_MAX_BYTES, Report, decode_payload, parse_report
+from .report import DEFAULT_MAX_BYTES, GZIP_MAGIC, Report, ReportError, decode_payload, parse_report
 
 __all__ = [
     "DOMAINS_FILE",
@@ -114,6 +114,8 @@ def report_key(domain: str, report: Report, digest: str, suffix: str) -> str:
 def _parse(body: bytes) -> tuple[Report, str]:
     """The validated report and the SHA-256 of its JSON; any failure raises, and the caller answers 400."""
     text = decode_payload(body, DEFAULT_MAX_BYTES)
+    if text[:2] == GZIP_MAGIC:
+        raise ReportError("the decompressed body is gzip data again, not a JSON report")
     return parse_report(text, DEFAULT_MAX_BYTES), hashlib.sha256(text).hexdigest()
 
 
@@ -124,7 +126,7 @@ def store_report(client: Any, bucket: str, body: bytes, content_type: str, domai
         return 415, f"content type {content_type or 'missing'} is not application/tlsrpt+gzip or +json (RFC 8460 §5.4)"
     if len(body) > MAX_BODY_BYTES:
         return 413, f"body larger than {MAX_BODY_BYTES} bytes"
-    is_gzip = body[:2] == b"\x1f\x8b"
+    is_gzip = body[:2] == GZIP_MAGIC
     if is_gzip != suffix.endswith(".gz"):
         return 400, f"body does not match content type {content_type}"
     try:
