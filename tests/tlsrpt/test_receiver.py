@@ -418,3 +418,10 @@ def test_any_json_value_in_any_field_gets_an_answer(s3: Any, field: tuple[Any, .
     assert response["statusCode"] in (200, 201, 400, 403), response["body"]
     assert response["body"].isascii()
     assert response["body"].count("\n") == 1
+
+
+def test_a_huge_policy_domain_is_refused_quickly(s3: Any) -> None:
+    """A 600 kB Unicode policy-domain is refused by its length, before any IDNA conversion, with a short reason."""
+    response = post(s3, as_json(report(domain="ü" * 300_000)), "application/tlsrpt+json")
+    assert response["statusCode"] == 400
+    assert len(response["body"]) < 300

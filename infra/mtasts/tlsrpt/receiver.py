@@ -93,6 +93,8 @@ def policy_domain_name(value: str) -> str | None:
     U-labels are converted with the standard library's IDNA codec; RFC 8460 §5.1 asks senders for A-labels.
     """
     name = value.strip().rstrip(".").lower()
+    if len(name) > MAX_DOMAIN_CHARS:  # an A-label is never shorter than its U-label: no conversion of megabytes
+        return None
     if not name.isascii():
         try:
             name = name.encode("idna").decode("ascii")
