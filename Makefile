@@ -8,8 +8,8 @@ install:
 plan: install
 	$(VENV)/bin/mtasts plan --stack example
 
-test: install
-	$(VENV)/bin/python -m pytest
+test:
+	bash scripts/test
 
 lint:
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy

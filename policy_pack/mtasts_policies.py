@@ -9,7 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import (
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
 ReportViolation = Callable[..., None]
 POLICY_PATH_SUFFIX = "/.well-known/mta-sts.txt"
@@ -71,26 +76,96 @@ def viewer_tls_is_modern_and_https_only(args: ResourceValidationArgs, report: Re
             report(f"viewer protocol policy is {behavior.get('viewerProtocolPolicy')!r}, not https-only")
 
 
-def certificates_are_in_us_east_1(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    """CloudFront only takes ACM certificates from us-east-1."""
-    if args.resource_type not in (
-        "aws:acm/certificate:Certificate",
-        "aws:acm/certificateValidation:CertificateValidation",
-    ):
+#: CloudFront resource types and the property holding the ACM certificate each one serves.
+CLOUDFRONT_CERTIFICATE_PROPERTIES: Mapping[str, str] = {
+    "aws:cloudfront/distribution:Distribution": "viewerCertificate",
+    "aws:cloudfront/multitenantDistribution:MultitenantDistribution": "viewerCertificate",
+    "aws:cloudfront/distributionTenant:DistributionTenant": "customizations",
+}
+ACM_TYPES = ("aws:acm/certificate:Certificate", "aws:acm/certificateValidation:CertificateValidation")
+
+
+def _certificate_arns(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    """The ACM certificate ARNs a CloudFront resource's props name (unknown values in a preview are left out)."""
+    if resource_type == "aws:cloudfront/distributionTenant:DistributionTenant":
+        certificate = ((props.get("customizations") or {}).get("certificate")) or {}
+        arn = certificate.get("arn")
+    else:
+        arn = (props.get(CLOUDFRONT_CERTIFICATE_PROPERTIES.get(resource_type, ""), None) or {}).get("acmCertificateArn")
+    return [arn] if isinstance(arn, str) and arn.startswith("arn:") else []
+
+
+def cloudfront_certificates_are_in_us_east_1(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A certificate CloudFront serves must be an ACM certificate in us-east-1 (its ARN names the region).
+
+    CloudFront Developer Guide, "Requirements for using SSL/TLS certificates with CloudFront": to use an ACM
+    certificate, request or import it in US East (N. Virginia). Certificates of other services (the TLS-RPT
+    receiver's regional API Gateway domain) are not concerned.
+    """
+    if args.resource_type not in CLOUDFRONT_CERTIFICATE_PROPERTIES:
         return
-    props: Mapping[str, Any] = args.provider.props if args.provider is not None else {}
+    for arn in _certificate_arns(args.resource_type, args.props):
+        region = arn.split(":")[3] if arn.count(":") >= 5 else ""
+        if region != "us-east-1":
+            report(f"{args.name} serves certificate {arn} from {region or 'no region'}, not us-east-1")
+
+
+def _region(provider: Any) -> str | None:
+    props: Mapping[str, Any] = provider.props if provider is not None else {}
     region = props.get("region")
-    if region != "us-east-1":
-        report(f"{args.name} is created in {region or 'the default region'}, not us-east-1")
+    return region if isinstance(region, str) else None
 
 
-POLICIES = [
-    ResourceValidationPolicy(name=fn.__name__.replace("_", "-"), description=str(fn.__doc__), validate=fn)
-    for fn in (
-        policy_objects_are_text_plain,
-        bucket_is_not_public,
-        cloudfront_uses_oac_not_oai,
-        viewer_tls_is_modern_and_https_only,
-        certificates_are_in_us_east_1,
-    )
+def cloudfront_certificates_are_created_in_us_east_1(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every ACM certificate a CloudFront resource uses is created by a us-east-1 provider.
+
+    Follows the property dependencies of each distribution's (or tenant's) certificate setting through
+    ``CertificateValidation`` to the ``Certificate``, so it decides in a preview already, while the ARN is still
+    unknown. Only those certificates are checked: a stack may hold regional certificates for other services
+    (with ``mta-sts:reports``, the receiver's API Gateway domain in the stack's region).
+    """
+    used: dict[str, Any] = {}
+    pending = [
+        dependency
+        for resource in args.resources
+        if resource.resource_type in CLOUDFRONT_CERTIFICATE_PROPERTIES
+        for dependency in resource.property_dependencies.get(
+            CLOUDFRONT_CERTIFICATE_PROPERTIES[resource.resource_type], []
+        )
+    ]
+    while pending:
+        resource = pending.pop()
+        if resource.resource_type not in ACM_TYPES or resource.urn in used:
+            continue
+        used[resource.urn] = resource
+        pending.extend(resource.property_dependencies.get("certificateArn", []))
+    for resource in used.values():
+        region = _region(resource.provider)
+        if region != "us-east-1":
+            report(
+                f"{resource.name} is used by CloudFront but created in {region or 'the default region'}, not us-east-1",
+                resource.urn,
+            )
+
+
+def _name(rule: Callable[..., None]) -> str:
+    return rule.__name__.replace("_", "-")
+
+
+def _summary(rule: Callable[..., None]) -> str:
+    return str(rule.__doc__).split("\n", 1)[0]
+
+
+RESOURCE_RULES = (
+    policy_objects_are_text_plain,
+    bucket_is_not_public,
+    cloudfront_uses_oac_not_oai,
+    viewer_tls_is_modern_and_https_only,
+    cloudfront_certificates_are_in_us_east_1,
+)
+STACK_RULES = (cloudfront_certificates_are_created_in_us_east_1,)
+
+POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
+    *(ResourceValidationPolicy(name=_name(fn), description=_summary(fn), validate=fn) for fn in RESOURCE_RULES),
+    *(StackValidationPolicy(name=_name(fn), description=_summary(fn), validate=fn) for fn in STACK_RULES),
 ]

@@ -1,6 +1,8 @@
 """The documentation's examples are tests: every stack example plans, and CI runs the README's command."""
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -38,13 +40,53 @@ def test_readme_has_stack_examples() -> None:
 
 
 def test_ci_runs_the_readme_test_command() -> None:
-    """.ci/run runs, character for character, the README's second quick-start command."""
+    """.ci/run runs, character for character, the README's second quick-start command, which sets up the browser."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    commands = [line for line in readme.splitlines() if line.startswith("python3 -m venv .venv")]
+    block = readme.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line for line in block.splitlines() if line and not line.startswith("#")]
     assert len(commands) == 2
+    assert "mtasts plan --stack example" in commands[0]
+    assert commands[1] == "bash scripts/test"
     ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert commands[1] in ci_lines
-    assert "mtasts plan --stack example" in commands[0]
+    script = (ROOT / "scripts" / "test").read_text(encoding="utf-8")
+    assert "apt-get install -y -qq chromium" in script
+    assert "pip install -q -e '.[dev]'" in script
+    assert script.rstrip().endswith('exec .venv/bin/python -m pytest "$@"')
+
+
+def test_test_script_installs_a_missing_browser(tmp_path: Path) -> None:
+    """With no browser on PATH, scripts/test runs apt-get to install chromium before it creates the virtualenv."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "log"
+    for tool in ("dirname", "chmod", "cat"):  # the only programs the script and the stubs need from the system
+        (bin_dir / tool).symlink_to(shutil.which(tool) or f"/usr/bin/{tool}")
+    stubs = {
+        # apt-get "installs" chromium by putting an executable named chromium on PATH
+        "apt-get": f'echo "apt-get $*" >> {log}\ncase "$*" in *install*) echo "#!/bin/sh" > {bin_dir}/chromium;'
+        f" chmod +x {bin_dir}/chromium;; esac",
+        "id": "echo 0",
+        "python3": f'echo "python3 $*" >> {log}\nexit 3',
+    }
+    for tool, body in stubs.items():
+        (bin_dir / tool).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / tool).chmod(0o755)
+    bash = shutil.which("bash") or "/bin/bash"
+    result = subprocess.run(
+        [bash, str(ROOT / "scripts" / "test")],
+        env={"PATH": str(bin_dir), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 3, result.stderr
+    assert log.read_text().splitlines() == [
+        "apt-get update -qq",
+        "apt-get install -y -qq chromium",
+        "python3 -m venv .venv",
+    ]
 
 
 def test_every_domain_key_is_documented() -> None:

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +129,40 @@ def test_oidc_trust_policies_pin_audience_and_subject(name: str, subject: str) -
 def test_deploy_job_runs_in_the_environment_the_trust_policy_names() -> None:
     """The deploy role trusts subject environment:production, so the deploy job must run in that environment."""
     assert load("deploy.yml")["jobs"]["deploy"]["environment"] == "production"
+
+
+@pytest.mark.parametrize(
+    ("workflow", "job", "command"), [("pull-request.yml", "preview", "preview"), ("deploy.yml", "deploy", "up")]
+)
+def test_preview_and_deploy_run_the_policy_pack(workflow: str, job: str, command: str) -> None:
+    """PR preview and deploy run `pulumi <command>` with the CrossGuard pack, in the venv it names, and refresh."""
+    job_steps = steps(load(workflow)["jobs"][job])
+    pulumi_step = next(i for i, s in enumerate(job_steps) if str(s.get("uses", "")).startswith("pulumi/actions"))
+    options = job_steps[pulumi_step]["with"]
+    assert options["command"] == command
+    assert options["policyPacks"] == "policy_pack"
+    # Refresh is on unless the repository turns it off for a large fleet (docs/gitops.md, "Refresh").
+    assert options["refresh"] == "${{ vars.MTASTS_REFRESH != 'false' }}"
+    pack = ROOT / options["policyPacks"]
+    runtime = yaml.safe_load((pack / "PulumiPolicy.yaml").read_text())["runtime"]
+    assert runtime["name"] == "python"
+    # The pack runs in the virtualenv an earlier step creates, with the kit's own (non-dev) dependencies.
+    venv = (pack / runtime["options"]["virtualenv"]).resolve()
+    install = next(i for i, s in enumerate(job_steps) if "pip install" in s.get("run", ""))
+    assert install < pulumi_step
+    assert f"python3 -m venv {venv.relative_to(ROOT)} " in job_steps[install]["run"]
+    assert "-e ." in job_steps[install]["run"]
+    assert "[dev]" not in job_steps[install]["run"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert any(dep.startswith("pulumi-policy") for dep in project["dependencies"])
+
+
+def test_docs_give_the_policy_pack_commands() -> None:
+    """docs/deploy.md and docs/gitops.md show the same pack flags the workflows pass."""
+    deploy = (ROOT / "docs" / "deploy.md").read_text()
+    assert "pulumi preview --policy-pack policy_pack" in deploy
+    assert "pulumi up --policy-pack policy_pack" in deploy
+    gitops = (ROOT / "docs" / "gitops.md").read_text()
+    assert "pulumi preview --refresh --policy-pack policy_pack" in gitops
+    assert "pulumi up --refresh --policy-pack policy_pack" in gitops
+    assert "iam/preview-policy.json" in gitops

@@ -691,10 +691,10 @@ def _check_reports(value: object, path: str, problems: list[Problem]) -> object:
     if not isinstance(value, dict):
         problems.append(Problem(path, "expected a mapping with endpoint, zone and retention_days"))
         return None
-    unknown = set(value) - {"endpoint", "zone", "retention_days", "mailbox"}
+    unknown = set(value) - set(REPORTS_KEYS)
     if unknown:
         name = sorted(unknown)[0]
-        problems.append(Problem(f"{path}.{name}", "unknown key (allowed: endpoint, zone, retention_days, mailbox)"))
+        problems.append(Problem(f"{path}.{name}", f"unknown key (allowed: {', '.join(REPORTS_KEYS)})"))
     try:
         endpoint = normalize_hostname(value.get("endpoint"))
     except HostnameError as exc:
@@ -719,13 +719,84 @@ def _check_reports(value: object, path: str, problems: list[Problem]) -> object:
         mail_domain = mail_uri.rpartition("@")[2]
         if mail_domain != zone and not mail_domain.endswith("." + zone):
             problems.append(Problem(f"{path}.mailbox", f"its domain {mail_domain!r} is not in the zone {zone!r}"))
+        elif mail_domain == zone:
+            # The kit publishes an MX for the mailbox's domain: at the apex it would take over the zone's mail.
+            problems.append(
+                Problem(
+                    f"{path}.mailbox",
+                    f"its domain {mail_domain!r} is the zone apex; use a dedicated subdomain such as "
+                    f"'tls-reports@tlsrpt-mail.{zone}' (the kit publishes an MX record there)",
+                )
+            )
+    limits = {name: _check_reports_limit(value, path, name, problems) for name in REPORTS_LIMITS}
+    replace_rule_set = value.get("replace_active_rule_set", False)
+    if not isinstance(replace_rule_set, bool):
+        problems.append(
+            Problem(f"{path}.replace_active_rule_set", f"expected true or false, got {_type_name(replace_rule_set)}")
+        )
     return {
         "endpoint": endpoint,
         "zone": zone,
         "retention_days": days,
         "uri": f"https://{endpoint}{REPORTS_PATH}",
         "mail_uri": mail_uri,
+        **limits,
+        "replace_active_rule_set": replace_rule_set is True,
     }
+
+
+#: Keys of ``mta-sts:reports``.
+REPORTS_KEYS = (
+    "endpoint",
+    "zone",
+    "retention_days",
+    "mailbox",
+    "rate_limit",
+    "burst_limit",
+    "reserved_concurrency",
+    "max_body_kib",
+    "replace_active_rule_set",
+)
+#: The endpoint's volume limits: name → (default, lowest, highest, unit). The highest rate and burst are API
+#: Gateway's account-level throttle quotas per region (10,000 requests/s, burst 5,000); 10,240 KiB is the HTTP API
+#: payload quota (10 MB). ``reserved_concurrency: false`` reserves none (see docs/reports.md).
+REPORTS_LIMITS: dict[str, tuple[int, int, int, str]] = {
+    "rate_limit": (2, 1, 10000, "requests per second"),
+    "burst_limit": (20, 1, 5000, "requests"),
+    "reserved_concurrency": (2, 1, 1000, "concurrent executions"),
+    "max_body_kib": (1024, 16, 10240, "KiB"),
+}
+
+
+def _check_reports_limit(settings: dict[Any, Any], path: str, name: str, problems: list[Problem]) -> int | None:
+    default, low, high, unit = REPORTS_LIMITS[name]
+    value = settings.get(name, default)
+    if name == "reserved_concurrency" and value is False:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        shown = f"{value!r:.40}" if isinstance(value, (int, str)) and not isinstance(value, bool) else _type_name(value)
+        reason = f"expected a whole number of {unit} from {low} to {high}, got {shown}"
+        problems.append(Problem(f"{path}.{name}", reason))
+        return None
+    return value
+
+
+def mailbox_problems(reports: Mapping[str, object], domains: set[str], zones: set[str]) -> list[Problem]:
+    """The report mailbox must be on a dedicated subdomain: no policy domain, no zone apex (it gets an MX record)."""
+    mail_uri = reports.get("mail_uri")
+    if not isinstance(mail_uri, str):
+        return []
+    mail_domain = mail_uri.rpartition("@")[2]
+    what = "one of mta-sts:domains" if mail_domain in domains else "the apex of a domain's zone"
+    if mail_domain in domains or mail_domain in zones:
+        return [
+            Problem(
+                f"{NAMESPACE}:reports.mailbox",
+                f"its domain {mail_domain!r} is {what}; the kit publishes an MX record for the mailbox's domain, "
+                "so use a dedicated subdomain that receives no other mail",
+            )
+        ]
+    return []
 
 
 #: Stack-level ``mta-sts:*`` keys besides ``domains``: name → (check, default).
@@ -796,6 +867,10 @@ def parse_stack_settings(
                         f"domains.{d.key}.dns", f"external DNS needs {NAMESPACE}:hostingZone, a zone the kit controls"
                     )
                 )
+    reports_settings = resolved.get("reports")
+    if isinstance(reports_settings, dict):
+        zones = {d.zone for d in domains if isinstance(d.zone, str)}
+        problems.extend(mailbox_problems(reports_settings, {d.domain for d in domains}, zones))
     if isinstance(raw, dict) and not raw and not problems:
         problems.append(
             Problem(

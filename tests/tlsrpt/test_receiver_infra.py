@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
+import pulumi
+import pulumi.resource
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mtasts.config import parse_stack_settings
 from mtasts.errors import ConfigError
 from mtasts.plan import plan_stack
-from mtasts.resources.reports import HANDLER_FILES
+from mtasts.resources.reports import DOMAINS_ASSET, HANDLER_FILES
 from pulumi_mocks import Run, build  # shared with the program's tests
 
 SETTINGS = {
@@ -47,7 +50,11 @@ def test_receiver_resources(run: Run) -> None:
     function = inputs["tlsrpt-receiver-function"]
     assert function["handler"] == "mtasts.tlsrpt.receiver.handler"
     assert function["runtime"] == "python3.12"
-    assert inputs["tlsrpt-receiver-api"]["routeKey"] == "POST /v1/report"
+    assert inputs["tlsrpt-receiver-route"]["routeKey"] == "POST /v1/report"
+    assert inputs["tlsrpt-receiver-integration"]["integrationType"] == "AWS_PROXY"
+    assert inputs["tlsrpt-receiver-integration"]["payloadFormatVersion"] == "2.0"
+    assert inputs["tlsrpt-receiver-http-api"]["disableExecuteApiEndpoint"] is True
+    assert inputs["tlsrpt-receiver-invoke"]["sourceArn"].endswith("/*/POST/v1/report")
     domain = inputs["tlsrpt-receiver-domain"]
     assert domain["domainName"] == "tlsrpt.example.net"
     assert domain["domainNameConfiguration"]["securityPolicy"] == "TLS_1_2"
@@ -129,4 +136,87 @@ def test_receiver_is_one_component_with_a_private_encrypted_bucket_and_least_pri
     assert all("*" not in a for a in actions)
     function = inputs["tlsrpt-receiver-function"]
     assert function["environment"]["variables"]["REPORTS_BUCKET"]
-    assert sorted(function["code"].assets) == sorted(f"mtasts/{name}" for name in HANDLER_FILES)
+    assert sorted(function["code"].assets) == sorted([*(f"mtasts/{name}" for name in HANDLER_FILES), DOMAINS_ASSET])
+
+
+def test_volume_limits_have_safe_defaults(run: Run) -> None:
+    """Defaults: the stage lets 2 requests/s through (burst 20), 2 reserved executions, bodies up to 1 MiB."""
+    inputs = run.mocks.inputs
+    stage = inputs["tlsrpt-receiver-stage"]
+    assert stage["name"] == "$default"
+    assert stage["autoDeploy"] is True
+    assert stage["defaultRouteSettings"] == {"throttlingRateLimit": 2, "throttlingBurstLimit": 20}
+    assert inputs["tlsrpt-receiver-mapping"]["stage"] == "$default"
+    function = inputs["tlsrpt-receiver-function"]
+    assert function["reservedConcurrentExecutions"] == 2
+    assert function["timeout"] == 10
+    assert function["environment"]["variables"]["MAX_BODY_BYTES"] == str(1024 * 1024)
+
+
+def test_volume_limits_follow_the_settings() -> None:
+    """rate_limit, burst_limit, reserved_concurrency (false: none reserved) and max_body_kib reach the resources."""
+    limits = {"rate_limit": 50, "burst_limit": 500, "reserved_concurrency": False, "max_body_kib": 256}
+    settings = {**SETTINGS, "reports": {**SETTINGS["reports"], **limits}}  # type: ignore[dict-item]
+    inputs = build(settings).mocks.inputs
+    assert inputs["tlsrpt-receiver-stage"]["defaultRouteSettings"] == {
+        "throttlingRateLimit": 50,
+        "throttlingBurstLimit": 500,
+    }
+    function = inputs["tlsrpt-receiver-function"]
+    assert function["reservedConcurrentExecutions"] == -1
+    assert function["environment"]["variables"]["MAX_BODY_BYTES"] == str(256 * 1024)
+
+
+def test_the_function_ships_the_stacks_domains(run: Run) -> None:
+    """The archive holds the stack's policy domains (A-labels, sorted): the only ones whose reports are stored."""
+    code = run.mocks.inputs["tlsrpt-receiver-function"]["code"]
+    assert json.loads(code.assets[DOMAINS_ASSET].text) == ["example.com", "example.org"]
+
+
+def test_10000_domains_fit_the_shipped_list() -> None:
+    """A 10,000-domain list is a file in the archive, far past the 4 KB a Lambda environment may hold."""
+    domains = {f"customer-{i:05d}.example": {"template": "none"} for i in range(10_000)}
+    plan = plan_stack(parse_stack_settings({"reports": SETTINGS["reports"], "domains": domains}))
+    shipped = json.dumps(sorted(d.domain for d in plan.domains))
+    assert len(shipped) > 4096
+    assert json.loads(shipped)[9_999] == "customer-09999.example"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("rate_limit", 0, "mta-sts:reports.rate_limit: expected a whole number of requests per second from 1 to 10000"),
+        ("rate_limit", 10001, "mta-sts:reports.rate_limit: expected a whole number"),
+        ("rate_limit", "fast", "mta-sts:reports.rate_limit: expected a whole number"),
+        ("rate_limit", True, "mta-sts:reports.rate_limit: expected a whole number"),
+        ("burst_limit", 5001, "mta-sts:reports.burst_limit: expected a whole number of requests from 1 to 5000"),
+        ("reserved_concurrency", 0, "mta-sts:reports.reserved_concurrency: expected a whole number"),
+        ("reserved_concurrency", True, "mta-sts:reports.reserved_concurrency: expected a whole number"),
+        ("max_body_kib", 8, "mta-sts:reports.max_body_kib: expected a whole number of KiB from 16 to 10240"),
+        ("replace_active_rule_set", "yes", "mta-sts:reports.replace_active_rule_set: expected true or false"),
+    ],
+)
+def test_invalid_volume_settings(key: str, value: object, expected: str) -> None:
+    """Each limit is a whole number in its documented range; the error names the field."""
+    with pytest.raises(ConfigError) as info:
+        parse_stack_settings({"reports": {"endpoint": "tlsrpt.example.net", key: value}, "domains": {}})
+    assert any(line.startswith(expected) for line in info.value.lines()), info.value.lines()
+
+
+def test_an_api_from_the_quick_create_days_is_replaced_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API has a new name, so an old quick-create API is replaced, and the mapping goes before its successor."""
+    delete_first: dict[str, bool] = {}
+    original = pulumi.resource.register_resource
+
+    def wrapper(res: Any, ty: str, name: str, custom: bool, remote: bool, *rest: Any, **k: Any) -> Any:
+        opts = rest[2] if len(rest) > 2 else None
+        delete_first[name] = bool(opts and opts.delete_before_replace)
+        return original(res, ty, name, custom, remote, *rest, **k)
+
+    monkeypatch.setattr(pulumi.resource, "register_resource", wrapper)
+    run = build(SETTINGS)
+    assert "tlsrpt-receiver-api" not in run.regs
+    assert run.regs["tlsrpt-receiver-http-api"].type == "aws:apigatewayv2/api:Api"
+    assert "routeKey" not in run.mocks.inputs["tlsrpt-receiver-http-api"]
+    assert delete_first["tlsrpt-receiver-mapping"] is True
+    assert delete_first["tlsrpt-receiver-stage"] is False

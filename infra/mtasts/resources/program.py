@@ -108,6 +108,13 @@ def deploy(
                 retention_days=int(reports["retention_days"]),
                 mailbox=str(reports["mail_uri"]).removeprefix("mailto:") if reports.get("mail_uri") else None,
                 region=aws.get_region_output().region,
+                domains=tuple(d.domain for d in plan.domains),
+                rate_limit=int(reports["rate_limit"]),
+                burst_limit=int(reports["burst_limit"]),
+                reserved_concurrency=reports["reserved_concurrency"],
+                max_body_bytes=int(reports["max_body_kib"]) * 1024,
+                replace_active_rule_set=bool(reports["replace_active_rule_set"]),
+                aws_profile=aws_profile,
             ),
         )
 

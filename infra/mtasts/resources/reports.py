@@ -1,8 +1,15 @@
 """The stack's HTTPS TLS-RPT endpoint (RFC 8460 §5.4), opt-in with ``mta-sts:reports``.
 
-``https://<endpoint>/v1/report`` → API Gateway HTTP API (custom domain, TLS 1.2, regional certificate) →
-the Lambda handler :func:`mtasts.tlsrpt.receiver.handler` → a private, encrypted bucket whose objects expire
-after ``retention_days``. The URI is known offline, so ``mtasts plan`` already shows it in every rua.
+``https://<endpoint>/v1/report`` → API Gateway HTTP API (custom domain, TLS 1.2, regional certificate, stage
+throttling) → the Lambda handler :func:`mtasts.tlsrpt.receiver.handler` (reserved concurrency) → a private,
+encrypted bucket whose objects expire after ``retention_days``. The URI is known offline, so ``mtasts plan``
+already shows it in every rua. The function ships the stack's domain list and stores only reports for them.
+
+Volume is bounded twice: the ``$default`` stage's throttle (``rate_limit`` requests/s, ``burst_limit``; API
+Gateway answers 429 beyond it, without invoking the function) and the function's reserved concurrency, which
+caps both its parallel invocations and its share of the account's Lambda concurrency. The default
+``execute-api`` endpoint is disabled, so the custom domain is the only way in. See docs/reports.md for the
+worst-case monthly cost at these limits.
 """
 
 from __future__ import annotations
@@ -10,14 +17,25 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
 from ..config import REPORTS_PATH
 from .bucket import private_bucket
+from .invalidation import CachedProviderResource
 
-__all__ = ["TlsRptReceiver", "TlsRptReceiverArgs"]
+__all__ = [
+    "ActiveRuleSetError",
+    "ActiveRuleSetGuard",
+    "ActiveRuleSetGuardProvider",
+    "TlsRptReceiver",
+    "TlsRptReceiverArgs",
+    "check_active_rule_set",
+    "verification_records",
+]
 
 #: SES stores each received mail here, raw, for `mtasts reports summarize`.
 MAIL_PREFIX = "mail/"
@@ -27,6 +45,118 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 #: no Pulumi code), so the archive changes only when they do. tests/tlsrpt/test_receiver.py imports the handler
 #: from exactly these files with the standard library alone, as the Lambda runtime will.
 HANDLER_FILES = ("__init__.py", "tlsrpt/__init__.py", "tlsrpt/report.py", "tlsrpt/receiver.py")
+#: Where the archive holds the stack's policy domains (``mtasts.tlsrpt.receiver.DOMAINS_FILE``): a file, not an
+#: environment variable, as a function's environment holds at most 4 KB (Lambda quotas) and a stack 10,000 names.
+DOMAINS_ASSET = "mtasts/tlsrpt/policy_domains.json"
+#: Seconds one invocation may run: a 10 MiB report parses in well under one.
+FUNCTION_TIMEOUT = 10
+
+
+class ActiveRuleSetError(Exception):
+    """Another receipt rule set is active in the account and region, and replacing it was not allowed."""
+
+
+def check_active_rule_set(client: Any, ours: str, replace: bool, region: str) -> str:
+    """The name of the active SES receipt rule set ("" for none); raises when it is another and ``replace`` is off.
+
+    SES receives mail with one active rule set per account and region (SES API ``SetActiveReceiptRuleSet``):
+    activating the kit's silently deactivates whatever rules receive mail there now.
+    """
+    active = client.describe_active_receipt_rule_set().get("Metadata") or {}
+    name = str(active.get("Name") or "")
+    if name and name != ours and not replace:
+        raise ActiveRuleSetError(
+            f"SES in {region} already has the active receipt rule set {name!r}, which is not the kit's ({ours!r}); "
+            f"activating the kit's would stop {name!r} from receiving mail. Set "
+            "mta-sts:reports.replace_active_rule_set to true to replace it, or drop mta-sts:reports.mailbox or deploy "
+            "to another region"
+        )
+    return name
+
+
+class ActiveRuleSetGuardProvider(ResourceProvider):
+    """Reads the active rule set when created and at every diff (preview and up) and refuses a foreign one.
+
+    The kit's ``ActiveReceiptRuleSet`` depends on this resource, so a refusal stops the deployment before it
+    activates anything. Deleting it undoes nothing.
+    """
+
+    def _check(self, props: dict[str, Any]) -> str:
+        import boto3
+
+        session = boto3.session.Session(profile_name=props.get("profile") or None, region_name=props["region"])
+        return check_active_rule_set(
+            session.client("ses"), props["ruleSetName"], bool(props.get("replace")), props["region"]
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Check, and remember what was active."""
+        previous = self._check(props)
+        return CreateResult(id_=f"{props['region']}/{props['ruleSetName']}", outs={**props, "previous": previous})
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Check again: someone may have activated another rule set since the last deployment."""
+        self._check(news)
+        keys = [k for k in ("ruleSetName", "region", "replace", "profile") if olds.get(k) != news.get(k)]
+        return DiffResult(changes=bool(keys), replaces=[], delete_before_replace=False)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Check with the new settings."""
+        return UpdateResult(outs={**news, "previous": self._check(news)})
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Nothing to undo."""
+
+
+class ActiveRuleSetGuard(CachedProviderResource):
+    """Refuses to let the kit replace an active SES receipt rule set that is not its own (see the provider)."""
+
+    previous: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        rule_set_name: pulumi.Input[str],
+        region: pulumi.Input[str],
+        replace: bool,
+        profile: str | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "ruleSetName": rule_set_name,
+            "region": region,
+            "replace": replace,
+            "profile": profile,
+            "previous": None,
+        }
+        super().__init__(ActiveRuleSetGuardProvider(), name, props, opts)
+
+
+def _field(obj: Any, snake: str, camel: str) -> Any:
+    """A field of an invoke result: output types answer attributes, plain dicts keys in either spelling."""
+    if isinstance(obj, dict):
+        return obj.get(snake, obj.get(camel))
+    return getattr(obj, snake, None)
+
+
+def verification_records(existing: Any, name: str, token: str) -> list[str]:
+    """The ``_amazonses`` TXT values to publish: those already at ``name`` and ``token``.
+
+    SES verifies a domain per region, each with its own token, all in the one ``_amazonses`` TXT record: the
+    values already there (another region's, or an earlier identity's) are kept, so that verifying the mailbox
+    here never unverifies the domain elsewhere. ``existing`` is Route53's ``resource_record_sets`` listing
+    (None when empty); its TXT values come quoted.
+    """
+    values: list[str] = []
+    for record_set in existing or []:
+        set_name = str(_field(record_set, "name", "name") or "").rstrip(".").lower()
+        if set_name != name or _field(record_set, "type", "type") != "TXT":
+            continue
+        for record in _field(record_set, "resource_records", "resourceRecords") or []:
+            value = _field(record, "value", "value")
+            if isinstance(value, str) and value:
+                values.append(value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value)
+    return sorted({*values, token})
 
 
 @dataclass(frozen=True)
@@ -43,6 +173,20 @@ class TlsRptReceiverArgs:
     """``local@domain`` receiving reports by mail through SES inbound, stored under ``mail/`` in the bucket."""
     region: pulumi.Input[str] = "us-east-1"
     """The stack's region, where SES receives mail (it must be one that offers SES inbound)."""
+    domains: tuple[str, ...] = ()
+    """The stack's policy domains (A-labels): the only ones whose reports the endpoint stores."""
+    rate_limit: int = 2
+    """Steady requests per second the API stage lets through (API Gateway throttling); more get 429."""
+    burst_limit: int = 20
+    """Requests the API stage lets through at once above the steady rate."""
+    reserved_concurrency: int | None = 2
+    """The function's reserved concurrency (its most parallel invocations); None reserves none."""
+    max_body_bytes: int = 1024 * 1024
+    """Largest request body the function accepts."""
+    replace_active_rule_set: bool = False
+    """Whether the mail path may replace an active SES receipt rule set that is not the kit's."""
+    aws_profile: str | None = None
+    """The stack's ``aws:profile``, for the rule set check's own AWS calls."""
 
 
 class TlsRptReceiver(pulumi.ComponentResource):
@@ -104,30 +248,60 @@ class TlsRptReceiver(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        assets: dict[str, Any] = {f"mtasts/{f}": pulumi.FileAsset(str(PACKAGE_DIR / f)) for f in HANDLER_FILES}
+        assets[DOMAINS_ASSET] = pulumi.StringAsset(json.dumps(sorted(set(args.domains))))
         self.function = aws.lambda_.Function(
             f"{name}-function",
             runtime="python3.12",
             handler="mtasts.tlsrpt.receiver.handler",
             role=role.arn,
-            code=pulumi.AssetArchive({f"mtasts/{f}": pulumi.FileAsset(str(PACKAGE_DIR / f)) for f in HANDLER_FILES}),
-            timeout=30,
+            code=pulumi.AssetArchive(assets),
+            timeout=FUNCTION_TIMEOUT,
             memory_size=256,
-            environment={"variables": {"REPORTS_BUCKET": self.bucket.bucket}},
+            reserved_concurrent_executions=(args.reserved_concurrency if args.reserved_concurrency is not None else -1),
+            environment={
+                "variables": {"REPORTS_BUCKET": self.bucket.bucket, "MAX_BODY_BYTES": str(args.max_body_bytes)}
+            },
             opts=child,
         )
+        # Not the "quick create" form (target on the Api): its auto-created $default stage cannot be throttled.
+        # A new name, so that a stack deployed with the quick-create API (named "-api") gets a new API instead of
+        # an update that would leave the old auto-created stage in the way of this one.
         self.api = aws.apigatewayv2.Api(
-            f"{name}-api",
-            protocol_type="HTTP",
-            route_key=f"POST {REPORTS_PATH}",
-            target=self.function.arn,
+            f"{name}-http-api", protocol_type="HTTP", disable_execute_api_endpoint=True, opts=child
+        )
+        integration = aws.apigatewayv2.Integration(
+            f"{name}-integration",
+            api_id=self.api.id,
+            integration_type="AWS_PROXY",
+            integration_uri=self.function.arn,
+            payload_format_version="2.0",
             opts=child,
+        )
+        route = aws.apigatewayv2.Route(
+            f"{name}-route",
+            api_id=self.api.id,
+            route_key=f"POST {REPORTS_PATH}",
+            target=integration.id.apply(lambda i: f"integrations/{i}"),
+            opts=child,
+        )
+        self.stage = aws.apigatewayv2.Stage(
+            f"{name}-stage",
+            api_id=self.api.id,
+            name="$default",
+            auto_deploy=True,
+            default_route_settings={
+                "throttling_rate_limit": args.rate_limit,
+                "throttling_burst_limit": args.burst_limit,
+            },
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[route])),
         )
         aws.lambda_.Permission(
             f"{name}-invoke",
             action="lambda:InvokeFunction",
             function=self.function.name,
             principal="apigateway.amazonaws.com",
-            source_arn=self.api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
+            source_arn=self.api.execution_arn.apply(lambda arn: f"{arn}/*/POST{REPORTS_PATH}"),
             opts=child,
         )
         certificate = aws.acm.Certificate(
@@ -161,7 +335,12 @@ class TlsRptReceiver(pulumi.ComponentResource):
             opts=child,
         )
         aws.apigatewayv2.ApiMapping(
-            f"{name}-mapping", api_id=self.api.id, domain_name=domain.id, stage="$default", opts=child
+            f"{name}-mapping",
+            api_id=self.api.id,
+            domain_name=domain.id,
+            stage=self.stage.name,
+            # The domain takes one mapping without a path: a new API's mapping can only come after the old is gone.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
         )
         aws.route53.Record(
             f"{name}-alias",
@@ -185,19 +364,32 @@ class TlsRptReceiver(pulumi.ComponentResource):
     def _mail_path(self, name: str, args: TlsRptReceiverArgs, child: pulumi.ResourceOptions) -> None:
         """SES inbound for the mailbox: verified domain, MX record, a receipt rule storing mail in the bucket.
 
-        Only one receipt rule set can be active per account and region: this one becomes the active set.
+        The mailbox's domain is a dedicated subdomain (the config refuses a zone apex and the policy domains), so
+        the MX published there takes over nobody's mail; an MX that is already there makes the deployment fail
+        rather than be overwritten. The ``_amazonses`` TXT record keeps the values it already has (see
+        :func:`verification_records`) and is left in place on destroy, as they may not be the kit's. SES has one
+        active receipt rule set per account and region: :class:`ActiveRuleSetGuard` refuses to replace another
+        unless ``replace_active_rule_set`` says so.
         """
         mailbox = str(args.mailbox)
         domain = mailbox.rpartition("@")[2]
         identity = aws.ses.DomainIdentity(f"{name}-mail-domain", domain=domain, opts=child)
+        verification_name = f"_amazonses.{domain}"
+        # Read at deploy time (an invoke, in preview too): the data source lists the zone and filters by name.
+        existing = aws.route53.get_records_output(
+            zone_id=args.zone_id, name_regex="^" + verification_name.replace(".", "\\.") + "\\.?$"
+        )
         verification = aws.route53.Record(
             f"{name}-mail-verification",
             zone_id=args.zone_id,
-            name=f"_amazonses.{domain}",
+            name=verification_name,
             type="TXT",
             ttl=600,
-            records=[identity.verification_token],
-            opts=child,
+            records=pulumi.Output.all(existing.resource_record_sets, identity.verification_token).apply(
+                lambda v: verification_records(v[0], verification_name, str(v[1]))
+            ),
+            allow_overwrite=True,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)),
         )
         aws.ses.DomainIdentityVerification(
             f"{name}-mail-domain-verification",
@@ -237,8 +429,7 @@ class TlsRptReceiver(pulumi.ComponentResource):
             opts=child,
         )
         rule_set = aws.ses.ReceiptRuleSet(f"{name}-rules", rule_set_name=f"{name}-rules", opts=child)
-        aws.ses.ActiveReceiptRuleSet(f"{name}-active-rules", rule_set_name=rule_set.rule_set_name, opts=child)
-        aws.ses.ReceiptRule(
+        rule = aws.ses.ReceiptRule(
             f"{name}-store-mail",
             rule_set_name=rule_set.rule_set_name,
             recipients=[mailbox],
@@ -247,4 +438,17 @@ class TlsRptReceiver(pulumi.ComponentResource):
             tls_policy="Require",
             s3_actions=[{"bucket_name": self.bucket.bucket, "object_key_prefix": MAIL_PREFIX, "position": 1}],
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[policy])),
+        )
+        self.rule_set_guard = ActiveRuleSetGuard(
+            f"{name}-active-rules-guard",
+            rule_set_name=rule_set.rule_set_name,
+            region=args.region,
+            replace=args.replace_active_rule_set,
+            profile=args.aws_profile,
+            opts=child,
+        )
+        aws.ses.ActiveReceiptRuleSet(
+            f"{name}-active-rules",
+            rule_set_name=rule_set.rule_set_name,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.rule_set_guard, rule])),
         )
