@@ -95,9 +95,12 @@ class _Group(click.Group):
         try:
             result = super().main(args, prog_name, complete_var, False, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:
-            # `mtasts` or `mtasts reports` alone: the help is what the person wants to see.
-            click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)
-            sys.exit(EXIT_USAGE)
+            # `mtasts` or `mtasts reports` alone: one line naming the commands there are, not the usage block.
+            ctx = exc.ctx
+            group = ctx.command if ctx is not None else self
+            names = group.list_commands(ctx) if ctx is not None and isinstance(group, click.Group) else []
+            command = ctx.command_path if ctx is not None else "mtasts"
+            fail([f"{command}: name a command: {', '.join(names)} (see {command} --help)"])
         except click.UsageError as exc:
             fail([usage_line(exc)])
         except click.ClickException as exc:  # e.g. click.FileError: bad input too
