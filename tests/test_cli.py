@@ -1,3 +1,4 @@
+import io
 import json
 import subprocess
 import sys
@@ -163,3 +164,188 @@ def test_installed_console_script_never_prints_a_traceback(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error: domains.example.com.mode: 'loud' is not one of enforce, testing, none")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["reports", "summarize", "nope/"], "error: mtasts reports summarize: Invalid value for PATH: 'nope/'"),
+        (["reports", "summarize", "--since", "yesterday", "."], "Invalid value for --since: 'yesterday' is not a"),
+        (["plan", "--bogus"], "error: mtasts plan: No such option '--bogus'"),
+        (["plan"], "error: mtasts plan: give exactly one of --stack NAME or --config PATH (see mtasts plan --help)"),
+        (["nocommand"], "error: mtasts: No such command 'nocommand'."),
+        (["render"], "error: mtasts render: Missing argument 'DOMAIN'."),
+        (["check", "--timeout", "soon", "example.com"], "error: mtasts check: Invalid value for '--timeout'"),
+        (["diff", "--config", "Pulumi.example.yaml"], "error: mtasts diff: Missing option '--base'."),
+        ([], "error: mtasts: name a command: check, diff, plan, "),
+        (["reports"], "error: mtasts reports: name a command: summarize (see mtasts reports --help)"),
+        (["validate-policy", "nope.txt"], "error: mtasts validate-policy: Invalid value for 'FILE': File 'nope.txt'"),
+    ],
+)
+def test_every_usage_error_is_one_error_line_and_exit_2(args: list[str], expected: str) -> None:
+    """Click's usage errors of every command become one `error:` line on stderr, exit 2, no usage block."""
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: ")
+    assert expected in lines[0]
+    assert "Usage:" not in result.stderr
+
+
+def test_help_and_version_still_exit_0() -> None:
+    """--help and --version are not errors."""
+    assert run("plan", "--help").exit_code == 0
+    assert run("--version").exit_code == 0
+
+
+def test_plan_refuses_a_policy_over_64_kib_and_a_txt_value_over_4000_characters(tmp_path: Path) -> None:
+    """1,200 long MX patterns and 5,000 rua URIs are exit 2, naming domain, field, size and limit."""
+    mx = ", ".join(f"mx{i}-{'x' * 50}.example.com" for i in range(1200))
+    rua = ", ".join(f"'https://r{i}.example.com/report'" for i in range(5000))
+    path = write_stack(
+        tmp_path,
+        f"config:\n  mta-sts:domains:\n    a.example:\n      mode: enforce\n      mx: [{mx}]\n"
+        f"    b.example:\n      mode: none\n      rua: [{rua}]\n",
+    )
+    result = run("plan", "--config", str(path), "--json")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: domains.a.example.mx: the policy would be 88,938 bytes; senders read at most 65,536 (RFC 8461 §3.3)",
+        "error: domains.b.example.rua: the _smtp._tls.b.example TXT value would be 165,191 characters; "
+        "Route 53 takes at most 4,000 per value",
+    ]
+
+
+def test_plan_accepts_a_txt_value_just_under_the_route53_limit() -> None:
+    """88 rua URIs (3,997 characters as Route 53 stores them) pass; 89 do not."""
+    from mtasts.config import parse_stack_settings
+    from mtasts.errors import ConfigError
+    from mtasts.plan import plan_stack
+    from mtasts.records import route53_value_length
+
+    def settings(count: int) -> dict[str, object]:
+        rua = [f"https://r{i}.example.com/{'p' * 20}" for i in range(count)]
+        return {"domains": {"a.example": {"mode": "none", "rua": rua}}}
+
+    record = plan_stack(parse_stack_settings(settings(88))).domains[0].tlsrpt_record
+    assert record is not None
+    assert route53_value_length(record.value) == 3997
+    with pytest.raises(ConfigError, match="would be 4,042 characters"):
+        plan_stack(parse_stack_settings(settings(89)))
+
+
+def test_validate_policy_reads_at_most_64_kib(tmp_path: Path) -> None:
+    """validate-policy on an endless file stops at the cap and says so (exit 1), instead of reading forever."""
+    result = run("validate-policy", "/dev/zero")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: /dev/zero: policy: more than 65536 bytes; senders read at most 65536 (RFC 8461 §3.3)\n"
+    )
+
+
+def test_plan_config_dev_zero_is_refused_at_the_cap() -> None:
+    """plan --config /dev/zero stops reading at the stack-file cap: one line, exit 2."""
+    result = run("plan", "--config", "/dev/zero")
+    assert result.exit_code == 2
+    assert result.stderr == "error: /dev/zero: is larger than 16,777,216 bytes; refused\n"
+
+
+def _long_stack(tmp_path: Path) -> Path:
+    rua = ", ".join(f"'https://reports-{i}.example.net/v1/report'" for i in range(40))
+    return write_stack(
+        tmp_path,
+        "config:\n  mta-sts:domains:\n    example.com:\n      mode: enforce\n"
+        f"      mx: [mx1.example.com, '*.mx.example.net']\n      rua: [{rua}]\n",
+    )
+
+
+def test_piped_tables_are_plain_lines_that_never_split_a_value(tmp_path: Path) -> None:
+    """Off a terminal, plan prints one plain line per row: no box drawing, every id and TXT value whole."""
+    path = _long_stack(tmp_path)
+    doc = json.loads(run("plan", "--config", str(path), "--json").stdout)
+    result = run("plan", "--config", str(path))
+    assert result.exit_code == 0
+    assert not set("┏┃│━─") & set(result.stdout)
+    lines = result.stdout.splitlines()
+    for record in doc["domains"][0]["records"]:
+        assert any(line.startswith(record["name"]) and line.endswith(record["value"]) for line in lines)
+    assert max(len(line) for line in lines) > 1600  # the 40-URI value stays on its line, however long
+    policy_line = next(line for line in lines if line.startswith("example.com "))
+    assert "mx1.example.com, *.mx.example.net" in policy_line
+    assert doc["domains"][0]["policy_id"] in policy_line
+    assert doc["domains"][0]["policy_url"] in policy_line
+
+
+def _terminal(monkeypatch: pytest.MonkeyPatch, width: int) -> io.StringIO:
+    import io
+
+    from rich.console import Console
+
+    import mtasts.output
+
+    buffer = io.StringIO()
+    monkeypatch.setattr(mtasts.output, "is_terminal", lambda: True)
+    monkeypatch.setattr(
+        mtasts.output, "console", lambda: Console(file=buffer, width=width, highlight=False, color_system=None)
+    )
+    return buffer
+
+
+def test_a_narrow_terminal_gets_blocks_with_values_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On an 80-column terminal, rows too wide for a table become blocks; no id or TXT value is split."""
+    from mtasts.output import print_plan
+    from mtasts.plan import plan_stack_file
+
+    buffer = _terminal(monkeypatch, 80)
+    plan = plan_stack_file(_long_stack(tmp_path))
+    print_plan(plan)
+    lines = buffer.getvalue().splitlines()
+    assert f"Policy id:   {plan.domains[0].policy_id}" in lines
+    for record in plan.domains[0].records:
+        assert f"Value: {record.value}" in lines
+
+
+def test_a_wide_terminal_gets_a_table_with_values_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal wide enough, plan draws rich tables and each id, URL and TXT value sits whole in one cell."""
+    from mtasts.output import print_plan
+    from mtasts.plan import plan_stack_file
+
+    buffer = _terminal(monkeypatch, 250)
+    plan = plan_stack_file(EXAMPLE)
+    print_plan(plan)
+    out = buffer.getvalue()
+    assert "┃ Domain" in out
+    for d in plan.domains:
+        assert f"│ {d.policy_id} │" in out
+        assert d.policy_url in out
+        for record in d.records:
+            assert f"│ {record.value}" in out
+
+
+def test_a_table_never_interprets_markup_in_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value holding rich markup (e.g. from a hostile report) is printed literally on a terminal."""
+    from mtasts.output import Column, print_table
+
+    buffer = _terminal(monkeypatch, 120)
+    print_table("t", [Column("Key", copy=True), Column("Reason")], [["[red]org[/red]", "bad [bold]x[/bold]"]])
+    assert "[red]org[/red]" in buffer.getvalue()
+    assert "bad [bold]x[/bold]" in buffer.getvalue()
+
+
+def test_long_tables_are_aligned_lines_on_a_terminal_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past 200 rows a terminal gets aligned plain lines (fast, still whole values), not a boxed table."""
+    from mtasts.output import Column, print_table
+
+    buffer = _terminal(monkeypatch, 120)
+    rows = [[f"d{i}.example.com", f"{i:032x}"] for i in range(201)]
+    print_table("Many", [Column("Domain", copy=True), Column("Policy id", copy=True)], rows)
+    lines = buffer.getvalue().splitlines()
+    assert lines[:2] == ["Many", "Domain            Policy id"]
+    assert lines[2] == f"d0.example.com    {0:032x}"
+    assert not set("┏┃│") & set(buffer.getvalue())
+    buffer.truncate(0)
+    print_table("Few", [Column("Domain", copy=True), Column("Policy id", copy=True)], rows[:200])
+    assert "┃ Domain" in buffer.getvalue()

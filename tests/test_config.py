@@ -366,7 +366,7 @@ def test_deployment_settings() -> None:
     assert (a.allow_overwrite, a.adopt, a.adopt_zone_id) == (False, (), None)
     assert (b.allow_overwrite, b.adopt, b.adopt_zone_id) == (True, ("_smtp._tls", "mta-sts"), "Z123ABC")
     assert config.settings["priceClass"] == "PriceClass_200"
-    assert parse_stack_settings({"domains": {}}).settings["priceClass"] == "PriceClass_100"
+    assert parse_stack_settings({"domains": {"a.example": {"mode": "none"}}}).settings["priceClass"] == "PriceClass_100"
 
 
 @pytest.mark.parametrize(
@@ -386,3 +386,199 @@ def test_invalid_deployment_settings(settings: dict[str, object], expected: str)
     """Deployment settings are validated like the policy ones."""
     lines = problems(settings)
     assert any(line.startswith(expected) for line in lines), lines
+
+
+# --- empty maps, root causes ------------------------------------------------------------------
+
+
+def test_an_empty_domains_map_is_refused() -> None:
+    """`mta-sts:domains: {}` is an error, not a stack that publishes nothing."""
+    assert one({"domains": {}}).startswith("mta-sts:domains: maps no domain")
+
+
+def test_a_present_but_empty_domains_key_is_empty_not_missing(tmp_path: Path) -> None:
+    """`mta-sts:domains:` with no value says the key is empty; without the key it says missing."""
+    with pytest.raises(ConfigError) as info:
+        load_stack_file(write_stack(tmp_path, "config:\n  mta-sts:domains:\n"))
+    assert info.value.lines() == ["mta-sts:domains: is empty; it maps each mail domain to its settings"]
+    with pytest.raises(ConfigError) as info:
+        load_stack_file(write_stack(tmp_path, "config:\n  aws:region: eu-west-1\n"))
+    assert info.value.lines()[0].startswith("mta-sts:domains: is missing")
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"mode": "enforce", "mx": ["*.com"]}, "domains.example.com.mx[0]: "),
+        ({"template": "enforcee"}, "domains.example.com.template: unknown template 'enforcee'"),
+        ({"mode": "enforcing"}, "domains.example.com.mode: 'enforcing' is not one of"),
+        ({"mode": "enforce", "mx": "mx.example.com"}, "domains.example.com.mx: expected a list"),
+    ],
+)
+def test_only_the_root_cause_is_reported(settings: dict[str, object], expected: str) -> None:
+    """A bad MX pattern, template or mode is not followed by 'mode … needs at least one MX pattern'."""
+    assert one(domain(**settings)).startswith(expected)
+
+
+# --- hostile and ambiguous YAML ---------------------------------------------------------------
+
+
+def _refused(tmp_path: Path, body: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_stack_file(write_stack(tmp_path, body))
+    lines = info.value.lines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_billion_laughs_is_refused_quickly_with_a_short_line(tmp_path: Path) -> None:
+    """An alias bomb stops at the expansion cap with one short line, instead of expanding 10^9 values."""
+    body = 'config:\n  x: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
+    for level in range(1, 10):
+        body += f"  x{level}: &{'a' * (level + 1)} [" + ", ".join([f"*{'a' * level}"] * 10) + "]\n"
+    body += "  mta-sts:domains: *aaaaaaaaaa\n"
+    line = _refused(tmp_path, body)
+    assert "expands to more than 1,000,000 values" in line
+    assert len(line) < 300
+
+
+def test_an_alias_that_contains_itself_is_refused(tmp_path: Path) -> None:
+    """A recursive alias, which Pulumi's reader refuses too, is one error line."""
+    assert "refers to itself" in _refused(tmp_path, "config:\n  mta-sts:domains: &d {a.example: *d}\n")
+
+
+def test_merge_keys_still_work(tmp_path: Path) -> None:
+    """`<<: *defaults`, which Pulumi's reader supports, merges settings as expected."""
+    body = (
+        "defaults: &defaults {mode: enforce, mx: [mx.example.com], max_age: 604800}\n"
+        "config:\n  mta-sts:domains:\n    example.com:\n      <<: *defaults\n      ttl: 60\n"
+    )
+    d = load_stack_file(write_stack(tmp_path, body)).domains[0]
+    assert (d.mode, d.mx, d.max_age, d.ttl) == ("enforce", ("mx.example.com",), 604800, 60)
+
+
+def test_an_error_message_never_prints_a_whole_value(tmp_path: Path) -> None:
+    """A wrong-typed setting holding a large list is shown cut short."""
+    items = ", ".join(f"item{i}" for i in range(50_000))
+    line = _refused(tmp_path, f"config:\n  mta-sts:domains:\n    example.com: [{items}]\n")
+    assert line.startswith("domains.example.com: expected a mapping of settings, got list")
+    assert len(line) < 200
+
+
+def test_a_5000_digit_max_age_is_one_line(tmp_path: Path) -> None:
+    """A number past Python's int-string limit is refused by the reader, not a traceback."""
+    line = _refused(tmp_path, f"config:\n  mta-sts:domains:\n    example.com: {{max_age: {'9' * 5000}}}\n")
+    assert line.endswith(":3: a number of 5000 characters is too long")
+
+
+def test_a_huge_domain_key_is_cut_short(tmp_path: Path) -> None:
+    """A 100,000-character domain name is named by a short prefix in the error line."""
+    line = _refused(tmp_path, f"config:\n  mta-sts:domains:\n    ? {'a' * 100_000}\n    : {{mode: none}}\n")
+    assert line.startswith("domains.'aaaa")
+    assert len(line) < 400
+
+
+def test_stack_file_size_is_capped_while_reading(tmp_path: Path) -> None:
+    """/dev/zero (or any file past the cap) is refused after reading at most the cap plus one byte."""
+    with pytest.raises(ConfigError) as info:
+        load_stack_file(Path("/dev/zero"))
+    assert info.value.lines() == ["/dev/zero: is larger than 16,777,216 bytes; refused"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ttl: 1:30", "'1:30' reads as int 90 here (YAML 1.1) but as the string '1:30' in Pulumi"),
+        ("ttl: 12:30:00", "'12:30:00' reads as int 45000 here"),
+        ("ttl: 0o10", "'0o10' reads as the string '0o10' here (YAML 1.1) but as int 8 in Pulumi"),
+        ("ttl: 08", "'08' reads as the string '08' here (YAML 1.1) but as int 8 in Pulumi"),
+        ("ttl: 3e2", "'3e2' reads as the string '3e2' here (YAML 1.1) but as int 300 in Pulumi"),
+        ("ttl: 300.0", "'300.0' reads as float 300.0 here (YAML 1.1) but as int 300 in Pulumi"),
+        ("ttl: 99999999999999999999", "reads as int 99999999999999999999 here (YAML 1.1) but as int 1000"),
+        ("ttl: .inf", "but as the unsendable float .inf in Pulumi"),
+        ("retire: yes", "'yes' reads as bool True here (YAML 1.1) but as the string 'yes' in Pulumi"),
+        ("allow_overwrite: Off", "'Off' reads as bool False here"),
+        ("mx: [2026-01-01]", "'2026-01-01' reads as date datetime.date(2026, 1, 1) here"),
+    ],
+)
+def test_values_pulumi_reads_differently_are_refused(tmp_path: Path, text: str, expected: str) -> None:
+    """A plain value that PyYAML (YAML 1.1) and Pulumi's go-yaml v3 read differently is one error line."""
+    line = _refused(tmp_path, f"config:\n  mta-sts:domains:\n    example.com:\n      mode: none\n      {text}\n")
+    assert line.startswith(f"{tmp_path / 'Pulumi.test.yaml'}:5: "), line
+    assert expected in line
+    assert "quote it" in line
+
+
+@pytest.mark.parametrize(
+    ("text", "ttl"),
+    [("0x10", 16), ("010", 8), ("0b101", 5), ("1_000", 1000), ("+60", 60), ("'1:30'", None), ("600", 600)],
+)
+def test_values_both_readers_agree_on_are_accepted(tmp_path: Path, text: str, ttl: int | None) -> None:
+    """Hex, old-style octal, binary, underscores and signs read the same in both readers and stay accepted."""
+    body = f"config:\n  mta-sts:domains:\n    example.com:\n      mode: none\n      ttl: {text}\n"
+    if ttl is None:
+        assert "expected a whole number of seconds, got str '1:30'" in _refused(tmp_path, body)
+    else:
+        assert load_stack_file(write_stack(tmp_path, body)).domains[0].ttl == ttl
+
+
+def test_top_level_strings_are_read_as_the_program_reads_them(tmp_path: Path) -> None:
+    """A quoted 'false' top-level setting arrives as false in the Pulumi program (Config.get_object), so here too."""
+    body = "config:\n  mta-sts:preflight: 'false'\n  mta-sts:domains:\n    example.com: {mode: none}\n"
+    assert load_stack_file(write_stack(tmp_path, body)).settings["preflight"] is False
+
+
+def test_pulumi_reads_matches_go_yaml_v3() -> None:
+    """The port of go-yaml v3's resolver gives the values its resolve.go gives, after Pulumi's JSON hand-over."""
+    from mtasts.config import pulumi_reads
+
+    assert [pulumi_reads(t) for t in ("true", "True", "yes", "on", "~", "null", "", "n")] == [
+        True,
+        True,
+        "yes",
+        "on",
+        None,
+        None,
+        None,
+        "n",
+    ]
+    assert [pulumi_reads(t) for t in ("0x1F", "-0x10", "017", "0o17", "0b11", "-0b11", "1_0", "08", "1.5")] == [
+        31,
+        -16,
+        15,
+        15,
+        3,
+        -3,
+        10,
+        8,
+        1.5,
+    ]
+    assert [pulumi_reads(t) for t in ("1:30", "1e400", "mx.example.com", "-", "0x", "18446744073709551615")] == [
+        "1:30",
+        "1e400",
+        "mx.example.com",
+        "-",
+        "0x",
+        18446744073709551615,
+    ]
+
+
+def test_deep_nesting_is_one_line(tmp_path: Path) -> None:
+    """100,000 nested lists stop at the parser's depth limit with one line, not a RecursionError."""
+    line = _refused(tmp_path, "config:\n  mta-sts:domains: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert line.endswith(":2: invalid YAML: exceeded maximum nesting depth")
+
+
+def test_an_impossible_date_is_one_line(tmp_path: Path) -> None:
+    """`0000-00-00`, which PyYAML cannot build, is refused with its line instead of raising ValueError."""
+    line = _refused(tmp_path, "config:\n  mta-sts:domains:\n    example.com: {mode: none, ttl: 0000-00-00}\n")
+    assert line.endswith(":3: '0000-00-00' is not a valid date (year 0 is out of range)")
+
+
+def test_a_null_top_level_setting_takes_its_default_as_in_the_program(tmp_path: Path) -> None:
+    """`mta-sts:preflight:` with no value (or 'null') is skipped as the Pulumi program skips it: the default applies."""
+    body = "config:\n  mta-sts:preflight:\n  mta-sts:hostingZone: 'null'\n"
+    body += "  mta-sts:domains:\n    a.example: {mode: none}\n"
+    settings = load_stack_file(write_stack(tmp_path, body)).settings
+    assert settings["preflight"] is True
+    assert settings["hostingZone"] is None

@@ -164,3 +164,88 @@ def test_invalid_config_at_base_names_the_ref(repo: Path) -> None:
     result = CliRunner().invoke(main, ["diff", "--stack", "t", "--base", "HEAD~1"])
     assert result.exit_code == 2
     assert "error: HEAD~1:domains.b.example.mx: expected a list of MX patterns" in result.stderr
+
+
+SHORT_ENFORCE = BASE.replace("      template: enforce\n", "      template: enforce\n      max_age: 3600\n")
+
+
+def test_plan_warnings_appear_once_in_every_format(repo: Path) -> None:
+    """An enforce max_age of 3600 (a plan warning) is in the JSON, the markdown and the table run, once each."""
+    (repo / "Pulumi.t.yaml").write_text(SHORT_ENFORCE)
+    advice = "max_age: 3600 s is short for enforce mode"
+    doc = diff_json()
+    assert [w for w in doc["a.example"]["warnings"] if str(w).startswith(advice)]
+    as_json = run("--json")
+    assert advice not in as_json.stderr
+    markdown = run("--markdown")
+    assert markdown.stdout.count(advice) == 1
+    assert advice not in markdown.stderr
+    table = run()
+    assert table.stderr.count(advice) == 1
+    assert advice not in table.stdout
+    assert table.stderr.startswith("warning: a.example: max_age: 3600 s is short")
+
+
+def test_unchanged_domains_still_show_their_plan_warnings(repo: Path) -> None:
+    """A warning the plan gives for a domain the pull request does not touch is not dropped either."""
+    commit(repo, SHORT_ENFORCE, "short max_age")
+    result = run()
+    assert "No change for senders" in result.stdout
+    assert "warning: a.example: max_age: 3600 s is short for enforce mode" in result.stderr
+
+
+def test_a_stack_file_symlinked_outside_the_repository_at_base_is_one_line(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A base-ref stack file that is a symbolic link (here to /etc/passwd) is refused with one line, exit 2."""
+    (repo / "Pulumi.t.yaml").unlink()
+    (repo / "Pulumi.t.yaml").symlink_to("/etc/passwd")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "hostile")
+    (repo / "Pulumi.t.yaml").unlink()
+    (repo / "Pulumi.t.yaml").write_text(BASE)
+    result = CliRunner().invoke(main, ["diff", "--stack", "t", "--base", "HEAD"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: HEAD:Pulumi.t.yaml: is a symbolic link at that commit; diff reads only regular files\n"
+    )
+
+
+def test_a_symlinked_template_at_base_is_one_line(repo: Path) -> None:
+    """A template that is a symbolic link at the base ref is refused too, naming it."""
+    (repo / "policy_templates" / "evil.yaml").symlink_to("/etc/passwd")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "hostile template")
+    result = CliRunner().invoke(main, ["diff", "--stack", "t", "--base", "HEAD"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: HEAD:policy_templates/evil.yaml: is a symbolic link at that commit; diff reads only regular files\n"
+    )
+
+
+def test_a_working_stack_file_leading_outside_the_repository_is_one_line(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A working-tree stack file that is a link out of the repository is refused, not a ValueError."""
+    outside = tmp_path_factory.mktemp("outside") / "Pulumi.t.yaml"
+    outside.write_text(BASE)
+    (repo / "Pulumi.t.yaml").unlink()
+    (repo / "Pulumi.t.yaml").symlink_to(outside)
+    result = run()
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert "leads outside the repository" in result.stderr
+
+
+def test_an_alias_bomb_at_base_is_refused_quickly(repo: Path) -> None:
+    """A billion-laughs stack file committed at the base ref is one short error line naming the ref."""
+    bomb = 'config:\n  x: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
+    for level in range(1, 10):
+        bomb += f"  x{level}: &{'a' * (level + 1)} [" + ", ".join([f"*{'a' * level}"] * 10) + "]\n"
+    commit(repo, bomb + "  mta-sts:domains: *aaaaaaaaaa\n", "bomb")
+    commit(repo, BASE, "fixed")
+    result = CliRunner().invoke(main, ["diff", "--stack", "t", "--base", "HEAD~1"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: HEAD~1:")
+    assert "expands to more than 1,000,000 values" in result.stderr
+    assert len(result.stderr) < 300

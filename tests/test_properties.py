@@ -93,3 +93,41 @@ def test_ids_are_identical_across_processes() -> None:
 
     here = [d.policy_id for d in plan_stack_file(ROOT / "Pulumi.example.yaml").domains]
     assert env_runs[0] == env_runs[1] == here
+
+
+scalar_text = st.one_of(
+    st.from_regex(r"[-+]?[0-9_]{0,6}([.:][0-9_]{0,4}){0,3}([eE][-+]?[0-9]{1,3})?", fullmatch=True),
+    st.from_regex(r"[-+]?0[xobXOB][0-9a-fA-F_]{0,6}", fullmatch=True),
+    st.sampled_from(["yes", "No", "ON", "off", "y", "n", "~", "null", "Null", ".inf", "-.Inf", ".NaN", "true", "True"]),
+    st.from_regex(
+        r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,3})?Z?)?", fullmatch=True
+    ),
+    st.from_regex(r"[a-z][a-z0-9.-]{0,12}", fullmatch=True),
+)
+
+
+@given(scalar_text)
+def test_any_plain_scalar_is_read_as_pulumi_reads_it_or_refused(text: str) -> None:
+    """Any plain value in a stack file is either read exactly as Pulumi's program receives it, or one error line."""
+    import json
+    import tempfile
+
+    from mtasts.config import _Unsendable, load_yaml_file, pulumi_reads
+    from mtasts.errors import ConfigError
+
+    theirs = pulumi_reads(text)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "Pulumi.p.yaml"
+        path.write_text(f"config:\n  mta-sts:x: {text}\n")
+        refused: list[str] = []
+        try:
+            ours = load_yaml_file(path, pulumi_compatible=True)["config"]["mta-sts:x"]
+        except ConfigError as exc:
+            refused = exc.lines()
+    if refused:
+        assert len(refused) == 1
+        return
+    assert not isinstance(theirs, _Unsendable)
+    assert type(ours) is type(theirs)
+    assert ours == theirs
+    assert json.loads(json.dumps(ours)) == ours  # what Pulumi hands over as JSON comes back the same

@@ -2,11 +2,15 @@
 
 Library errors (:class:`mtasts.errors.MtastsError`) become one ``error:``
 line per problem on stderr and exit status 2; nothing is written to stdout
-then. Click's own usage errors also exit with 2.
+then. Click's own usage errors (unknown option, bad value, missing argument,
+a path that does not exist) get the same treatment, once, here in
+:meth:`_Group.main`: one ``error:`` line naming the command, exit status 2,
+never click's usage block.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 import json
@@ -21,7 +25,7 @@ from . import __version__
 from .config import TemplateStore
 from .errors import MtastsError, Problem
 from .plan import StackPlan, plan_stack_file, stack_file_path
-from .policy import parse_policy
+from .policy import MAX_POLICY_BYTES, parse_policy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,6 +81,53 @@ class _Group(click.Group):
         except MtastsError as exc:
             fail(exc.lines())
 
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line; every usage error of every command is one ``error:`` line and exit status 2."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            # `mtasts` or `mtasts reports` alone: one line naming the commands there are, not the usage block.
+            ctx = exc.ctx
+            group = ctx.command if ctx is not None else self
+            names = group.list_commands(ctx) if ctx is not None and isinstance(group, click.Group) else []
+            command = ctx.command_path if ctx is not None else "mtasts"
+            fail([f"{command}: name a command: {', '.join(names)} (see {command} --help)"])
+        except click.UsageError as exc:
+            fail([usage_line(exc)])
+        except click.ClickException as exc:  # e.g. click.FileError: bad input too
+            fail([_one_line(exc.format_message())])
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(EXIT_FAILED)
+        except BrokenPipeError:  # `mtasts plan | head`: the reader left, nothing more to say
+            sys.exit(EXIT_OK)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            sys.exit(EXIT_OK)
+        sys.exit(result if isinstance(result, int) and not isinstance(result, bool) else EXIT_OK)
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    """``text`` with its whitespace runs folded to one space and cut to ``limit`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def usage_line(exc: click.UsageError) -> str:
+    """Click's usage error as one line: the command, what is wrong, and where the help is."""
+    command = exc.ctx.command_path if exc.ctx else "mtasts"
+    return _one_line(f"{command}: {exc.format_message()} (see {command} --help)")
+
 
 def _module_exists(name: str) -> bool:
     try:
@@ -123,7 +174,7 @@ def load_plan(stack: str | None, config_path: Path | None, templates_dir: Path |
     return plan_stack_file(stack_path(stack, config_path), templates)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("mtasts", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mtasts")
 def main() -> None:
     """Publish and verify MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) for many mail domains."""
@@ -157,10 +208,13 @@ def plan(
     if preflight:
         from .checker.cli import make_network
         from .checker.preflight import preflight as run_preflight
+        from .lifecycle.adopt import live_adopt_warnings
 
-        problems = run_preflight(result, make_network(nameservers, None, (), 15.0))
+        net = make_network(nameservers, None, (), 15.0)
+        problems = run_preflight(result, net)
         if problems:
             fail(problems)
+        warn(live_adopt_warnings(result, net))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -188,7 +242,15 @@ def validate_policy(file: str) -> None:
     """
     name = "<stdin>" if file == "-" else file
     with click.open_file(file, "rb") as stream:
-        parsed = parse_policy(stream.read())
+        body = stream.read(MAX_POLICY_BYTES + 1)  # capped while reading: `validate-policy /dev/zero` stops here
+    if len(body) > MAX_POLICY_BYTES:
+        click.echo(
+            f"error: {name}: policy: more than {MAX_POLICY_BYTES} bytes; senders read at most {MAX_POLICY_BYTES} "
+            "(RFC 8461 §3.3)",
+            err=True,
+        )
+        sys.exit(EXIT_FAILED)
+    parsed = parse_policy(body)
     for warning in parsed.warnings:
         click.echo(f"warning: {name}: {warning}", err=True)
     if not parsed.ok:

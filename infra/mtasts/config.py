@@ -11,6 +11,8 @@ Every problem is collected and reported at once, one line each, located as
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -19,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, brief
 from .names import HostnameError, normalize_hostname, normalize_mx_pattern
 from .policy import MAX_AGE_LIMIT, MODES, Mode
 from .records import normalize_rua_uri
@@ -49,23 +51,47 @@ ENFORCE_MAX_AGE_ADVICE = 604_800
 
 # --- YAML ---------------------------------------------------------------------------------
 
+#: A stack file or template larger than this is refused; the cap holds while reading, so ``--config /dev/zero``
+#: stops after this many bytes. 10,000 domains with a few MX patterns and rua URIs each take about 3 MB.
+MAX_YAML_BYTES = 16 * 1024 * 1024
+#: Values a document may hold once its aliases are expanded. Aliases are shared, not copied, when PyYAML
+#: builds the document, but everything that walks it (validation, error messages, Pulumi's own reader, which
+#: refuses "excessive aliasing") pays for every expansion: a "billion laughs" document is refused here.
+MAX_YAML_VALUES = 1_000_000
+#: Longest number literal accepted; beyond int64 Pulumi's reader sees a float or a string, not the number.
+MAX_NUMBER_CHARS = 24
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+_show = brief
+
+
+class _Refused(yaml.constructor.ConstructorError):
+    """A well-formed value the kit refuses (not a syntax error)."""
+
 
 class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe YAML loader that refuses duplicate mapping keys.
+    """Safe YAML loader that refuses duplicate mapping keys and overlong numbers.
 
     Plain YAML loaders keep the last of two equal keys, which would silently
-    drop a domain's settings.
+    drop a domain's settings; a 5,000-digit number would hit Python's
+    int-string limit with a traceback.
     """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:  # `<<: *defaults`: merged by PyYAML below, as by Pulumi's reader
+                continue
             key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             try:
                 if key in seen:
                     raise yaml.constructor.ConstructorError(
-                        None, None, f"key {key!r} appears twice (lines {seen[key]} and {line})", key_node.start_mark
+                        None,
+                        None,
+                        f"key {_show(key)} appears twice (lines {seen[key]} and {line})",
+                        key_node.start_mark,
                     )
                 seen[key] = line
             except TypeError:
@@ -74,23 +100,221 @@ class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ign
                 ) from None
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """PyYAML's int, refusing literals longer than :data:`MAX_NUMBER_CHARS` before converting them."""
+        if len(node.value) > MAX_NUMBER_CHARS:
+            raise _Refused(None, None, f"a number of {len(node.value)} characters is too long", node.start_mark)
+        return super().construct_yaml_int(node)  # type: ignore[no-any-return]
 
-def load_yaml_file(path: Path) -> Any:
-    """Read one YAML document, refusing duplicate keys; :class:`ConfigError` on any failure."""
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> object:
+        """PyYAML's date or time, with an impossible one (``0000-00-00``) refused instead of raising ValueError."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise _Refused(None, None, f"{_show(node.value)} is not a valid date ({exc})", node.start_mark) from None
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
+
+
+# What Pulumi's own reader makes of a plain (unquoted) scalar. The Pulumi CLI reads Pulumi.<stack>.yaml with
+# go-yaml v3 (sdk/go/common/encoding/marshal.go, workspace/loaders.go), a YAML 1.2-style resolver
+# (go-yaml v3 resolve.go), and hands each mta-sts:* value to the program as JSON
+# (sdk/go/common/resource/config/object.go): whole floats arrive as ints, NaN and infinities cannot be sent,
+# dates arrive as Go's text of the time. PyYAML follows YAML 1.1, so `1:30` (90 here, "1:30" there),
+# `yes`/`on` (true here, strings there), `0o10`, `08`, `1e3` (strings here, numbers there) and dates differ.
+# Where the two readings differ the stack file is refused, so `mtasts plan` and `pulumi up` never disagree.
+
+_GO_CONSTANTS: dict[str, object] = {
+    **dict.fromkeys(("true", "True", "TRUE"), True),
+    **dict.fromkeys(("false", "False", "FALSE"), False),
+    **dict.fromkeys(("", "~", "null", "Null", "NULL"), None),
+    **dict.fromkeys((".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
+    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
+}
+_GO_HINTS = frozenset("+-0123456789yYnNtTfFoO~.")
+_GO_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_GO_DATE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]*)?.*)?\Z")
+_GO_DIGITS = {16: "0123456789abcdefABCDEF", 10: "0123456789", 8: "01234567", 2: "01"}
+
+
+class _Unsendable:
+    """A value Pulumi cannot hand to the program as JSON (NaN, an infinity) or hands over as other text (a date)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __repr__(self) -> str:
+        return self.what
+
+
+def _go_parse_int(text: str) -> int | None:
+    """Go's ``strconv.ParseInt(text, 0, 64)``, falling back to ``ParseUint``: base prefixes 0x, 0o, 0b and 0."""
+    sign, body = (text[0], text[1:]) if text[:1] in ("+", "-") else ("", text)
+    base = 10
+    if body[:2] in ("0x", "0X"):
+        base, body = 16, body[2:]
+    elif body[:2] in ("0o", "0O"):
+        base, body = 8, body[2:]
+    elif body[:2] in ("0b", "0B"):
+        base, body = 2, body[2:]
+    elif len(body) > 1 and body[0] == "0":
+        base, body = 8, body[1:]
+    if not body or len(body) > 70 or any(c not in _GO_DIGITS[base] for c in body):
+        return None
+    value = int(body, base) * (-1 if sign == "-" else 1)
+    if -(2**63) <= value < 2**63 or (sign == "" and 0 <= value < 2**64):
+        return value
+    return None
+
+
+def pulumi_reads(text: str) -> object:
+    """The value the Pulumi program receives for the plain YAML scalar ``text`` (go-yaml v3, then JSON)."""
+    if text in _GO_CONSTANTS:
+        value = _GO_CONSTANTS[text]
+        return _json_number(value, text) if isinstance(value, float) else value
+    if not text or text[0] not in _GO_HINTS:
+        return text
+    if text[0] == ".":
+        if "_" not in text and _GO_FLOAT.match(text):
+            return _json_number(float(text), text)
+        return text
+    if text[0] in "yYnNtTfFoO~":
+        return text
+    if _GO_DATE.match(text):
+        return _Unsendable(f"a date (sent to the program as Go's text of it, not {text!r})")
+    plain = text.replace("_", "")
+    whole = _go_parse_int(plain)
+    if whole is not None:
+        return whole
+    if _GO_FLOAT.match(plain):
+        number = float(plain)
+        if math.isfinite(number):
+            return _json_number(number, text)
+    return text
+
+
+def _json_number(number: float, text: str) -> object:
+    """What a Go float64 becomes after Go's ``json.Marshal`` and Python's ``json.loads``."""
+    if not math.isfinite(number):
+        return _Unsendable(f"the unsendable float {text}")
+    return int(number) if number.is_integer() and abs(number) < 1e21 else number
+
+
+def _same_reading(ours: object, theirs: object) -> bool:
+    return type(ours) is type(theirs) and ours == theirs
+
+
+def _describe_reading(value: object) -> str:
+    if isinstance(value, _Unsendable):
+        return value.what
+    if isinstance(value, str):
+        return f"the string {_show(value)}"
+    return f"{_type_name(value)} {_show(value)}"
+
+
+class _StackLoader(_StrictLoader):
+    """:class:`_StrictLoader` that also refuses plain scalars Pulumi's reader would read differently."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        value = super().construct_object(node, deep=deep)
+        if isinstance(node, yaml.ScalarNode) and not node.style and node.tag != _MERGE_TAG:
+            theirs = pulumi_reads(node.value)
+            if not _same_reading(value, theirs):
+                raise _Refused(
+                    None,
+                    None,
+                    f"{_show(node.value)} reads as {_describe_reading(value)} here (YAML 1.1) but as "
+                    f"{_describe_reading(theirs)} in Pulumi (YAML 1.2); quote it, or write the value plainly",
+                    node.start_mark,
+                )
+        return value
+
+
+def _check_expansion(text: str, source: str, loader: type) -> None:
+    """Refuse a document whose aliases expand past :data:`MAX_YAML_VALUES` or refer to themselves.
+
+    Streams parser events (bounded memory) and counts each alias as the size of what it names, so a
+    billion-laughs document stops at its first alias past the limit.
+    """
+    values = 0
+    sizes: dict[str, int] = {}
+    open_nodes: list[tuple[str | None, int]] = []
     try:
-        text = path.read_text(encoding="utf-8")
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.AliasEvent):
+                if event.anchor in (a for a, _ in open_nodes):
+                    line = event.start_mark.line + 1 if event.start_mark else 0
+                    raise ConfigError(Problem(f"{source}:{line}", f"alias *{_show(event.anchor)} refers to itself"))
+                values += sizes.get(str(event.anchor), 1)
+            elif isinstance(event, yaml.ScalarEvent):
+                values += 1
+                if event.anchor:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, yaml.CollectionStartEvent):
+                values += 1
+                open_nodes.append((event.anchor, values))
+            elif isinstance(event, yaml.CollectionEndEvent):
+                anchor, start = open_nodes.pop()
+                if anchor:
+                    sizes[anchor] = values - start + 1
+            if values > MAX_YAML_VALUES:
+                line = event.start_mark.line + 1 if event.start_mark else 0
+                raise ConfigError(
+                    Problem(
+                        f"{source}:{line}",
+                        f"expands to more than {MAX_YAML_VALUES:,} values through aliases or size; refused",
+                    )
+                )
+    except yaml.YAMLError:
+        return  # the real load reports syntax errors with their line
+
+
+def read_capped(path: Path, limit: int = MAX_YAML_BYTES) -> bytes:
+    """The bytes of ``path``, refusing more than ``limit`` while reading; :class:`ConfigError` on any failure."""
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(limit + 1)
     except FileNotFoundError:
         raise ConfigError(Problem(str(path), "no such file")) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(Problem(str(path), f"cannot be read: {exc}")) from None
+    except OSError as exc:
+        raise ConfigError(Problem(str(path), f"cannot be read: {exc.strerror or exc}")) from None
+    if len(data) > limit:
+        raise ConfigError(Problem(str(path), f"is larger than {limit:,} bytes; refused"))
+    return data
+
+
+def load_yaml_file(path: Path, *, pulumi_compatible: bool = False) -> Any:
+    """Read one YAML document, refusing duplicate keys; :class:`ConfigError` on any failure.
+
+    Bounded: at most :data:`MAX_YAML_BYTES` read and :data:`MAX_YAML_VALUES` values after alias expansion.
+    With ``pulumi_compatible`` (stack files), a plain value that Pulumi's reader reads differently is refused.
+    """
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506  # _StrictLoader is a SafeLoader
+        text = read_capped(path).decode("utf-8-sig")  # Pulumi strips a byte-order mark too
+    except UnicodeDecodeError as exc:
+        raise ConfigError(Problem(str(path), f"is not UTF-8 text (byte {exc.start})")) from None
+    loader = _StackLoader if pulumi_compatible else _StrictLoader
+    _check_expansion(text, str(path), loader)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506  # both loaders are SafeLoaders
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(Problem(where, f"invalid YAML: {exc.problem or exc.context}")) from None
+        prefix = "" if isinstance(exc, _Refused) else "invalid YAML: "
+        raise ConfigError(Problem(where, f"{prefix}{_short(str(exc.problem or exc.context))}")) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(Problem(str(path), f"invalid YAML: {exc}")) from None
+        raise ConfigError(Problem(str(path), f"invalid YAML: {_short(str(exc))}")) from None
+    except RecursionError:
+        raise ConfigError(Problem(str(path), "invalid YAML: nested too deeply")) from None
+    except (ValueError, OverflowError) as exc:  # a value PyYAML cannot build; never a traceback
+        raise ConfigError(Problem(str(path), f"invalid value: {_short(str(exc))}")) from None
+
+
+def _short(text: str, limit: int = 300) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 # --- templates ------------------------------------------------------------------------------
@@ -138,7 +362,7 @@ class TemplateStore:
         path = self.directory / f"{name}.yaml"
         if not _TEMPLATE_NAME.match(name) or not path.is_file():
             available = ", ".join(self.names()) or f"none in {self.directory}"
-            raise ConfigError(Problem("", f"unknown template {name!r} (available: {available})"))
+            raise ConfigError(Problem("", f"unknown template {_show(name)} (available: {available})"))
         template = _parse_template(name, load_yaml_file(path), str(path))
         self._cache[name] = template
         return template
@@ -171,7 +395,7 @@ def _type_name(value: object) -> str:
 
 def _check_int(value: object, path: str, low: int, high: int, problems: list[Problem], rfc: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
-        problems.append(Problem(path, f"expected a whole number of seconds, got {_type_name(value)} {value!r}"))
+        problems.append(Problem(path, f"expected a whole number of seconds, got {_type_name(value)} {_show(value)}"))
         return None
     if value < low:
         problems.append(Problem(path, f"{value} is below {low}{rfc}"))
@@ -184,7 +408,7 @@ def _check_int(value: object, path: str, low: int, high: int, problems: list[Pro
 
 def _check_mode(value: object, path: str, problems: list[Problem]) -> Mode | None:
     if value not in MODES:
-        problems.append(Problem(path, f"{value!r} is not one of {', '.join(MODES)} (RFC 8461 §3.2)"))
+        problems.append(Problem(path, f"{_show(value)} is not one of {', '.join(MODES)} (RFC 8461 §3.2)"))
         return None
     return value  # checked against MODES
 
@@ -195,12 +419,12 @@ def _check_max_age(value: object, path: str, problems: list[Problem]) -> int | N
 
 def _check_str_list(value: object, path: str, what: str, problems: list[Problem]) -> list[str] | None:
     if not isinstance(value, list):
-        problems.append(Problem(path, f"expected a list of {what}, got {_type_name(value)} {value!r}"))
+        problems.append(Problem(path, f"expected a list of {what}, got {_type_name(value)} {_show(value)}"))
         return None
     good = True
     for index, item in enumerate(value):
         if not isinstance(item, str):
-            problems.append(Problem(f"{path}[{index}]", f"expected a string, got {_type_name(item)} {item!r}"))
+            problems.append(Problem(f"{path}[{index}]", f"expected a string, got {_type_name(item)} {_show(item)}"))
             good = False
     return value if good else None
 
@@ -217,7 +441,7 @@ def _check_mx(value: object, path: str, problems: list[Problem], warnings: list[
             problems.append(Problem(f"{path}[{index}]", str(exc)))
             continue
         if pattern in patterns:
-            warnings.append(Problem(f"{path}[{index}]", f"{item!r} is listed twice; it is published once"))
+            warnings.append(Problem(f"{path}[{index}]", f"{_show(item)} is listed twice; it is published once"))
             continue
         patterns.append(pattern)
     return tuple(patterns)
@@ -287,7 +511,7 @@ DNS_MODES = ("route53", "external")
 def _parse_domain(
     key: object, settings: object, templates: TemplateStore, problems: list[Problem]
 ) -> DomainConfig | None:
-    base = f"domains.{key}"
+    base = f"domains.{key}" if isinstance(key, str) and len(key) <= 300 else f"domains.{_show(key, 60)}"
     start = len(problems)
     try:
         domain = normalize_hostname(key)
@@ -297,7 +521,7 @@ def _parse_domain(
     if settings is None:
         settings = {}
     if not isinstance(settings, dict):
-        problems.append(Problem(base, f"expected a mapping of settings, got {_type_name(settings)} {settings!r}"))
+        problems.append(Problem(base, f"expected a mapping of settings, got {_type_name(settings)} {_show(settings)}"))
         return None
     for name in settings:
         if name not in DOMAIN_KEYS:
@@ -319,7 +543,7 @@ def _parse_domain(
         mode = _check_mode(settings["mode"], f"{base}.mode", problems)
     retire = settings.get("retire", False)
     if not isinstance(retire, bool):
-        problems.append(Problem(f"{base}.retire", f"expected true or false, got {_type_name(retire)} {retire!r}"))
+        problems.append(Problem(f"{base}.retire", f"expected true or false, got {_type_name(retire)} {_show(retire)}"))
         retire = False
     if retire:
         if mode not in (None, "none") and "mode" in settings:
@@ -327,7 +551,7 @@ def _parse_domain(
         mode = "none"
     dns = settings.get("dns", "route53")
     if dns not in DNS_MODES:
-        problems.append(Problem(f"{base}.dns", f"{dns!r} is not one of {', '.join(DNS_MODES)}"))
+        problems.append(Problem(f"{base}.dns", f"{_show(dns)} is not one of {', '.join(DNS_MODES)}"))
     allow_overwrite = settings.get("allow_overwrite", False)
     if not isinstance(allow_overwrite, bool):
         problems.append(
@@ -367,7 +591,13 @@ def _parse_domain(
     if "ttl" in settings:
         ttl = _check_int(settings["ttl"], f"{base}.ttl", 0, MAX_TTL, problems, " (RFC 2181 §8)")
 
-    if mode in ("enforce", "testing") and mx == ():
+    # Only when nothing it depends on (template, mode, the mx list itself) is already wrong: report root causes.
+    root_causes = (f"{base}.template", f"{base}.mode", f"{base}.mx")
+    if (
+        mode in ("enforce", "testing")
+        and mx == ()
+        and not any(p.path.startswith(root_causes) for p in problems[start:])
+    ):
         problems.append(Problem(f"{base}.mx", f"mode {mode} needs at least one MX pattern (RFC 8461 §3.2)"))
     if (
         len(problems) > start
@@ -415,12 +645,12 @@ def _check_adopt(value: object, path: str, problems: list[Problem]) -> tuple[str
         return None, ()
     zone_id = value["zone_id"]
     if not isinstance(zone_id, str) or not _ZONE_ID.match(zone_id):
-        problems.append(Problem(f"{path}.zone_id", f"{zone_id!r} is not a Route53 hosted zone id (Z...)"))
+        problems.append(Problem(f"{path}.zone_id", f"{_show(zone_id)} is not a Route53 hosted zone id (Z...)"))
         zone_id = None
     records = _check_str_list(value["records"], f"{path}.records", "record names", problems) or []
     for index, name in enumerate(records):
         if name not in ADOPTABLE:
-            problems.append(Problem(f"{path}.records[{index}]", f"{name!r} is not one of {', '.join(ADOPTABLE)}"))
+            problems.append(Problem(f"{path}.records[{index}]", f"{_show(name)} is not one of {', '.join(ADOPTABLE)}"))
     return zone_id, tuple(dict.fromkeys(r for r in records if r in ADOPTABLE))
 
 
@@ -429,7 +659,7 @@ def _check_adopt(value: object, path: str, problems: list[Problem]) -> tuple[str
 
 def _check_bool(value: object, path: str, problems: list[Problem]) -> object:
     if not isinstance(value, bool):
-        problems.append(Problem(path, f"expected true or false, got {_type_name(value)} {value!r}"))
+        problems.append(Problem(path, f"expected true or false, got {_type_name(value)} {_show(value)}"))
     return value
 
 
@@ -438,7 +668,7 @@ PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 
 def _check_price_class(value: object, path: str, problems: list[Problem]) -> object:
     if value not in PRICE_CLASSES:
-        problems.append(Problem(path, f"{value!r} is not one of {', '.join(PRICE_CLASSES)}"))
+        problems.append(Problem(path, f"{_show(value)} is not one of {', '.join(PRICE_CLASSES)}"))
     return value
 
 
@@ -610,9 +840,12 @@ def parse_stack_settings(
     raw = settings.get("domains")
     domains: list[DomainConfig] = []
     if raw is None:
-        problems.append(Problem(f"{NAMESPACE}:domains", "is missing; it maps each mail domain to its settings"))
+        what = "is empty" if "domains" in settings else "is missing"
+        problems.append(Problem(f"{NAMESPACE}:domains", f"{what}; it maps each mail domain to its settings"))
     elif not isinstance(raw, dict):
         problems.append(Problem(f"{NAMESPACE}:domains", f"expected a mapping of domain names, got {_type_name(raw)}"))
+    elif not raw:
+        pass  # reported below, unless something else is wrong
     else:
         seen: dict[str, str] = {}
         for key, value in raw.items():
@@ -638,6 +871,13 @@ def parse_stack_settings(
     if isinstance(reports_settings, dict):
         zones = {d.zone for d in domains if isinstance(d.zone, str)}
         problems.extend(mailbox_problems(reports_settings, {d.domain for d in domains}, zones))
+    if isinstance(raw, dict) and not raw and not problems:
+        problems.append(
+            Problem(
+                f"{NAMESPACE}:domains",
+                "maps no domain; list at least one (to withdraw the last ones, retire them first: RFC 8461 §8.3)",
+            )
+        )
     if problems:
         raise ConfigError(problems)
     if resolved.get("reports"):
@@ -649,7 +889,7 @@ def parse_stack_settings(
 
 def stack_settings_from_file(path: Path) -> dict[str, object]:
     """The ``mta-sts:*`` settings of a Pulumi stack file, namespace stripped."""
-    data = load_yaml_file(path)
+    data = load_yaml_file(path, pulumi_compatible=True)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -658,7 +898,26 @@ def stack_settings_from_file(path: Path) -> dict[str, object]:
     if not isinstance(config, dict):
         raise ConfigError(Problem(f"{path}: config", "must be a mapping"))
     prefix = f"{NAMESPACE}:"
-    return {k[len(prefix) :]: v for k, v in config.items() if isinstance(k, str) and k.startswith(prefix)}
+    settings = {
+        k[len(prefix) :]: _as_program_reads(v) for k, v in config.items() if isinstance(k, str) and k.startswith(prefix)
+    }
+    # The program skips a setting whose value is null (its default applies), so here too; an empty
+    # `mta-sts:domains:` stays, to be reported as empty rather than missing.
+    return {k: v for k, v in settings.items() if v is not None or k == "domains"}
+
+
+def _as_program_reads(value: object) -> object:
+    """A top-level config value as the Pulumi program reads it (``mtasts.resources.program.read_settings``).
+
+    Pulumi hands a top-level string to the program as it is, and the program reads every value with
+    ``Config.get_object`` (JSON) first: a quoted ``'true'`` or ``'300'`` arrives as true or 300 there, so here too.
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError):
+        return value
 
 
 def load_stack_file(path: Path, templates: TemplateStore | None = None) -> StackConfig:

@@ -6,8 +6,18 @@ line per problem and exit status 2, never a traceback.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 4, 4, 60, 60
+
+
+def brief(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut short for a message: hostile input can never make an error line long."""
+    shown = _REPR.repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)

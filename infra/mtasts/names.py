@@ -16,8 +16,21 @@ what a valid host name is.
 from __future__ import annotations
 
 import re
+import reprlib
 
 import idna
+
+_REPR = reprlib.Repr()
+_REPR.maxstring, _REPR.maxother = 60, 60
+
+
+def _brief(value: object) -> str:
+    """``repr`` of a name cut short, so a hostile value never makes a long message.
+
+    Kept here rather than imported: the rua Lambda may ship this module alone.
+    """
+    return _REPR.repr(value)
+
 
 __all__ = [
     "HostnameError",
@@ -41,7 +54,7 @@ def _to_ascii(name: str) -> str:
     try:
         return idna.encode(name, uts46=True).decode("ascii")
     except idna.IDNAError as exc:
-        raise HostnameError(f"{name!r} is not a valid internationalised domain name ({exc})") from None
+        raise HostnameError(f"{_brief(name)} is not a valid internationalised domain name ({exc})") from None
 
 
 def normalize_hostname(name: object, *, fqdn: bool = True) -> str:
@@ -58,7 +71,7 @@ def normalize_hostname(name: object, *, fqdn: bool = True) -> str:
         raise HostnameError(f"expected a host name (a string), got {type(name).__name__}")
     text = name.strip()
     if text != name:
-        raise HostnameError(f"{name!r} has leading or trailing white space")
+        raise HostnameError(f"{_brief(name)} has leading or trailing white space")
     if text.endswith("."):
         text = text[:-1]
     if not text:
@@ -66,27 +79,28 @@ def normalize_hostname(name: object, *, fqdn: bool = True) -> str:
     ascii_name = _to_ascii(text)
     if len(ascii_name) > MAX_NAME_LENGTH:
         raise HostnameError(
-            f"{name!r} is {len(ascii_name)} octets long; a host name has at most {MAX_NAME_LENGTH} (RFC 1035 §2.3.4)"
+            f"{_brief(name)} is {len(ascii_name)} octets long; "
+            f"a host name has at most {MAX_NAME_LENGTH} (RFC 1035 §2.3.4)"
         )
     labels = ascii_name.split(".")
     for label in labels:
         if not label:
-            raise HostnameError(f"{name!r} has an empty label")
+            raise HostnameError(f"{_brief(name)} has an empty label")
         if not _LABEL.match(label):
             raise HostnameError(
-                f"{name!r}: label {label!r} is not a valid host name label "
+                f"{_brief(name)}: label {_brief(label)} is not a valid host name label "
                 "(letters, digits and inner hyphens, 1-63 octets; RFC 5321 §4.1.2)"
             )
         if label.startswith("xn--"):
             try:
                 idna.decode(label)
             except idna.IDNAError:
-                raise HostnameError(f"{name!r}: label {label!r} is not valid punycode (RFC 5891)") from None
+                raise HostnameError(f"{_brief(name)}: label {_brief(label)} is not valid punycode (RFC 5891)") from None
     if fqdn:
         if len(labels) < 2:
-            raise HostnameError(f"{name!r} is not a fully qualified host name")
+            raise HostnameError(f"{_brief(name)} is not a fully qualified host name")
         if labels[-1].isdigit():
-            raise HostnameError(f"{name!r} looks like an IP address, not a host name")
+            raise HostnameError(f"{_brief(name)} looks like an IP address, not a host name")
     return ascii_name
 
 
@@ -107,12 +121,13 @@ def normalize_mx_pattern(pattern: object, *, strict_wildcard: bool = True) -> st
     rest = pattern[2:] if wildcard else pattern
     if "*" in rest:
         raise HostnameError(
-            f"{pattern!r}: a wildcard must be the whole left-most label, as in '*.example.com' (RFC 8461 §3.2, §4.1)"
+            f"{_brief(pattern)}: a wildcard must be the whole left-most label, "
+            "as in '*.example.com' (RFC 8461 §3.2, §4.1)"
         )
     host = normalize_hostname(rest, fqdn=not wildcard)
     if wildcard and strict_wildcard and "." not in host:
         raise HostnameError(
-            f"{pattern!r}: a wildcard over a single label would match every host under a top-level domain"
+            f"{_brief(pattern)}: a wildcard over a single label would match every host under a top-level domain"
         )
     return f"*.{host}" if wildcard else host
 

@@ -14,8 +14,15 @@ from typing import Any
 from .config import DomainConfig, StackConfig, TemplateStore, load_stack_file
 from .errors import ConfigError, Problem
 from .names import HostnameError, normalize_hostname, to_unicode
-from .policy import Policy, policy_url
-from .records import sts_record_name, sts_record_value, tlsrpt_record_name, tlsrpt_record_value
+from .policy import MAX_POLICY_BYTES, Policy, policy_url
+from .records import (
+    ROUTE53_VALUE_LIMIT,
+    route53_value_length,
+    sts_record_name,
+    sts_record_value,
+    tlsrpt_record_name,
+    tlsrpt_record_value,
+)
 
 __all__ = ["DnsRecord", "DomainPlan", "StackPlan", "plan_domain", "plan_stack", "plan_stack_file", "stack_file_path"]
 
@@ -166,6 +173,12 @@ def plan_domain(config: DomainConfig, hosting_zone: str | None = None) -> Domain
     records = [DnsRecord(sts_record_name(config.domain), "TXT", sts_record_value(pid), config.ttl)]
     if config.rua:
         records.append(DnsRecord(tlsrpt_record_name(config.domain), "TXT", tlsrpt_record_value(config.rua), config.ttl))
+    _check_sizes(config, body, records)
+    if config.adopt:
+        from .lifecycle.adopt import adopt_warnings  # imports this module: loaded only when needed
+
+        probe = DomainPlan(config, policy, body, pid, tuple(records))
+        config = replace(config, warnings=(*config.warnings, *adopt_warnings(probe)))
     if config.dns != "external":
         return DomainPlan(config, policy, body, pid, tuple(records))
     if hosting_zone is None:
@@ -173,6 +186,31 @@ def plan_domain(config: DomainConfig, hosting_zone: str | None = None) -> Domain
     names = [f"mta-sts.{config.domain}", *(r.name for r in records)]
     delegation = tuple(DnsRecord(n, "CNAME", f"{n}.{hosting_zone}", config.ttl) for n in names)
     return DomainPlan(config, policy, body, pid, tuple(records), hosting_zone, delegation)
+
+
+def _check_sizes(config: DomainConfig, body: bytes, records: list[DnsRecord]) -> None:
+    """Refuse what senders or Route 53 would refuse: a policy over 64 KiB, a TXT value over 4,000 characters."""
+    problems = []
+    if len(body) > MAX_POLICY_BYTES:
+        problems.append(
+            Problem(
+                f"domains.{config.key}.mx",
+                f"the policy would be {len(body):,} bytes; senders read at most {MAX_POLICY_BYTES:,} (RFC 8461 §3.3)",
+            )
+        )
+    for record in records:
+        length = route53_value_length(record.value)
+        if length > ROUTE53_VALUE_LIMIT:
+            field = "rua" if record.name.startswith("_smtp._tls.") else "mx"
+            problems.append(
+                Problem(
+                    f"domains.{config.key}.{field}",
+                    f"the {record.name} TXT value would be {length:,} characters; "
+                    f"Route 53 takes at most {ROUTE53_VALUE_LIMIT:,} per value",
+                )
+            )
+    if problems:
+        raise ConfigError(problems)
 
 
 def plan_stack(config: StackConfig) -> StackPlan:
@@ -186,11 +224,17 @@ def plan_stack(config: StackConfig) -> StackPlan:
     reports = config.settings.get("reports")
     endpoints = [str(reports[k]) for k in ("uri", "mail_uri") if reports[k]] if isinstance(reports, dict) else []
     domains = []
+    problems: list[Problem] = []
     for d in config.domains:
         added = tuple(uri for uri in endpoints if uri not in d.rua)
         if added:
             d = replace(d, rua=(*d.rua, *added))
-        domains.append(plan_domain(d, zone))
+        try:
+            domains.append(plan_domain(d, zone))
+        except ConfigError as exc:  # every domain's problems at once, as for the config itself
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
     return StackPlan(config, tuple(domains))
 
 

@@ -25,10 +25,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .errors import Problem, RecordError
+from .errors import Problem, RecordError, brief
 from .names import HostnameError, normalize_hostname
 
 __all__ = [
+    "ROUTE53_VALUE_LIMIT",
     "STS_PREFIX",
     "TLSRPT_PREFIX",
     "StsRecord",
@@ -37,6 +38,7 @@ __all__ = [
     "normalize_rua_uri",
     "parse_sts_record",
     "parse_tlsrpt_record",
+    "route53_value_length",
     "select_record",
     "split_txt_strings",
     "sts_record_name",
@@ -73,7 +75,7 @@ def tlsrpt_record_name(domain: str) -> str:
 def sts_record_value(policy_id: str) -> str:
     """The ``_mta-sts`` TXT value announcing ``policy_id``: ``v=STSv1; id=<id>``."""
     if not _ID.match(policy_id):
-        raise RecordError(Problem("id", f"{policy_id!r} is not 1-32 letters and digits (RFC 8461 §3.1)"))
+        raise RecordError(Problem("id", f"{brief(policy_id)} is not 1-32 letters and digits (RFC 8461 §3.1)"))
     return f"{STS_PREFIX}; id={policy_id}"
 
 
@@ -100,36 +102,36 @@ def normalize_rua_uri(uri: object) -> str:
     if not uri:
         raise ValueError("the URI is empty")
     if uri != uri.strip() or any(c in uri for c in ' \t\r\n"<>\\^`{|}'):
-        raise ValueError(f"{uri!r} contains white space or characters a URI cannot hold (RFC 3986)")
+        raise ValueError(f"{brief(uri)} contains white space or characters a URI cannot hold (RFC 3986)")
     scheme, colon, rest = uri.partition(":")
     scheme = scheme.lower()
     if not colon or scheme not in ("mailto", "https"):
-        raise ValueError(f"{uri!r}: only mailto: and https: URIs can receive reports (RFC 8460 §3)")
+        raise ValueError(f"{brief(uri)}: only mailto: and https: URIs can receive reports (RFC 8460 §3)")
     if scheme == "mailto":
         address, _, query = rest.partition("?")
         local, at, domain = address.rpartition("@")
         if not at or not local or not _LOCAL_PART.match(local):
-            raise ValueError(f"{uri!r} is not mailto:local-part@domain (RFC 6068)")
+            raise ValueError(f"{brief(uri)} is not mailto:local-part@domain (RFC 6068)")
         try:
             host = normalize_hostname(domain)
         except HostnameError as exc:
-            raise ValueError(f"{uri!r}: {exc}") from None
+            raise ValueError(f"{brief(uri)}: {exc}") from None
         result = f"mailto:{local}@{host}" + (f"?{query}" if query else "")
     else:
         parts = urlsplit(uri)
         if parts.username is not None or parts.password is not None:
-            raise ValueError(f"{uri!r} carries credentials; they would be public in DNS")
+            raise ValueError(f"{brief(uri)} carries credentials; they would be public in DNS")
         if parts.fragment:
-            raise ValueError(f"{uri!r} has a fragment, which a report POST cannot use")
+            raise ValueError(f"{brief(uri)} has a fragment, which a report POST cannot use")
         try:
             host = normalize_hostname(parts.hostname or "")
             port = parts.port
         except (HostnameError, ValueError) as exc:
-            raise ValueError(f"{uri!r}: {exc}") from None
+            raise ValueError(f"{brief(uri)}: {exc}") from None
         netloc = host + (f":{port}" if port is not None else "")
         result = f"https://{netloc}{parts.path}" + (f"?{parts.query}" if parts.query else "")
     if not result.isascii() or not _URI_CHARS.match(result) or _PCT.search(result):
-        raise ValueError(f"{uri!r} has characters that must be percent-encoded (RFC 3986)")
+        raise ValueError(f"{brief(uri)} has characters that must be percent-encoded (RFC 3986)")
     for char, encoded in _MUST_ENCODE.items():
         result = result.replace(char, encoded)
     return result
@@ -142,6 +144,16 @@ def split_txt_strings(value: str, size: int = 255) -> list[str]:
     """
     data = value.encode("ascii")
     return [data[i : i + size].decode("ascii") for i in range(0, len(data), size)] or [""]
+
+
+#: Route 53 takes at most this many characters per record value (API reference, ResourceRecord.Value),
+#: counted as sent: every character-string of at most 255 octets inside its own pair of double quotes.
+ROUTE53_VALUE_LIMIT = 4000
+
+
+def route53_value_length(value: str) -> int:
+    """Characters the TXT ``value`` takes in Route 53: each 255-octet string plus its two quotes."""
+    return len(value) + 2 * len(split_txt_strings(value))
 
 
 def join_txt_strings(strings: Iterable[bytes | str]) -> str:
@@ -159,10 +171,10 @@ def select_record(values: Sequence[str], prefix: str) -> str:
     pattern = re.compile(re.escape(prefix) + r"[ \t]*;")
     matching = [v for v in values if pattern.match(v)]
     if not matching:
-        raise RecordError(Problem("", f"no TXT record begins with {prefix!r}"))
+        raise RecordError(Problem("", f"no TXT record begins with {brief(prefix)}"))
     if len(matching) > 1:
         raise RecordError(
-            Problem("", f"{len(matching)} TXT records begin with {prefix!r}; with more than one, senders see none")
+            Problem("", f"{len(matching)} TXT records begin with {brief(prefix)}; with more than one, senders see none")
         )
     return matching[0]
 
@@ -172,7 +184,7 @@ def _fields(value: str, prefix: str, rfc: str) -> tuple[list[tuple[str, str]], l
     parts = value.split(";")
     head = parts[0].rstrip(_WSP)
     if head != prefix:
-        raise RecordError(Problem("", f"the record does not begin with {prefix!r} ({rfc})"))
+        raise RecordError(Problem("", f"the record does not begin with {brief(prefix)} ({rfc})"))
     warnings: list[Problem] = []
     if parts[0] != head:
         warnings.append(
@@ -183,7 +195,7 @@ def _fields(value: str, prefix: str, rfc: str) -> tuple[list[tuple[str, str]], l
     if body and body[-1].strip(_WSP) == "":
         body = body[:-1]  # optional trailing delimiter
     if not body:
-        raise RecordError(Problem("", f"the record has no field after {prefix!r} ({rfc})"))
+        raise RecordError(Problem("", f"the record has no field after {brief(prefix)} ({rfc})"))
     for raw in body:
         item = raw.strip(_WSP)
         name, eq, val = item.partition("=")
@@ -267,7 +279,7 @@ def parse_tlsrpt_record(value: str) -> TlsrptRecord:
                 except ValueError as exc:
                     raise RecordError(Problem("rua", str(exc))) from None
                 if canonical.lower() != uri.lower():
-                    raise RecordError(Problem("rua", f"{uri!r} should be written {canonical!r} ({rfc})"))
+                    raise RecordError(Problem("rua", f"{brief(uri)} should be written {canonical!r} ({rfc})"))
                 rua.append(uri)
         elif not _EXT_VALUE.match(val):
             raise RecordError(Problem(name, f"{val!r} is not a valid extension value ({rfc})"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -65,21 +65,19 @@ def make_network(
 
 
 def print_reports(reports: list[DomainReport]) -> None:
-    """A readable table: one row per check."""
-    from rich.table import Table
-
-    from ..output import console
+    """A readable table: one row per check (plain lines when stdout is not a terminal)."""
+    from ..output import SECTION, Column, is_terminal, print_table
 
     colour = {"pass": "green", "warn": "yellow", "fail": "red"}
-    table = Table(title="MTA-STS check", title_justify="left")
-    for column in ("Domain", "Check", "Status", "Detail"):
-        table.add_column(column, overflow="fold")
+    rows: list[Sequence[str | Sequence[str]]] = []
+    every_row = not is_terminal()  # plain lines name their domain, so `grep example.com` finds all of them
     for report in reports:
         for index, check in enumerate(report.checks):
             status = f"[{colour[check.status]}]{check.status}[/]"
-            table.add_row(report.domain if index == 0 else "", check.name, status, check.detail)
-        table.add_section()
-    console().print(table)
+            rows.append([report.domain if index == 0 or every_row else "", check.name, status, check.detail])
+        rows.append(SECTION)
+    columns = [Column("Domain", copy=True), Column("Check"), Column("Status", markup=True), Column("Detail")]
+    print_table("MTA-STS check", columns, rows)
 
 
 @click.command()

@@ -51,25 +51,20 @@ def render_markdown(diff: StackDiff, stack: str) -> str:
 
 
 def print_table(diff: StackDiff) -> None:
-    """Readable terminal output."""
-    from rich.table import Table
+    """Readable terminal output (plain lines when stdout is not a terminal); warnings go to stderr."""
+    from ..output import Column, text
+    from ..output import print_table as show
 
-    from ..output import console
-
-    out = console()
     changed = diff.changed
     if not changed:
-        out.print(f"No change for senders against {diff.base}.")
+        text(f"No change for senders against {diff.base}.")
         return
-    table = Table(title=f"Changes against {diff.base}", title_justify="left")
-    for column in ("Domain", "Status", "Policy id", "Changes"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for d in changed:
-        ids = f"{d.old.policy_id if d.old else '-'}\n→ {d.new.policy_id if d.new else '-'}"
-        table.add_row(d.domain, d.status, ids, "\n".join(_describe(d)))
-    out.print(table)
-    for warning in diff.warnings:
-        out.print(f"[yellow]warning:[/yellow] {warning}")
+        ids = [d.old.policy_id if d.old else "-", f"→ {d.new.policy_id if d.new else '-'}"]
+        rows.append([d.domain, d.status, ids, _describe(d)])
+    columns = [Column("Domain", copy=True), Column("Status"), Column("Policy id", copy=True), Column("Changes")]
+    show(f"Changes against {diff.base}", columns, rows)
 
 
 @click.command()
@@ -107,11 +102,11 @@ def diff(
         from ..checker.cli import make_network
 
         result = with_live_mx(result, make_network(nameservers, None, (), 15.0))
+    # Each warning is printed once: inside the JSON or markdown document, or on stderr beside the table.
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     elif as_markdown:
         click.echo(render_markdown(result, stack or path.name), nl=False)
     else:
+        warn(result.warnings)
         print_table(result)
-        return
-    warn(result.warnings)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from ..config import TemplateStore
+from ..config import MAX_YAML_BYTES, TemplateStore
 from ..errors import ConfigError, MtastsError, Problem
 from ..names import to_unicode
 from ..plan import DomainPlan, StackPlan, plan_stack_file
@@ -49,7 +49,8 @@ class DomainDiff:
     rua_removed: tuple[str, ...] = ()
     """TLS-RPT URIs removed."""
     warnings: tuple[str, ...] = field(default=())
-    """What could strand mail or leave stale policies cached, in plain words."""
+    """The plan's warnings for the new state (``field: advice``), then what the change could do: strand mail or
+    leave stale policies cached, in plain words."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -174,8 +175,16 @@ def _diff_domain(domain: str, old: DomainPlan | None, new: DomainPlan | None) ->
         mx_removed=_added(n_mx, o_mx) if new else (),
         rua_added=_added(o_rua, n_rua) if old else (),
         rua_removed=_added(n_rua, o_rua) if new else (),
-        warnings=tuple(_domain_warnings(old, new)),
+        warnings=(*_plan_warnings(new), *_domain_warnings(old, new)),
     )
+
+
+def _plan_warnings(new: DomainPlan | None) -> tuple[str, ...]:
+    """The plan's own advice for the new state (what `mtasts plan` prints), so a reviewer sees it in the diff."""
+    if new is None:
+        return ()
+    prefix = f"domains.{new.config.key}."
+    return tuple(f"{w.path.removeprefix(prefix)}: {w.message}" for w in new.config.warnings)
 
 
 def diff_plans(old: StackPlan | None, new: StackPlan, base: str = "") -> StackDiff:
@@ -222,6 +231,17 @@ def _git(repo: Path, *args: str) -> bytes:
     return result.stdout
 
 
+def _tree_entries(repo: Path, commit: str, wanted: list[str]) -> dict[str, tuple[str, int]]:
+    """``path -> (git mode, size)`` of the files under ``wanted`` at ``commit`` (``git ls-tree -r -l``)."""
+    entries: dict[str, tuple[str, int]] = {}
+    listing = _git(repo, "ls-tree", "-r", "-l", "-z", commit, "--", *wanted).decode("utf-8", "surrogateescape")
+    for line in filter(None, listing.split("\0")):
+        meta, _, path = line.partition("\t")
+        mode, _kind, _object, size = meta.split()
+        entries[path] = (mode, int(size) if size.isdigit() else 0)
+    return entries
+
+
 def plan_at_ref(stack_file: Path, ref: str, templates_dir: Path | None = None) -> StackPlan | None:
     """The plan of ``stack_file`` as committed at ``ref``, with the templates of that commit.
 
@@ -232,23 +252,36 @@ def plan_at_ref(stack_file: Path, ref: str, templates_dir: Path | None = None) -
     ``ref`` (a new stack); raises :class:`MtastsError` when ``ref`` is not a
     commit of the repository.
     """
+    shown = stack_file
     stack_file = stack_file.resolve()
-    repo = Path(_git(stack_file.parent, "rev-parse", "--show-toplevel").decode().strip())
+    repo = Path(_git(shown.absolute().parent, "rev-parse", "--show-toplevel").decode().strip()).resolve()
     try:
         commit = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
     except MtastsError:
         raise MtastsError(Problem("--base", f"{ref!r} is not a commit of {repo}")) from None
+    if not stack_file.is_relative_to(repo):
+        raise MtastsError(Problem(str(shown), f"leads outside the repository {repo}; diff reads only files in it"))
     relative = stack_file.relative_to(repo).as_posix()
     templates_path = (templates_dir or stack_file.parent / "policy_templates").resolve()
     versioned = templates_path.is_relative_to(repo)
     wanted = [relative, templates_path.relative_to(repo).as_posix()] if versioned else [relative]
-    paths = _git(repo, "ls-tree", "-r", "--name-only", commit, "--", *wanted).decode().splitlines()
-    if relative not in paths:
+    entries = _tree_entries(repo, commit, wanted)
+    if relative not in entries:
         return None
-    archive = _git(repo, "archive", "--format=tar", commit, "--", *paths)
+    for path, (mode, size) in entries.items():
+        where = f"{ref}:{path}"
+        if mode != "100644" and mode != "100755":
+            what = "a symbolic link" if mode == "120000" else f"not a regular file (git mode {mode})"
+            raise ConfigError(Problem(where, f"is {what} at that commit; diff reads only regular files"))
+        if size > MAX_YAML_BYTES:
+            raise ConfigError(Problem(where, f"is larger than {MAX_YAML_BYTES:,} bytes at that commit; refused"))
+    archive = _git(repo, "archive", "--format=tar", commit, "--", *entries)
     with tempfile.TemporaryDirectory(prefix="mtasts-diff-") as tmp:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(tmp, filter="data")
+            try:
+                tar.extractall(tmp, filter="data")
+            except (tarfile.TarError, OSError) as exc:  # FilterError and friends: refused, one line
+                raise ConfigError(Problem(f"{ref}:{relative}", f"cannot be read from that commit: {exc}")) from None
         if versioned:
             folder = Path(tmp) / templates_path.relative_to(repo)
             store = TemplateStore(folder if folder.is_dir() else None)

@@ -1,10 +1,10 @@
-"""Terminal tables (rich) of a TLS-RPT summary."""
+"""Terminal tables of a TLS-RPT summary (rendered by :mod:`mtasts.output`: plain lines off a terminal)."""
 
 from __future__ import annotations
 
-from rich.table import Table
+from collections.abc import Sequence
 
-from ..output import console
+from ..output import Column, print_table, text
 from .aggregate import Summary
 
 
@@ -15,33 +15,24 @@ def _rate(successful: int, failed: int) -> str:
 
 def print_summary(summary: Summary) -> None:
     """Per domain: totals, then failures by result type, sending organization and MX."""
-    out = console()
-    out.print(
-        f"{summary.reports} report(s) accepted, {len(summary.rejected)} rejected, {summary.duplicates} duplicate(s)"
-    )
-    totals = Table(title="Sessions per policy domain", title_justify="left")
-    for column in ("Domain", "Successful", "Failed", "Success rate"):
-        totals.add_column(column, justify="right" if column != "Domain" else "left")
+    text(f"{summary.reports} report(s) accepted, {len(summary.rejected)} rejected, {summary.duplicates} duplicate(s)")
+    counts = [Column("Successful", justify="right"), Column("Failed", justify="right")]
+    rate = Column("Success rate", justify="right")
+    totals: list[Sequence[str]] = []
     for name in sorted(summary.domains):
         d = summary.domains[name]
-        totals.add_row(name, str(d.successful), str(d.failed), _rate(d.successful, d.failed))
-    out.print(totals)
+        totals.append([name, str(d.successful), str(d.failed), _rate(d.successful, d.failed)])
+    print_table("Sessions per policy domain", [Column("Domain", copy=True), *counts, rate], totals)
     for name in sorted(summary.domains):
         d = summary.domains[name]
-        detail = Table(title=f"{name}", title_justify="left")
-        for column in ("By", "Key", "Successful", "Failed", "Success rate"):
-            detail.add_column(column)
+        rows: list[Sequence[str]] = []
         for result, count in sorted(d.by_result_type.items(), key=lambda kv: -kv[1]):
-            detail.add_row("result type", result, "", str(count), "")
-        for org, counts in sorted(d.by_organization.items()):
-            detail.add_row("sender", org, str(counts["successful"]), str(counts["failed"]), _rate(**counts))
-        for mx, counts in sorted(d.by_mx.items()):
-            detail.add_row("receiving MX", mx, str(counts["successful"]), str(counts["failed"]), _rate(**counts))
-        out.print(detail)
+            rows.append(["result type", result, "", str(count), ""])
+        for org, c in sorted(d.by_organization.items()):
+            rows.append(["sender", org, str(c["successful"]), str(c["failed"]), _rate(**c)])
+        for mx, c in sorted(d.by_mx.items()):
+            rows.append(["receiving MX", mx, str(c["successful"]), str(c["failed"]), _rate(**c)])
+        print_table(name, [Column("By"), Column("Key", copy=True), *counts, rate], rows)
     if summary.rejected:
-        rejected = Table(title="Rejected", title_justify="left")
-        rejected.add_column("Source", overflow="fold")
-        rejected.add_column("Reason", overflow="fold")
-        for item in summary.rejected:
-            rejected.add_row(item["source"], item["reason"])
-        out.print(rejected)
+        rejected = [[item["source"], item["reason"]] for item in summary.rejected]
+        print_table("Rejected", [Column("Source", copy=True), Column("Reason")], rejected)
