@@ -15,7 +15,7 @@ from mtasts.checker.net import Network, parse_connect_to, parse_nameserver
 from mtasts.checker.preflight import preflight
 from mtasts.cli import main
 from mtasts.config import parse_stack_settings
-from mtasts.plan import plan_stack, plan_stack_file
+from mtasts.plan import DomainPlan, plan_stack, plan_stack_file
 
 
 def status(report: DomainReport, name: str) -> tuple[str, str]:
@@ -60,7 +60,7 @@ def test_enforce_mode_uncovered_mx_fails(net: Network) -> None:
         ("big.example", "larger than 65536 bytes"),
         ("wrongname.example", "certificate of mta-sts.wrongname.example not accepted: Hostname mismatch"),
         ("expired.example", "certificate of mta-sts.expired.example not accepted: certificate has expired"),
-        ("hang.example", "no answer from mta-sts.hang.example within 1 s"),
+        ("hang.example", "no answer from mta-sts.hang.example within the 1 s deadline"),
     ],
 )
 def test_policy_fetch_failures(world: Loopback, domain: str, expected: str) -> None:
@@ -161,10 +161,11 @@ def test_cli_json_shape_and_exit_status(world: Loopback) -> None:
     assert [d["domain"] for d in doc["domains"]] == ["good.example", "redirect.example"]
     assert [d["ok"] for d in doc["domains"]] == [True, False]
     for d in doc["domains"]:
-        assert set(d) == {"domain", "ok", "checks"}
+        assert set(d) == {"domain", "ok", "status", "checks"}
         for c in d["checks"]:
             assert set(c) == {"name", "status", "detail"}
-            assert c["status"] in ("pass", "warn", "fail")
+            assert c["status"] in ("pass", "warn", "fail", "pending")
+    assert [d["status"] for d in doc["domains"]] == ["pass", "fail"]
 
 
 def test_cli_all_good_exits_0_with_a_table(world: Loopback) -> None:
@@ -277,23 +278,69 @@ def test_delegation_cnames_are_checked(world: Loopback) -> None:
     assert status(report, "delegation:_mta-sts.partner.example")[0] == "pass"
 
 
-def test_missing_delegation_cname_fails_with_the_value_to_publish(world: Loopback) -> None:
-    """A missing owner CNAME fails and says exactly which CNAME to publish."""
+def external_plan(domain: str) -> DomainPlan:
+    """The plan of one ``dns: external`` domain with TLS-RPT, hosted in hosting.example.net."""
     plan = plan_stack(
         parse_stack_settings(
             {
                 "hostingZone": "hosting.example.net",
-                "domains": {"absent.example": {"dns": "external", "template": "none"}},
+                "domains": {domain: {"dns": "external", "mx": [f"mx.{domain}"], "rua": [f"mailto:t@{domain}"]}},
             }
         )
     )
+    return plan.get(domain)
+
+
+def test_missing_delegation_cnames_are_pending_and_named(world: Loopback) -> None:
+    """Owner CNAMEs not yet published make the domain pending (not failed), each missing record named with its value."""
+    expected = external_plan("absent.example")
+    first, *rest = expected.delegation
+    assert rest, "the plan lists more than one delegation CNAME"
+    world.zone.add(f"{first.name}. 300 IN CNAME {first.value}.\n")  # the owner has published one of them
+    world.zone.add("absent.example. 300 IN MX 10 mx.absent.example.\n")
     net = Network(nameservers=[parse_nameserver(world.nameserver)], ca_file=world.ca_file, timeout=2)
-    report = check_domain("absent.example", net, plan.get("absent.example"))
-    assert status(report, "delegation:_mta-sts.absent.example") == (
+    report = check_domain("absent.example", net, expected)
+    assert status(report, f"delegation:{first.name}") == ("pass", f"CNAME to {first.value}")
+    for record in rest:
+        assert status(report, f"delegation:{record.name}") == (
+            "pending",
+            f"not published yet: the owner must publish CNAME {record.value}",
+        )
+    assert status(report, "live")[0] == "pending"
+    assert not {"sts-record", "policy-fetch", "drift", "tlsrpt-record"} & {c.name for c in report.checks}
+    assert status(report, "mx-coverage")[0] == "pass"  # checked against the stack's policy meanwhile
+    assert report.ok
+    assert report.status == "pending"
+
+
+def test_wrong_delegation_cname_fails(world: Loopback) -> None:
+    """An owner CNAME pointing somewhere else is a failure, not pending, and says what to publish instead."""
+    expected = external_plan("wrongcname.example")
+    for record in expected.delegation:
+        world.zone.add(f"{record.name}. 300 IN CNAME elsewhere.example.\n")
+    net = Network(nameservers=[parse_nameserver(world.nameserver)], ca_file=world.ca_file, timeout=2)
+    report = check_domain("wrongcname.example", net, expected)
+    record = expected.delegation[0]
+    assert status(report, f"delegation:{record.name}") == (
         "fail",
-        "no CNAME; the owner must publish CNAME _mta-sts.absent.example.hosting.example.net",
+        f"CNAME to elsewhere.example; the owner must publish CNAME {record.value}",
     )
-    assert not report.ok
+    assert report.status == "fail"
+
+
+def test_cli_pending_domain_exits_0_and_says_pending(world: Loopback, tmp_path: Path) -> None:
+    """`mtasts check --json` marks a domain waiting for its owner's CNAMEs pending and exits 0."""
+    world.zone.add("waiting.example. 300 IN MX 10 mx.waiting.example.\n")
+    path = tmp_path / "Pulumi.ext.yaml"
+    path.write_text(
+        "config:\n  mta-sts:hostingZone: hosting.example.net\n  mta-sts:domains:\n    waiting.example:\n"
+        "      dns: external\n      mx: [mx.waiting.example]\n"
+    )
+    result = cli(world, "--config", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    (domain,) = json.loads(result.stdout)["domains"]
+    assert (domain["ok"], domain["status"]) == (True, "pending")
+    assert {c["status"] for c in domain["checks"] if c["name"].startswith("delegation:")} == {"pending"}
 
 
 def test_one_deadline_covers_the_whole_fetch(world: Loopback, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -313,7 +360,7 @@ def test_one_deadline_covers_the_whole_fetch(world: Loopback, monkeypatch: pytes
         connect_to=[parse_connect_to(c) for c in world.connect_to()],
         timeout=1.0,
     )
-    with pytest.raises(net_module.FetchError, match=r"no answer from mta-sts\.good\.example within 1 s"):
+    with pytest.raises(net_module.FetchError, match=r"no answer from mta-sts\.good\.example within the 1 s deadline"):
         net.fetch_policy("good.example")
 
 
