@@ -52,6 +52,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loopback]:
         serve(w, "nostarttls.example", policy_for("nostarttls.example"))
         serve(w, "badcert.example", policy_for("badcert.example"))
         serve(w, "hang.example", policy_for("hang.example"))
+        serve(w, "nsonly.example", policy_for("nsonly.example"))
+        w.zone.add("mx.nsonly.example. 300 IN A 127.0.0.1\n")
+        w.zone.add("implicit.example. 300 IN A 127.0.0.1\nnullmx.example. 300 IN MX 0 .\n")
         for mode in (*HOSTILE_HTTPS, *HOSTILE_SMTP):  # HTTPS and SMTP for these go to the hostile servers
             serve(w, f"{mode}.example", policy_for(f"{mode}.example"))
         yield w

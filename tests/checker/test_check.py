@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -15,7 +19,7 @@ from mtasts.checker.net import Network, parse_connect_to, parse_nameserver
 from mtasts.checker.preflight import preflight
 from mtasts.cli import main
 from mtasts.config import parse_stack_settings
-from mtasts.plan import DomainPlan, plan_stack, plan_stack_file
+from mtasts.plan import DomainPlan, StackPlan, plan_stack, plan_stack_file
 
 
 def status(report: DomainReport, name: str) -> tuple[str, str]:
@@ -387,3 +391,113 @@ def test_pulumi_program_stops_on_the_live_gate(world: Loopback, monkeypatch: pyt
         "error: domains.uncovered.example.mx: live MX host backup.elsewhere.example is not covered by "
         "mx.uncovered.example: in enforce mode senders would refuse to deliver to it (RFC 8461 §4.1)",
     ]
+
+
+def test_every_name_goes_through_the_chosen_resolver(world: Loopback, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The policy host and the MX host are resolved through --nameserver, never the system resolver (split horizon)."""
+    original = socket.getaddrinfo
+    asked: list[str] = []
+
+    def no_names(host: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            asked.append(str(host))
+            raise socket.gaierror(socket.EAI_NONAME, "the system resolver must not be asked") from None
+        return original(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_names)
+    net = Network(
+        nameservers=[parse_nameserver(world.nameserver)],
+        ca_file=world.ca_file,
+        # only the ports change: the addresses come from the loopback zone's A records
+        connect_to=[
+            parse_connect_to(f":443::{world.https_port}"),
+            parse_connect_to(f"mx.nsonly.example:25::{world.smtp_ports['mx.nsonly.example']}"),
+        ],
+        timeout=5,
+    )
+    report = check_domain("nsonly.example", net, starttls=True)
+    assert report.status == "pass", report.to_dict()
+    assert status(report, "starttls:mx.nsonly.example")[0] == "pass"
+    assert asked == []
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--timeout", "inf"], "error: --timeout: inf is not a number of seconds from 0.1 to 3600"),
+        (["--timeout", "1e308"], "error: --timeout: 1e+308 is not a number of seconds from 0.1 to 3600"),
+        (["--timeout", "nan"], "error: --timeout: nan is not a number of seconds from 0.1 to 3600"),
+        (["--timeout", "0"], "error: --timeout: 0.0 is not a number of seconds from 0.1 to 3600"),
+        (["--ca-file", "/dev/zero"], "error: --ca-file: /dev/zero: larger than 8388608 bytes"),
+        (["--ca-file", "/nonexistent/ca.pem"], "error: --ca-file: /nonexistent/ca.pem: cannot read it"),
+    ],
+)
+def test_cli_bad_timeout_and_ca_file_are_one_line(args: list[str], line: str) -> None:
+    """Infinite, huge, NaN or zero timeouts and unreadable CA files are one error line and exit 2, before any lookup."""
+    result = CliRunner().invoke(main, ["check", "x.example", *args])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(line)
+    assert len(result.stderr.splitlines()) == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"not a certificate\n", "no usable PEM CA certificate in it"),
+        (b"", "no usable PEM CA certificate in it"),
+        (b"\x30\x82\x01\x0a\x02\x82\x01\x01\x00\xff", "not PEM text (binary content)"),
+    ],
+)
+def test_cli_non_pem_ca_file_is_one_line(tmp_path: Path, content: bytes, reason: str) -> None:
+    """A CA file that is not PEM (text, empty, or DER bytes) is one error line naming the file, exit 2."""
+    path = tmp_path / "ca.der"
+    path.write_bytes(content)
+    result = CliRunner().invoke(main, ["check", "x.example", "--ca-file", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [result.stderr.splitlines()[0]]
+    assert result.stderr.startswith(f"error: --ca-file: {path}: {reason}")
+
+
+def enforce_plan(domain: str, mx: str) -> StackPlan:
+    return plan_stack(parse_stack_settings({"domains": {domain: {"template": "enforce", "mx": [mx]}}}))
+
+
+@pytest.mark.parametrize(
+    ("domain", "mx", "problem"),
+    [
+        ("nowhere.example", "mx.nowhere.example", "nowhere.example does not exist in DNS (NXDOMAIN)"),
+        ("implicit.example", "mx.implicit.example", "implicit.example has no MX records, so senders deliver to"),
+    ],
+)
+def test_preflight_refuses_nxdomain_and_uncovered_implicit_mx(
+    world: Loopback, domain: str, mx: str, problem: str
+) -> None:
+    """An enforce domain that does not exist, or has no MX and whose own name its patterns miss, is an error."""
+    problems = preflight(enforce_plan(domain, mx), Network(nameservers=[parse_nameserver(world.nameserver)], timeout=5))
+    assert [p.path for p in problems] == [f"domains.{domain}.mx"]
+    assert problems[0].message.startswith(problem)
+
+
+@pytest.mark.parametrize(("domain", "mx"), [("implicit.example", "implicit.example"), ("nullmx.example", "mx.x")])
+def test_preflight_accepts_covered_implicit_mx_and_null_mx(world: Loopback, domain: str, mx: str) -> None:
+    """The implicit MX covered by a pattern, or a null MX (no mail at all), passes the gate."""
+    net = Network(nameservers=[parse_nameserver(world.nameserver)], timeout=5)
+    assert preflight(enforce_plan(domain, mx), net) == []
+
+
+def test_preflight_with_an_unreachable_resolver_is_bounded(world: Loopback) -> None:
+    """Ten enforce domains behind a resolver that never answers cost about one timeout, one line each."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        names = [f"d{i}.example" for i in range(10)]
+        plan = plan_stack(
+            parse_stack_settings({"domains": {n: {"template": "enforce", "mx": [f"mx.{n}"]} for n in names}})
+        )
+        start = time.monotonic()
+        problems = preflight(plan, Network(nameservers=[("127.0.0.1", silent.getsockname()[1])], timeout=1))
+        assert time.monotonic() - start < 1 + 6  # ten lookups one after another took 10 timeouts
+    assert [p.path for p in problems] == [f"domains.{n}.mx" for n in names]
+    assert "no answer from 127.0.0.1:" in problems[0].message
