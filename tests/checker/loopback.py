@@ -97,8 +97,9 @@ class Loopback:
     def connect_to(self) -> list[str]:
         """``--connect-to`` values: HTTPS to the HTTPS server (hang hosts to the silent one), port 25 per MX."""
         rules = [f"mta-sts.hang.example:443:127.0.0.1:{self.hang_port}"]
-        rules += [f"mta-sts.{mode}.example:443:127.0.0.1:{port}" for mode, port in self.hostile_ports.items()]
-        rules += [f"mx.{mode}.example:25:127.0.0.1:{port}" for mode, port in self.hostile_ports.items()]
+        hostile = self.hostile_ports.items()
+        rules += [f"mta-sts.{mode}.example:443:127.0.0.1:{port}" for mode, port in hostile if mode in HOSTILE_HTTPS]
+        rules += [f"mx.{mode}.example:25:127.0.0.1:{port}" for mode, port in hostile if mode in HOSTILE_SMTP]
         rules += [f":443:127.0.0.1:{self.https_port}"]
         rules += [f"{host}:25:127.0.0.1:{port}" for host, port in self.smtp_ports.items()]
         return rules
