@@ -501,3 +501,21 @@ def test_preflight_with_an_unreachable_resolver_is_bounded(world: Loopback) -> N
         assert time.monotonic() - start < 1 + 6  # ten lookups one after another took 10 timeouts
     assert [p.path for p in problems] == [f"domains.{n}.mx" for n in names]
     assert "no answer from 127.0.0.1:" in problems[0].message
+
+
+def test_plan_preflight_cli_refuses_an_enforce_domain_without_mx(world: Loopback, tmp_path: Path) -> None:
+    """`mtasts plan --preflight` exits 2 naming the domain when its live DNS has no MX covering the implicit MX."""
+    path = tmp_path / "Pulumi.p.yaml"
+    path.write_text(
+        "config:\n  mta-sts:domains:\n    implicit.example:\n      template: enforce\n      mx: [mx.implicit.example]\n"
+        "    nowhere.example:\n      template: enforce\n      mx: [mx.nowhere.example]\n"
+    )
+    result = CliRunner().invoke(main, ["plan", "--config", str(path), "--preflight", "--nameserver", world.nameserver])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert [line.split(":")[1].strip() for line in lines] == [
+        "domains.implicit.example.mx",
+        "domains.nowhere.example.mx",
+    ]
+    assert "implicit MX implicit.example" in lines[0]
+    assert "NXDOMAIN" in lines[1]

@@ -326,6 +326,7 @@ class Network:
         except ValueError:
             pass
         deadline = deadline or self.deadline()
+        deadline.remaining()  # a step that starts after the deadline (queued behind others) says so, not "DNS"
         found: list[str] = []
         for rdtype in ("A", "AAAA"):
             answer = self._query(host, rdtype, deadline)
