@@ -124,3 +124,19 @@ def test_unreachable_resolver_costs_one_deadline_and_one_line(world: Loopback, s
         f"no answer from {silent_resolver} within the 1 s deadline; "
         "no result for mx-coverage, sts-record, policy-fetch, tlsrpt-record"
     )
+
+
+def test_many_slow_mx_hosts_share_the_one_deadline(world: Loopback) -> None:
+    """Twelve MX hosts with slow banners (more than run at once) still end within the domain's one deadline."""
+    hosts = [f"mx{i}.manymx.example" for i in range(12)]
+    world.zone.add("".join(f"manymx.example. 300 IN MX {i} {host}.\n" for i, host in enumerate(hosts)))
+    net = Network(
+        nameservers=[parse_nameserver(world.nameserver)],
+        ca_file=world.ca_file,
+        connect_to=[parse_connect_to(f":25:127.0.0.1:{world.hostile_ports['slowbanner']}")],
+        timeout=DEADLINE,
+    )
+    report, elapsed = timed_check("manymx.example", net, starttls=True)
+    assert elapsed < DEADLINE + MARGIN
+    rows = [row(report, f"starttls:{host}") for host in hosts]
+    assert rows == [("fail", f"no answer from {host} within the 1 s deadline") for host in hosts]
