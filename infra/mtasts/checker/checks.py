@@ -354,7 +354,8 @@ def check_domain(domain: str, net: Network, expected: DomainPlan | None = None, 
         answer, hosts, how = _mx_hosts(run, domain, mx)
         sessions = [(host, run.start(net.starttls, host)) for host in hosts] if starttls else []
 
-        pending = expected is not None and _delegation(report, run, expected, delegation)
+        pending = expected is not None and expected.external and _delegation(report, run, expected, delegation)
+        policy: Policy | None = None
         if pending:
             report.add(
                 "live",
@@ -367,9 +368,8 @@ def check_domain(domain: str, net: Network, expected: DomainPlan | None = None, 
             if expected is not None:
                 _drift(report, expected, live_id, body)
         if answer is not None:
-            reference = expected.policy if pending and expected else None
-            if not pending:
-                reference = policy or (expected.policy if expected else None)
+            # the live policy when there is one; the stack's while pending (what publishing the CNAMEs will enforce)
+            reference = policy or (expected.policy if expected else None)
             _mx_coverage(report, domain, answer, hosts, how, reference)
         _starttls(report, run, sessions)
         if not pending:
