@@ -519,3 +519,24 @@ def test_plan_preflight_cli_refuses_an_enforce_domain_without_mx(world: Loopback
     ]
     assert "implicit MX implicit.example" in lines[0]
     assert "NXDOMAIN" in lines[1]
+
+
+def test_pulumi_program_stops_on_an_enforce_domain_that_does_not_exist(
+    world: Loopback, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Pulumi program's gate refuses an enforce domain whose MX lookup is NXDOMAIN instead of passing silently."""
+    import pulumi
+
+    import mtasts.checker.preflight as gate
+    from mtasts.resources import program
+
+    def loopback_network(**kwargs: float) -> Network:
+        return Network(nameservers=[parse_nameserver(world.nameserver)], **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gate, "Network", loopback_network)
+    with pytest.raises(pulumi.RunError) as info:
+        program._preflight(enforce_plan("nowhere.example", "mx.nowhere.example"))
+    lines = str(info.value).splitlines()
+    assert lines[0] == "preflight failed:"
+    assert lines[1].startswith("error: domains.nowhere.example.mx: nowhere.example does not exist in DNS (NXDOMAIN)")
+    assert len(lines) == 2
