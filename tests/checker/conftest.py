@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from loopback import Loopback, Route, running
+from loopback import HOSTILE_HTTPS, HOSTILE_SMTP, Loopback, Route, running
 from scenarios import GOOD, NEW, OLD, SMTP, policy_for, serve
 
 from mtasts.checker.net import Network, parse_connect_to, parse_nameserver
@@ -52,6 +52,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loopback]:
         serve(w, "nostarttls.example", policy_for("nostarttls.example"))
         serve(w, "badcert.example", policy_for("badcert.example"))
         serve(w, "hang.example", policy_for("hang.example"))
+        serve(w, "nsonly.example", policy_for("nsonly.example"))
+        w.zone.add("mx.nsonly.example. 300 IN A 127.0.0.1\n")
+        w.zone.add("implicit.example. 300 IN A 127.0.0.1\nnullmx.example. 300 IN MX 0 .\n")
+        for mode in (*HOSTILE_HTTPS, *HOSTILE_SMTP):  # HTTPS and SMTP for these go to the hostile servers
+            serve(w, f"{mode}.example", policy_for(f"{mode}.example"))
         yield w
 
 

@@ -1,7 +1,7 @@
 """Hermetic servers on 127.0.0.1 for the checker; nothing leaves the machine.
 
-Authoritative DNS (dnslib), HTTPS with a throwaway CA (trustme), SMTP with STARTTLS (aiosmtpd), and a server
-that accepts connections and never answers.
+Authoritative DNS (dnslib), HTTPS with a throwaway CA (trustme), SMTP with STARTTLS (aiosmtpd), a server
+that accepts connections and never answers, and hostile servers (:class:`Hostile`) that trickle or flood.
 """
 
 from __future__ import annotations
@@ -86,6 +86,8 @@ class Loopback:
     zone: ZoneResolver
     routes: dict[str, Route]
     smtp_ports: dict[str, int]
+    hostile_ports: dict[str, int] = field(default_factory=dict)
+    """Hostile mode (see :data:`HOSTILE_HTTPS`, :data:`HOSTILE_SMTP`) -> port of the server behaving so."""
 
     @property
     def nameserver(self) -> str:
@@ -94,7 +96,11 @@ class Loopback:
 
     def connect_to(self) -> list[str]:
         """``--connect-to`` values: HTTPS to the HTTPS server (hang hosts to the silent one), port 25 per MX."""
-        rules = [f"mta-sts.hang.example:443:127.0.0.1:{self.hang_port}", f":443:127.0.0.1:{self.https_port}"]
+        rules = [f"mta-sts.hang.example:443:127.0.0.1:{self.hang_port}"]
+        hostile = self.hostile_ports.items()
+        rules += [f"mta-sts.{mode}.example:443:127.0.0.1:{port}" for mode, port in hostile if mode in HOSTILE_HTTPS]
+        rules += [f"mx.{mode}.example:25:127.0.0.1:{port}" for mode, port in hostile if mode in HOSTILE_SMTP]
+        rules += [f":443:127.0.0.1:{self.https_port}"]
         rules += [f"{host}:25:127.0.0.1:{port}" for host, port in self.smtp_ports.items()]
         return rules
 
@@ -130,6 +136,103 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+#: HTTPS servers that answer the policy request in a hostile way; each is domain ``<mode>.example``.
+HOSTILE_HTTPS = {
+    "slowstatus": "sends the status line one byte per tick, without end",
+    "slowheaders": "sends a status line, then header bytes one per tick, without end",
+    "slowbody": "announces a 60,000-byte body and sends it one byte per tick",
+    "slowchunks": "sends a chunked body, one 1-byte chunk per tick, without end",
+    "hugeheaders": "sends header lines of 1,000 bytes as fast as they are read, without end",
+    "endlesschunks": "sends 1,000-byte chunks as fast as they are read, without end",
+}
+#: SMTP servers (MX ``mx.<mode>.example``) that answer in a hostile way.
+HOSTILE_SMTP = {
+    "slowbanner": "sends its 220 banner one byte per tick, without end",
+    "endless250": "answers EHLO with 250- continuation lines as fast as they are read, without end",
+}
+#: Seconds between two trickled bytes (or lines, or chunks).
+TICK = 0.05
+
+
+class Hostile:
+    """A server for one hostile mode; a thread per connection keeps it up until the client goes or it is stopped."""
+
+    def __init__(self, mode: str, tls: ssl.SSLContext | None) -> None:
+        self.mode = mode
+        self.tls = tls
+        self.stopped = threading.Event()
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = int(self.listener.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        conn.settimeout(10)
+        try:
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    data = conn.recv(4096)
+                    if not data:
+                        return
+                    request += data
+            getattr(self, "_" + self.mode)(conn)
+        except OSError:  # the client gave up (its deadline), or the fixture stopped: both are the point
+            pass
+        finally:
+            conn.close()
+
+    def _forever(self, conn: socket.socket, first: bytes, each: bytes, pause: float = TICK) -> None:
+        conn.sendall(first)
+        while not self.stopped.is_set():
+            conn.sendall(each)
+            if pause:
+                self.stopped.wait(pause)
+
+    def _slowstatus(self, conn: socket.socket) -> None:
+        self._forever(conn, b"HTTP/1.1 200 ", b"O")
+
+    def _slowheaders(self, conn: socket.socket) -> None:
+        self._forever(conn, b"HTTP/1.1 200 OK\r\nX-Slow: ", b"y")
+
+    def _slowbody(self, conn: socket.socket) -> None:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 60000\r\n\r\n"
+        self._forever(conn, head, b"v")
+
+    def _slowchunks(self, conn: socket.socket) -> None:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+        self._forever(conn, head, b"1\r\nv\r\n")
+
+    def _hugeheaders(self, conn: socket.socket) -> None:
+        self._forever(conn, b"HTTP/1.1 200 OK\r\n", b"X-Big: " + b"y" * 991 + b"\r\n", pause=0)
+
+    def _endlesschunks(self, conn: socket.socket) -> None:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+        self._forever(conn, head, b"3e8\r\n" + b"v" * 1000 + b"\r\n", pause=0)
+
+    def _slowbanner(self, conn: socket.socket) -> None:
+        self._forever(conn, b"220 ", b"x")
+
+    def _endless250(self, conn: socket.socket) -> None:
+        conn.sendall(b"220 hostile.example ESMTP\r\n")
+        conn.recv(4096)  # EHLO
+        self._forever(conn, b"", b"250-hostile.example says hello again\r\n", pause=0)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.listener.close()
 
 
 class _Sink:
@@ -191,6 +294,9 @@ def running(
     hang.bind(("127.0.0.1", 0))
     hang.listen(16)  # accepted by the kernel, never answered
 
+    hostile_cert = context_for(*(f"mta-sts.{mode}.example" for mode in HOSTILE_HTTPS))
+    hostile = [Hostile(mode, hostile_cert) for mode in HOSTILE_HTTPS] + [Hostile(mode, None) for mode in HOSTILE_SMTP]
+
     controllers = []
     smtp_ports: dict[str, int] = {}
     for host, cert_name in smtp_certs.items():
@@ -202,9 +308,18 @@ def running(
         smtp_ports[host] = port
     try:
         yield Loopback(
-            dns_port, int(https.server_address[1]), int(hang.getsockname()[1]), ca_file, zone, routes, smtp_ports
+            dns_port,
+            int(https.server_address[1]),
+            int(hang.getsockname()[1]),
+            ca_file,
+            zone,
+            routes,
+            smtp_ports,
+            {h.mode: h.port for h in hostile},
         )
     finally:
+        for server in hostile:
+            server.stop()
         for controller in controllers:
             controller.stop()
         hang.close()

@@ -19,6 +19,7 @@ SMTP = {
     "mx.good.example": "mx.good.example",
     "mx.nostarttls.example": None,
     "mx.badcert.example": "mx.someone-else.example",
+    "mx.nsonly.example": "mx.nsonly.example",
 }
 
 

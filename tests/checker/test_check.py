@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -15,7 +19,7 @@ from mtasts.checker.net import Network, parse_connect_to, parse_nameserver
 from mtasts.checker.preflight import preflight
 from mtasts.cli import main
 from mtasts.config import parse_stack_settings
-from mtasts.plan import plan_stack, plan_stack_file
+from mtasts.plan import DomainPlan, StackPlan, plan_stack, plan_stack_file
 
 
 def status(report: DomainReport, name: str) -> tuple[str, str]:
@@ -60,7 +64,7 @@ def test_enforce_mode_uncovered_mx_fails(net: Network) -> None:
         ("big.example", "larger than 65536 bytes"),
         ("wrongname.example", "certificate of mta-sts.wrongname.example not accepted: Hostname mismatch"),
         ("expired.example", "certificate of mta-sts.expired.example not accepted: certificate has expired"),
-        ("hang.example", "no answer from mta-sts.hang.example within 1 s"),
+        ("hang.example", "no answer from mta-sts.hang.example within the 1 s deadline"),
     ],
 )
 def test_policy_fetch_failures(world: Loopback, domain: str, expected: str) -> None:
@@ -161,10 +165,11 @@ def test_cli_json_shape_and_exit_status(world: Loopback) -> None:
     assert [d["domain"] for d in doc["domains"]] == ["good.example", "redirect.example"]
     assert [d["ok"] for d in doc["domains"]] == [True, False]
     for d in doc["domains"]:
-        assert set(d) == {"domain", "ok", "checks"}
+        assert set(d) == {"domain", "ok", "status", "checks"}
         for c in d["checks"]:
             assert set(c) == {"name", "status", "detail"}
-            assert c["status"] in ("pass", "warn", "fail")
+            assert c["status"] in ("pass", "warn", "fail", "pending")
+    assert [d["status"] for d in doc["domains"]] == ["pass", "fail"]
 
 
 def test_cli_all_good_exits_0_with_a_table(world: Loopback) -> None:
@@ -277,23 +282,69 @@ def test_delegation_cnames_are_checked(world: Loopback) -> None:
     assert status(report, "delegation:_mta-sts.partner.example")[0] == "pass"
 
 
-def test_missing_delegation_cname_fails_with_the_value_to_publish(world: Loopback) -> None:
-    """A missing owner CNAME fails and says exactly which CNAME to publish."""
+def external_plan(domain: str) -> DomainPlan:
+    """The plan of one ``dns: external`` domain with TLS-RPT, hosted in hosting.example.net."""
     plan = plan_stack(
         parse_stack_settings(
             {
                 "hostingZone": "hosting.example.net",
-                "domains": {"absent.example": {"dns": "external", "template": "none"}},
+                "domains": {domain: {"dns": "external", "mx": [f"mx.{domain}"], "rua": [f"mailto:t@{domain}"]}},
             }
         )
     )
+    return plan.get(domain)
+
+
+def test_missing_delegation_cnames_are_pending_and_named(world: Loopback) -> None:
+    """Owner CNAMEs not yet published make the domain pending (not failed), each missing record named with its value."""
+    expected = external_plan("absent.example")
+    first, *rest = expected.delegation
+    assert rest, "the plan lists more than one delegation CNAME"
+    world.zone.add(f"{first.name}. 300 IN CNAME {first.value}.\n")  # the owner has published one of them
+    world.zone.add("absent.example. 300 IN MX 10 mx.absent.example.\n")
     net = Network(nameservers=[parse_nameserver(world.nameserver)], ca_file=world.ca_file, timeout=2)
-    report = check_domain("absent.example", net, plan.get("absent.example"))
-    assert status(report, "delegation:_mta-sts.absent.example") == (
+    report = check_domain("absent.example", net, expected)
+    assert status(report, f"delegation:{first.name}") == ("pass", f"CNAME to {first.value}")
+    for record in rest:
+        assert status(report, f"delegation:{record.name}") == (
+            "pending",
+            f"not published yet: the owner must publish CNAME {record.value}",
+        )
+    assert status(report, "live")[0] == "pending"
+    assert not {"sts-record", "policy-fetch", "drift", "tlsrpt-record"} & {c.name for c in report.checks}
+    assert status(report, "mx-coverage")[0] == "pass"  # checked against the stack's policy meanwhile
+    assert report.ok
+    assert report.status == "pending"
+
+
+def test_wrong_delegation_cname_fails(world: Loopback) -> None:
+    """An owner CNAME pointing somewhere else is a failure, not pending, and says what to publish instead."""
+    expected = external_plan("wrongcname.example")
+    for record in expected.delegation:
+        world.zone.add(f"{record.name}. 300 IN CNAME elsewhere.example.\n")
+    net = Network(nameservers=[parse_nameserver(world.nameserver)], ca_file=world.ca_file, timeout=2)
+    report = check_domain("wrongcname.example", net, expected)
+    record = expected.delegation[0]
+    assert status(report, f"delegation:{record.name}") == (
         "fail",
-        "no CNAME; the owner must publish CNAME _mta-sts.absent.example.hosting.example.net",
+        f"CNAME to elsewhere.example; the owner must publish CNAME {record.value}",
     )
-    assert not report.ok
+    assert report.status == "fail"
+
+
+def test_cli_pending_domain_exits_0_and_says_pending(world: Loopback, tmp_path: Path) -> None:
+    """`mtasts check --json` marks a domain waiting for its owner's CNAMEs pending and exits 0."""
+    world.zone.add("waiting.example. 300 IN MX 10 mx.waiting.example.\n")
+    path = tmp_path / "Pulumi.ext.yaml"
+    path.write_text(
+        "config:\n  mta-sts:hostingZone: hosting.example.net\n  mta-sts:domains:\n    waiting.example:\n"
+        "      dns: external\n      mx: [mx.waiting.example]\n"
+    )
+    result = cli(world, "--config", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    (domain,) = json.loads(result.stdout)["domains"]
+    assert (domain["ok"], domain["status"]) == (True, "pending")
+    assert {c["status"] for c in domain["checks"] if c["name"].startswith("delegation:")} == {"pending"}
 
 
 def test_one_deadline_covers_the_whole_fetch(world: Loopback, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -313,7 +364,7 @@ def test_one_deadline_covers_the_whole_fetch(world: Loopback, monkeypatch: pytes
         connect_to=[parse_connect_to(c) for c in world.connect_to()],
         timeout=1.0,
     )
-    with pytest.raises(net_module.FetchError, match=r"no answer from mta-sts\.good\.example within 1 s"):
+    with pytest.raises(net_module.FetchError, match=r"no answer from mta-sts\.good\.example within the 1 s deadline"):
         net.fetch_policy("good.example")
 
 
@@ -340,3 +391,152 @@ def test_pulumi_program_stops_on_the_live_gate(world: Loopback, monkeypatch: pyt
         "error: domains.uncovered.example.mx: live MX host backup.elsewhere.example is not covered by "
         "mx.uncovered.example: in enforce mode senders would refuse to deliver to it (RFC 8461 §4.1)",
     ]
+
+
+def test_every_name_goes_through_the_chosen_resolver(world: Loopback, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The policy host and the MX host are resolved through --nameserver, never the system resolver (split horizon)."""
+    original = socket.getaddrinfo
+    asked: list[str] = []
+
+    def no_names(host: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            asked.append(str(host))
+            raise socket.gaierror(socket.EAI_NONAME, "the system resolver must not be asked") from None
+        return original(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_names)
+    net = Network(
+        nameservers=[parse_nameserver(world.nameserver)],
+        ca_file=world.ca_file,
+        # only the ports change: the addresses come from the loopback zone's A records
+        connect_to=[
+            parse_connect_to(f":443::{world.https_port}"),
+            parse_connect_to(f"mx.nsonly.example:25::{world.smtp_ports['mx.nsonly.example']}"),
+        ],
+        timeout=5,
+    )
+    report = check_domain("nsonly.example", net, starttls=True)
+    assert report.status == "pass", report.to_dict()
+    assert status(report, "starttls:mx.nsonly.example")[0] == "pass"
+    assert asked == []
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--timeout", "inf"], "error: --timeout: inf is not a number of seconds from 0.1 to 3600"),
+        (["--timeout", "1e308"], "error: --timeout: 1e+308 is not a number of seconds from 0.1 to 3600"),
+        (["--timeout", "nan"], "error: --timeout: nan is not a number of seconds from 0.1 to 3600"),
+        (["--timeout", "0"], "error: --timeout: 0.0 is not a number of seconds from 0.1 to 3600"),
+        (["--ca-file", "/dev/zero"], "error: --ca-file: /dev/zero: larger than 8388608 bytes"),
+        (["--ca-file", "/nonexistent/ca.pem"], "error: --ca-file: /nonexistent/ca.pem: cannot read it"),
+    ],
+)
+def test_cli_bad_timeout_and_ca_file_are_one_line(args: list[str], line: str) -> None:
+    """Infinite, huge, NaN or zero timeouts and unreadable CA files are one error line and exit 2, before any lookup."""
+    result = CliRunner().invoke(main, ["check", "x.example", *args])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(line)
+    assert len(result.stderr.splitlines()) == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"not a certificate\n", "no usable PEM CA certificate in it"),
+        (b"", "no usable PEM CA certificate in it"),
+        (b"\x30\x82\x01\x0a\x02\x82\x01\x01\x00\xff", "not PEM text (binary content)"),
+    ],
+)
+def test_cli_non_pem_ca_file_is_one_line(tmp_path: Path, content: bytes, reason: str) -> None:
+    """A CA file that is not PEM (text, empty, or DER bytes) is one error line naming the file, exit 2."""
+    path = tmp_path / "ca.der"
+    path.write_bytes(content)
+    result = CliRunner().invoke(main, ["check", "x.example", "--ca-file", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [result.stderr.splitlines()[0]]
+    assert result.stderr.startswith(f"error: --ca-file: {path}: {reason}")
+
+
+def enforce_plan(domain: str, mx: str) -> StackPlan:
+    return plan_stack(parse_stack_settings({"domains": {domain: {"template": "enforce", "mx": [mx]}}}))
+
+
+@pytest.mark.parametrize(
+    ("domain", "mx", "problem"),
+    [
+        ("nowhere.example", "mx.nowhere.example", "nowhere.example does not exist in DNS (NXDOMAIN)"),
+        ("implicit.example", "mx.implicit.example", "implicit.example has no MX records, so senders deliver to"),
+    ],
+)
+def test_preflight_refuses_nxdomain_and_uncovered_implicit_mx(
+    world: Loopback, domain: str, mx: str, problem: str
+) -> None:
+    """An enforce domain that does not exist, or has no MX and whose own name its patterns miss, is an error."""
+    problems = preflight(enforce_plan(domain, mx), Network(nameservers=[parse_nameserver(world.nameserver)], timeout=5))
+    assert [p.path for p in problems] == [f"domains.{domain}.mx"]
+    assert problems[0].message.startswith(problem)
+
+
+@pytest.mark.parametrize(("domain", "mx"), [("implicit.example", "implicit.example"), ("nullmx.example", "mx.x")])
+def test_preflight_accepts_covered_implicit_mx_and_null_mx(world: Loopback, domain: str, mx: str) -> None:
+    """The implicit MX covered by a pattern, or a null MX (no mail at all), passes the gate."""
+    net = Network(nameservers=[parse_nameserver(world.nameserver)], timeout=5)
+    assert preflight(enforce_plan(domain, mx), net) == []
+
+
+def test_preflight_with_an_unreachable_resolver_is_bounded(world: Loopback) -> None:
+    """Ten enforce domains behind a resolver that never answers cost about one timeout, one line each."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        names = [f"d{i}.example" for i in range(10)]
+        plan = plan_stack(
+            parse_stack_settings({"domains": {n: {"template": "enforce", "mx": [f"mx.{n}"]} for n in names}})
+        )
+        start = time.monotonic()
+        problems = preflight(plan, Network(nameservers=[("127.0.0.1", silent.getsockname()[1])], timeout=1))
+        assert time.monotonic() - start < 1 + 6  # ten lookups one after another took 10 timeouts
+    assert [p.path for p in problems] == [f"domains.{n}.mx" for n in names]
+    assert "no answer from 127.0.0.1:" in problems[0].message
+
+
+def test_plan_preflight_cli_refuses_an_enforce_domain_without_mx(world: Loopback, tmp_path: Path) -> None:
+    """`mtasts plan --preflight` exits 2 naming the domain when its live DNS has no MX covering the implicit MX."""
+    path = tmp_path / "Pulumi.p.yaml"
+    path.write_text(
+        "config:\n  mta-sts:domains:\n    implicit.example:\n      template: enforce\n      mx: [mx.implicit.example]\n"
+        "    nowhere.example:\n      template: enforce\n      mx: [mx.nowhere.example]\n"
+    )
+    result = CliRunner().invoke(main, ["plan", "--config", str(path), "--preflight", "--nameserver", world.nameserver])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert [line.split(":")[1].strip() for line in lines] == [
+        "domains.implicit.example.mx",
+        "domains.nowhere.example.mx",
+    ]
+    assert "implicit MX implicit.example" in lines[0]
+    assert "NXDOMAIN" in lines[1]
+
+
+def test_pulumi_program_stops_on_an_enforce_domain_that_does_not_exist(
+    world: Loopback, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Pulumi program's gate refuses an enforce domain whose MX lookup is NXDOMAIN instead of passing silently."""
+    import pulumi
+
+    import mtasts.checker.preflight as gate
+    from mtasts.resources import program
+
+    def loopback_network(**kwargs: float) -> Network:
+        return Network(nameservers=[parse_nameserver(world.nameserver)], **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gate, "Network", loopback_network)
+    with pytest.raises(pulumi.RunError) as info:
+        program._preflight(enforce_plan("nowhere.example", "mx.nowhere.example"))
+    lines = str(info.value).splitlines()
+    assert lines[0] == "preflight failed:"
+    assert lines[1].startswith("error: domains.nowhere.example.mx: nowhere.example does not exist in DNS (NXDOMAIN)")
+    assert len(lines) == 2

@@ -7,10 +7,11 @@ the kit renders them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+import concurrent.futures
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import dns.exception
 
@@ -27,13 +28,19 @@ from ..records import (
     sts_record_name,
     tlsrpt_record_name,
 )
-from .net import FetchError, Network
+from .net import Deadline, FetchError, MxAnswer, Network, ResolverError
 
-__all__ = ["Check", "DomainReport", "check_domain", "check_domains", "uncovered_mx"]
+__all__ = ["Check", "DomainReport", "check_domain", "check_domains", "live_mx", "uncovered_mx"]
 
-Status = Literal["pass", "warn", "fail"]
+Status = Literal["pass", "warn", "fail", "pending"]
 #: Domains checked at once; each check waits on the network, not the CPU.
 MAX_PARALLEL = 200
+#: Lookups, the fetch and MX sessions of one domain run at once, at most this many.
+DOMAIN_PARALLEL = 8
+#: How long past its deadline a domain waits for a step that has not ended (every step ends by itself at the
+#: deadline; this only guards against one that does not).
+GRACE = 1.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,8 +65,15 @@ class DomainReport:
 
     @property
     def ok(self) -> bool:
-        """No check failed."""
+        """No check failed (a pending domain is ok: it waits for its owner, nothing is broken)."""
         return all(c.status != "fail" for c in self.checks)
+
+    @property
+    def status(self) -> Literal["pass", "pending", "fail"]:
+        """``fail`` when a check failed, else ``pending`` when one waits for the owner's DNS, else ``pass``."""
+        if not self.ok:
+            return "fail"
+        return "pending" if any(c.status == "pending" for c in self.checks) else "pass"
 
     def add(self, name: str, status: Status, detail: str) -> None:
         """Record one result."""
@@ -67,7 +81,12 @@ class DomainReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape of one domain."""
-        return {"domain": self.domain, "ok": self.ok, "checks": [c.to_dict() for c in self.checks]}
+        return {
+            "domain": self.domain,
+            "ok": self.ok,
+            "status": self.status,
+            "checks": [c.to_dict() for c in self.checks],
+        }
 
 
 def uncovered_mx(hosts: Sequence[str], patterns: Sequence[str]) -> list[str]:
@@ -75,16 +94,58 @@ def uncovered_mx(hosts: Sequence[str], patterns: Sequence[str]) -> list[str]:
     return [h for h in hosts if not any(mx_matches(h, p) for p in patterns)]
 
 
-def _dns_failure(report: DomainReport, name: str, exc: Exception) -> None:
-    report.add(name, "fail", f"DNS lookup failed: {exc.__class__.__name__}: {exc}")
+def live_mx(domain: str, answer: MxAnswer) -> tuple[list[str], str]:
+    """The hosts a sender delivers to, and how they were found.
+
+    Without MX records a sender delivers to the domain itself (the implicit MX, RFC 5321 §5.1), and an
+    ``enforce`` policy is then checked against that name like any MX host (RFC 8461 §4.1, §5). A null MX
+    (RFC 7505) and NXDOMAIN give no host.
+    """
+    if answer.implicit:
+        return [domain], f"no MX records, so senders use the implicit MX {domain} (RFC 5321 §5.1)"
+    if answer.null_mx:
+        return [], "null MX (RFC 7505): the domain accepts no mail"
+    if answer.nxdomain:
+        return [], f"{domain} does not exist (NXDOMAIN)"
+    return list(answer.hosts), f"{len(answer.hosts)} MX host(s)"
 
 
-def _sts_record(report: DomainReport, net: Network, domain: str) -> str | None:
-    name = sts_record_name(domain)
+class _Outcome:
+    """A step's value or the exception it raised, waited for no longer than the deadline (plus a grace)."""
+
+    def __init__(self, future: Future[Any], deadline: Deadline) -> None:
+        self._future = future
+        self._deadline = deadline
+
+    def get(self) -> Any:
+        """The value; re-raises the step's exception, :class:`TimeoutError` if it outlived the deadline."""
+        try:
+            return self._future.result(timeout=self._deadline.left() + GRACE)
+        except concurrent.futures.TimeoutError:
+            self._future.cancel()
+            raise TimeoutError(f"not finished within the {self._deadline.seconds:g} s deadline") from None
+
+
+class _Run:
+    """The steps of one domain, run concurrently under its one deadline; resolver failures are collected once."""
+
+    def __init__(self, pool: ThreadPoolExecutor, deadline: Deadline) -> None:
+        self.pool = pool
+        self.deadline = deadline
+        self.dns_failures: dict[str, list[str]] = {}  # one message -> the checks it left without a result
+
+    def start(self, step: Callable[..., T], *args: Any) -> _Outcome:
+        return _Outcome(self.pool.submit(step, *args, self.deadline), self.deadline)
+
+    def resolver_failed(self, check: str, exc: ResolverError | dns.exception.DNSException) -> None:
+        self.dns_failures.setdefault(str(exc), []).append(check)
+
+
+def _sts_record(report: DomainReport, run: _Run, outcome: _Outcome, name: str) -> str | None:
     try:
-        values, canonical = net.txt(name)
+        values, canonical = outcome.get()
     except dns.exception.DNSException as exc:
-        _dns_failure(report, "sts-record", exc)
+        run.resolver_failed("sts-record", exc)
         return None
     via = f" (via CNAME to {canonical})" if canonical.lower() != name else ""
     if not values:
@@ -102,10 +163,13 @@ def _sts_record(report: DomainReport, net: Network, domain: str) -> str | None:
     return record.id
 
 
-def _policy(report: DomainReport, net: Network, domain: str) -> tuple[bytes | None, Policy | None]:
+def _policy(report: DomainReport, run: _Run, outcome: _Outcome) -> tuple[bytes | None, Policy | None]:
     try:
-        response = net.fetch_policy(domain)
-    except FetchError as exc:
+        response = outcome.get()
+    except dns.exception.DNSException as exc:
+        run.resolver_failed("policy-fetch", exc)
+        return None, None
+    except (FetchError, TimeoutError) as exc:
         report.add("policy-fetch", "fail", str(exc))
         return None, None
     if 300 <= response.status < 400:
@@ -163,54 +227,62 @@ def _drift(report: DomainReport, expected: DomainPlan, live_id: str | None, body
         )
 
 
-def _mx(
-    report: DomainReport, net: Network, domain: str, policy: Policy | None, expected: DomainPlan | None
-) -> list[str]:
+def _mx_hosts(run: _Run, domain: str, outcome: _Outcome) -> tuple[MxAnswer | None, list[str], str]:
+    """The MX answer (``None`` when the resolver failed), the hosts senders use, and how they were found."""
     try:
-        hosts = net.mx(domain)
+        answer: MxAnswer = outcome.get()
     except dns.exception.DNSException as exc:
-        _dns_failure(report, "mx-coverage", exc)
-        return []
-    reference = policy or (expected.policy if expected else None)
+        run.resolver_failed("mx-coverage", exc)
+        return None, [], ""
+    hosts, how = live_mx(domain, answer)
+    return answer, hosts, how
+
+
+def _mx_coverage(
+    report: DomainReport, domain: str, answer: MxAnswer, hosts: list[str], how: str, reference: Policy | None
+) -> None:
+    if answer.nxdomain:
+        report.add("mx-coverage", "fail", f"{how}: senders cannot deliver mail to it")
+        return
+    if answer.null_mx:
+        report.add("mx-coverage", "pass", f"{how}; no policy can strand it")
+        return
     if reference is None:
-        report.add("mx-coverage", "warn", "no policy to compare the MX hosts with")
-        return hosts
-    if not hosts:
-        report.add("mx-coverage", "warn", f"{domain} has no MX records")
-        return hosts
+        report.add("mx-coverage", "warn", f"{how}; no policy to compare them with")
+        return
     missing = uncovered_mx(hosts, reference.mx)
     if not missing:
-        report.add("mx-coverage", "pass", f"{len(hosts)} MX host(s) covered: {', '.join(hosts)}")
+        report.add("mx-coverage", "pass", f"{how} covered: {', '.join(hosts)}")
     elif reference.mode == "enforce":
         report.add(
             "mx-coverage",
             "fail",
-            f"MX {', '.join(missing)} not covered by the policy's mx patterns: senders refuse it in enforce mode "
-            "(RFC 8461 §4.1)",
+            f"MX {', '.join(missing)} not covered by the policy's mx patterns ({how}): senders refuse it in "
+            "enforce mode (RFC 8461 §4.1, §5)",
         )
     elif reference.mode == "testing":
         report.add("mx-coverage", "warn", f"MX {', '.join(missing)} not covered; enforce mode would refuse it")
     else:
         report.add("mx-coverage", "pass", f"mode none: MX {', '.join(missing)} not covered, nothing is enforced")
-    return hosts
 
 
-def _starttls(report: DomainReport, net: Network, hosts: Sequence[str]) -> None:
-    for host in hosts:
+def _starttls(report: DomainReport, run: _Run, sessions: list[tuple[str, _Outcome]]) -> None:
+    for host, outcome in sessions:
         try:
-            version = net.starttls(host)
-        except FetchError as exc:
+            version = outcome.get()
+        except dns.exception.DNSException as exc:
+            run.resolver_failed(f"starttls:{host}", exc)
+        except (FetchError, TimeoutError) as exc:
             report.add(f"starttls:{host}", "fail", str(exc))
         else:
             report.add(f"starttls:{host}", "pass", f"STARTTLS {version}, certificate valid for {host}")
 
 
-def _tlsrpt(report: DomainReport, net: Network, domain: str, expected: DomainPlan | None) -> None:
-    name = tlsrpt_record_name(domain)
+def _tlsrpt(report: DomainReport, run: _Run, outcome: _Outcome, name: str, expected: DomainPlan | None) -> None:
     try:
-        values, _ = net.txt(name)
+        values, _ = outcome.get()
     except dns.exception.DNSException as exc:
-        _dns_failure(report, "tlsrpt-record", exc)
+        run.resolver_failed("tlsrpt-record", exc)
         return
     wanted = expected.tlsrpt_record if expected else None
     if not values:
@@ -231,33 +303,83 @@ def _tlsrpt(report: DomainReport, net: Network, domain: str, expected: DomainPla
         report.add("tlsrpt-record", "pass", f"rua={','.join(record.rua)}")
 
 
-def _delegation(report: DomainReport, net: Network, expected: DomainPlan) -> None:
-    for record in expected.delegation:
+def _delegation(report: DomainReport, run: _Run, expected: DomainPlan, outcomes: list[_Outcome]) -> bool:
+    """One row per CNAME the owner publishes; whether the domain is pending (some missing, none wrong).
+
+    A missing CNAME is ``pending``, not a failure: a ``dns: external`` domain waits for its owner, and what the
+    kit serves behind the CNAMEs cannot be seen until they exist. A CNAME pointing elsewhere is a failure.
+    """
+    missing, wrong = 0, 0
+    for record, outcome in zip(expected.delegation, outcomes, strict=True):
+        check = f"delegation:{record.name}"
         try:
-            target = net.cname(record.name)
+            target = outcome.get()
         except dns.exception.DNSException as exc:
-            _dns_failure(report, f"delegation:{record.name}", exc)
+            run.resolver_failed(check, exc)
+            wrong += 1  # unknown: do not call the domain pending on a guess
             continue
         if target == record.value:
-            report.add(f"delegation:{record.name}", "pass", f"CNAME to {target}")
+            report.add(check, "pass", f"CNAME to {record.value}")
+        elif target is None:
+            missing += 1
+            report.add(check, "pending", f"not published yet: the owner must publish CNAME {record.value}")
         else:
-            found = f"CNAME to {target}" if target else "no CNAME"
-            report.add(f"delegation:{record.name}", "fail", f"{found}; the owner must publish CNAME {record.value}")
+            wrong += 1
+            report.add(check, "fail", f"CNAME to {target}; the owner must publish CNAME {record.value}")
+    return missing > 0 and wrong == 0
 
 
 def check_domain(domain: str, net: Network, expected: DomainPlan | None = None, starttls: bool = False) -> DomainReport:
-    """Run every check for one domain, as a sender would see it."""
+    """Run every check for one domain, as a sender would see it, within one deadline of ``net.timeout`` seconds.
+
+    The lookups, the policy fetch and the MX sessions run concurrently and each is bounded by the domain's
+    deadline, so the whole check ends within it (plus :data:`GRACE`) whatever the servers do. Resolver failures
+    are reported once per distinct failure (check ``dns``), naming the checks left without a result.
+    """
     report = DomainReport(domain)
-    if expected is not None and expected.external:
-        _delegation(report, net, expected)
-    live_id = _sts_record(report, net, domain)
-    body, policy = _policy(report, net, domain)
-    if expected is not None:
-        _drift(report, expected, live_id, body)
-    hosts = _mx(report, net, domain, policy, expected)
-    if starttls:
-        _starttls(report, net, hosts)
-    _tlsrpt(report, net, domain, expected)
+    deadline = net.deadline()
+    pool = ThreadPoolExecutor(max_workers=DOMAIN_PARALLEL, thread_name_prefix="mtasts-check")
+    run = _Run(pool, deadline)
+    try:
+        delegation = (
+            [run.start(net.cname, r.name) for r in expected.delegation]
+            if expected is not None and expected.external
+            else []
+        )
+        sts_name, tlsrpt_name = sts_record_name(domain), tlsrpt_record_name(domain)
+        sts = run.start(net.txt, sts_name)
+        fetch = run.start(net.fetch_policy, domain)
+        mx = run.start(net.mx_answer, domain)
+        tlsrpt = run.start(net.txt, tlsrpt_name)
+        answer, hosts, how = _mx_hosts(run, domain, mx)
+        sessions = [(host, run.start(net.starttls, host)) for host in hosts] if starttls else []
+
+        pending = expected is not None and expected.external and _delegation(report, run, expected, delegation)
+        policy: Policy | None = None
+        if pending:
+            report.add(
+                "live",
+                "pending",
+                "sts-record, policy-fetch, drift and tlsrpt-record are checked once the owner publishes the CNAMEs",
+            )
+        else:
+            live_id = _sts_record(report, run, sts, sts_name)
+            body, policy = _policy(report, run, fetch)
+            if expected is not None:
+                _drift(report, expected, live_id, body)
+        if answer is not None:
+            # the live policy when there is one; the stack's while pending (what publishing the CNAMEs will enforce)
+            reference = policy or (expected.policy if expected else None)
+            _mx_coverage(report, domain, answer, hosts, how, reference)
+        _starttls(report, run, sessions)
+        if not pending:
+            _tlsrpt(report, run, tlsrpt, tlsrpt_name, expected)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    at = sum(1 for c in report.checks if c.name.startswith("delegation:"))
+    for message, checks in run.dns_failures.items():
+        report.checks.insert(at, Check("dns", "fail", f"{message}; no result for {', '.join(checks)}"))
+        at += 1
     return report
 
 
@@ -268,7 +390,7 @@ def check_domains(
     starttls: bool = False,
     parallel: int = MAX_PARALLEL,
 ) -> list[DomainReport]:
-    """Check many domains concurrently (bounded), in the order given."""
+    """Check many domains concurrently (bounded), in the order given; each domain has its own deadline."""
     expected = expected or {}
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(domains)))) as pool:
         futures = [pool.submit(check_domain, d, net, expected.get(d), starttls) for d in domains]

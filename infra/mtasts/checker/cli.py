@@ -16,7 +16,7 @@ from ..errors import ConfigError, Problem
 from ..names import HostnameError, normalize_hostname
 from ..plan import DomainPlan, plan_stack_file
 from .checks import DomainReport, check_domains
-from .net import DEFAULT_TIMEOUT, Network, parse_connect_to, parse_nameserver
+from .net import DEFAULT_TIMEOUT, Network, load_ca_file, parse_connect_to, parse_nameserver, parse_timeout
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,10 +25,10 @@ def network_options(func: F) -> F:
     """``--nameserver``, ``--ca-file``, ``--connect-to``, ``--timeout``: the seams for split-horizon and tests."""
     func = click.option(
         "--timeout",
-        type=click.FloatRange(min=0.1),
+        type=float,
         default=DEFAULT_TIMEOUT,
         show_default=True,
-        help="Seconds per fetch.",
+        help="Seconds for one domain's whole check: every lookup, the policy fetch and every MX (0.1 to 3600).",
     )(func)
     func = click.option(
         "--connect-to",
@@ -37,9 +37,7 @@ def network_options(func: F) -> F:
         metavar="HOST:PORT:ADDR:PORT",
         help="Connect there instead, as curl does (empty HOST or PORT matches any); TLS still verifies HOST.",
     )(func)
-    func = click.option(
-        "--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA certificates to trust (PEM)."
-    )(func)
+    func = click.option("--ca-file", help="CA certificates to trust (PEM), instead of the system store.")(func)
     return click.option(
         "--nameserver",
         "nameservers",
@@ -52,23 +50,36 @@ def network_options(func: F) -> F:
 def make_network(
     nameservers: tuple[str, ...], ca_file: str | None, connect_to: tuple[str, ...], timeout: float
 ) -> Network:
-    """Build a :class:`Network` from the options; bad values are usage errors."""
-    try:
-        return Network(
-            nameservers=[parse_nameserver(n) for n in nameservers],
-            ca_file=ca_file,
-            connect_to=[parse_connect_to(c) for c in connect_to],
-            timeout=timeout,
-        )
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    """Build a :class:`Network` from the options; a bad value is a :class:`ConfigError` naming its option.
+
+    The CA file is read and checked here, once, so that a file that is not PEM is one line and exit 2, not an
+    error in every domain's row.
+    """
+    values: dict[str, Any] = {}
+    for option, parse in (
+        ("--nameserver", lambda: [parse_nameserver(n) for n in nameservers]),
+        ("--connect-to", lambda: [parse_connect_to(c) for c in connect_to]),
+        ("--timeout", lambda: parse_timeout(timeout)),
+        ("--ca-file", lambda: load_ca_file(ca_file) if ca_file is not None else None),
+    ):
+        try:
+            values[option] = parse()
+        except ValueError as exc:
+            raise ConfigError(Problem(option, str(exc))) from None
+    return Network(
+        nameservers=values["--nameserver"],
+        ca_file=ca_file,
+        ca_data=values["--ca-file"],
+        connect_to=values["--connect-to"],
+        timeout=values["--timeout"],
+    )
 
 
 def print_reports(reports: list[DomainReport]) -> None:
     """A readable table: one row per check (plain lines when stdout is not a terminal)."""
     from ..output import SECTION, Column, is_terminal, print_table
 
-    colour = {"pass": "green", "warn": "yellow", "fail": "red"}
+    colour = {"pass": "green", "warn": "yellow", "fail": "red", "pending": "cyan"}
     rows: list[Sequence[str | Sequence[str]]] = []
     every_row = not is_terminal()  # plain lines name their domain, so `grep example.com` finds all of them
     for report in reports:
@@ -102,8 +113,9 @@ def check(
 ) -> None:
     """Verify DOMAIN... as a sending MTA sees it: DNS, the policy over HTTPS, MX coverage, TLS-RPT.
 
-    With --stack, also compare with what the stack config publishes (drift). Exit status 0 when no check
-    fails, 1 when one does, 2 on usage errors.
+    With --stack, also compare with what the stack config publishes (drift); a `dns: external` domain whose
+    owner has not published its CNAMEs yet is `pending`. --timeout bounds each domain's whole check. Exit status
+    0 when no check fails (pending domains included), 1 when one does, 2 on usage errors.
     """
     net = make_network(nameservers, ca_file, connect_to, timeout)
     expected: dict[str, DomainPlan] = {}

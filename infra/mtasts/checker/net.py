@@ -3,17 +3,28 @@
 Everything takes a :class:`Network` with the seams that make the checker
 usable on split-horizon networks and in hermetic tests: the resolver address,
 a CA file, and curl-style ``--connect-to`` overrides that change where a
-connection goes but never the name that TLS verifies.
+connection goes but never the name that TLS verifies. Every name, the policy
+host and the MX hosts included, is resolved through the :class:`Network`'s
+resolver, never the system's ``getaddrinfo``.
+
+Hostile peers are expected: every operation takes a :class:`Deadline` (one per
+domain) and each socket read gets only the time left of it, so a server that
+trickles bytes cannot stretch an operation past the deadline, and every read is
+capped in bytes (status line and headers, body, SMTP replies).
 """
 
 from __future__ import annotations
 
 import http.client
+import io
+import ipaddress
+import math
 import smtplib
 import socket
 import ssl
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import dns.exception
 import dns.name
@@ -22,10 +33,83 @@ import dns.resolver
 from ..policy import MAX_POLICY_BYTES, POLICY_PATH
 from ..records import join_txt_strings
 
-__all__ = ["ConnectTo", "FetchError", "Network", "PolicyResponse", "parse_connect_to", "parse_nameserver"]
+__all__ = [
+    "ConnectTo",
+    "Deadline",
+    "FetchError",
+    "MxAnswer",
+    "Network",
+    "PolicyResponse",
+    "ResolverError",
+    "load_ca_file",
+    "parse_connect_to",
+    "parse_nameserver",
+    "parse_timeout",
+]
 
-#: RFC 8461 §3.3: senders should wait at least a minute for the policy.
+#: RFC 8461 §3.3: senders should wait at least a minute for the policy; one domain's whole check gets this long.
 DEFAULT_TIMEOUT = 60.0
+#: Bounds of ``--timeout``: below, nothing can answer; above, a run of many domains would never end.
+MIN_TIMEOUT, MAX_TIMEOUT = 0.1, 3600.0
+#: Status line and headers of the policy response, together (a real one is a few hundred bytes).
+MAX_HEAD_BYTES = 16 * 1024
+#: Bytes on the wire for the body, chunk framing included (the body itself is capped at MAX_POLICY_BYTES).
+MAX_BODY_WIRE_BYTES = 2 * MAX_POLICY_BYTES
+#: One SMTP reply line (RFC 5321 §4.5.3.1.5 allows 512 octets; servers stretch it, so 4x that).
+MAX_SMTP_LINE = 2048
+#: Lines of one SMTP reply (an EHLO reply has one per extension, a dozen or two in practice).
+MAX_SMTP_LINES = 100
+#: Bytes read from one MX in one session, every reply together.
+MAX_SMTP_BYTES = 64 * 1024
+#: Largest --ca-file read (a full public CA bundle is about 250 kB).
+MAX_CA_FILE_BYTES = 8 * 1024 * 1024
+
+
+class Deadline:
+    """The moment one domain's check must be over; every step gets only the time left of it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        """Seconds left; :class:`TimeoutError` once none are."""
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline passed")
+        return left
+
+    def left(self) -> float:
+        """Seconds left, 0 once the deadline has passed."""
+        return max(0.0, self.end - time.monotonic())
+
+
+def parse_timeout(value: float) -> float:
+    """A ``--timeout`` value, finite and between the bounds; :class:`ValueError` with the reason otherwise."""
+    if not math.isfinite(value) or not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
+        raise ValueError(f"{value!r} is not a number of seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}")
+    return value
+
+
+def load_ca_file(path: str) -> str:
+    """The PEM text of ``path``, read with a size cap and checked by OpenSSL; :class:`ValueError` with the reason."""
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_CA_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if len(data) > MAX_CA_FILE_BYTES:
+        raise ValueError(f"{path}: larger than {MAX_CA_FILE_BYTES} bytes, not a file of CA certificates")
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not PEM text (binary content); give CA certificates in PEM") from None
+    try:
+        ssl.create_default_context().load_verify_locations(cadata=text)
+    except (ssl.SSLError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or str(exc)
+        raise ValueError(f"{path}: no usable PEM CA certificate in it ({reason})") from None
+    return text
 
 
 @dataclass(frozen=True)
@@ -88,7 +172,22 @@ def parse_nameserver(value: str) -> tuple[str, int]:
 
 
 class FetchError(Exception):
-    """The policy could not be fetched the way RFC 8461 §3.3 requires; the message says why."""
+    """The policy could not be fetched the way RFC 8461 §3.3 requires (or an MX not reached); the message says why."""
+
+
+class ResolverError(dns.exception.DNSException):
+    """The resolver did not answer (timeout, SERVFAIL, refused): nothing is known about the name.
+
+    Not NXDOMAIN or an empty answer, which are answers. The message is one line, the same for every lookup that
+    failed the same way, so a report can print it once.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)  # type: ignore[no-untyped-call]  # dnspython's __init__ is untyped
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True)
@@ -102,6 +201,23 @@ class PolicyResponse:
     tls_version: str
 
 
+@dataclass(frozen=True)
+class MxAnswer:
+    """The MX RRset of a domain as a sender reads it (RFC 5321 §5.1, RFC 7505)."""
+
+    hosts: tuple[str, ...]
+    """MX host names by preference, lower case, no trailing dot; empty when there are none."""
+    nxdomain: bool = False
+    """The domain does not exist."""
+    null_mx: bool = False
+    """The domain publishes a null MX (``0 .``, RFC 7505): it accepts no mail."""
+
+    @property
+    def implicit(self) -> bool:
+        """No MX records at an existing name: senders deliver to the domain's own address (RFC 5321 §5.1)."""
+        return not self.hosts and not self.nxdomain and not self.null_mx
+
+
 @dataclass
 class Network:
     """How to reach DNS, HTTPS and SMTP; the defaults are the system's."""
@@ -109,16 +225,22 @@ class Network:
     nameservers: list[tuple[str, int]] = field(default_factory=list)
     """Resolver addresses; empty means the system resolver configuration."""
     ca_file: str | None = None
-    """Trust anchors for HTTPS and STARTTLS; ``None`` means the system store."""
+    """Trust anchors for HTTPS and STARTTLS (PEM); ``None`` means the system store."""
     connect_to: list[ConnectTo] = field(default_factory=list)
     """Where to connect instead, per host and port."""
     timeout: float = DEFAULT_TIMEOUT
-    """Overall time allowed for one fetch or one SMTP session, in seconds."""
+    """One domain's whole check (every lookup, the fetch, every MX), in seconds; see :meth:`deadline`."""
+    ca_data: str | None = None
+    """PEM text of :attr:`ca_file`, read once by :func:`load_ca_file` (read here when not given)."""
     _resolver: dns.resolver.Resolver | None = field(default=None, init=False, repr=False, compare=False)
     _tls: ssl.SSLContext | None = field(default=None, init=False, repr=False, compare=False)
 
+    def deadline(self) -> Deadline:
+        """A new deadline :attr:`timeout` seconds from now."""
+        return Deadline(self.timeout)
+
     def resolver(self) -> dns.resolver.Resolver:
-        """A dnspython resolver using :attr:`nameservers` (or the system's), bounded by :attr:`timeout`.
+        """A dnspython resolver using :attr:`nameservers` (or the system's); each query passes its own lifetime.
 
         Built once: reading the system configuration on every query would cost more than the query.
         """
@@ -130,39 +252,91 @@ class Network:
             resolver.nameserver_ports = dict(self.nameservers)
         else:
             resolver = dns.resolver.Resolver()
-        resolver.lifetime = min(self.timeout, 30.0)
-        resolver.timeout = min(self.timeout, 5.0)
+        resolver.timeout = min(self.timeout, 5.0)  # per try of one server; the deadline bounds the whole query
         self._resolver = resolver
         return resolver
 
-    def txt(self, name: str) -> tuple[list[str], str]:
+    def _resolver_name(self) -> str:
+        if self.nameservers:
+            return ", ".join(f"[{a}]:{p}" if ":" in a else f"{a}:{p}" for a, p in self.nameservers)
+        return "the system resolver"
+
+    def _query(self, name: str, rdtype: str, deadline: Deadline | None) -> dns.resolver.Answer | None:
+        """The answer, ``None`` for NXDOMAIN or no record of that type; :class:`ResolverError` when none came."""
+        deadline = deadline or self.deadline()
+        try:
+            return self.resolver().resolve(name, rdtype, search=False, lifetime=deadline.remaining())
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return None
+        except (dns.exception.DNSException, TimeoutError) as exc:
+            raise self._resolver_error(exc, deadline) from None
+
+    def _resolver_error(self, exc: Exception, deadline: Deadline) -> ResolverError:
+        """One line for a lookup that got no answer, the same for every lookup that failed the same way."""
+        if isinstance(exc, dns.exception.Timeout | TimeoutError):
+            return ResolverError(f"no answer from {self._resolver_name()} within the {deadline.seconds:g} s deadline")
+        if isinstance(exc, dns.resolver.NoNameservers):
+            return ResolverError(f"{self._resolver_name()} failed to answer (SERVFAIL or refused)")
+        return ResolverError(f"DNS lookup failed: {exc.__class__.__name__}: {exc}")
+
+    def txt(self, name: str, deadline: Deadline | None = None) -> tuple[list[str], str]:
         """TXT values at ``name`` (each RR's strings joined, RFC 8461 §3.1) and the name the CNAME chain ended at.
 
-        No record is an empty list. Raises :class:`dns.exception.DNSException` on resolver failure.
+        No record is an empty list. Raises :class:`ResolverError` when the resolver does not answer.
         """
-        try:
-            answer = self.resolver().resolve(name, "TXT", search=False)
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        answer = self._query(name, "TXT", deadline)
+        if answer is None:
             return [], name
         values = [join_txt_strings(rdata.strings) for rdata in answer]
         return values, answer.canonical_name.to_text(omit_final_dot=True)
 
-    def cname(self, name: str) -> str | None:
+    def cname(self, name: str, deadline: Deadline | None = None) -> str | None:
         """The CNAME target at ``name``, or ``None``."""
-        try:
-            answer = self.resolver().resolve(name, "CNAME", search=False)
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        answer = self._query(name, "CNAME", deadline)
+        if answer is None:
             return None
         return str(answer[0].target.to_text(omit_final_dot=True)).lower()
 
-    def mx(self, domain: str) -> list[str]:
-        """MX host names of ``domain``, by preference, lower case, no trailing dot; empty when none."""
+    def mx_answer(self, domain: str, deadline: Deadline | None = None) -> MxAnswer:
+        """The MX RRset of ``domain``, telling NXDOMAIN, no MX (implicit MX) and null MX apart."""
+        deadline = deadline or self.deadline()
         try:
-            answer = self.resolver().resolve(domain, "MX", search=False)
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-            return []
+            answer = self.resolver().resolve(domain, "MX", search=False, lifetime=deadline.remaining())
+        except dns.resolver.NXDOMAIN:
+            return MxAnswer((), nxdomain=True)
+        except dns.resolver.NoAnswer:
+            return MxAnswer(())
+        except (dns.exception.DNSException, TimeoutError) as exc:
+            raise self._resolver_error(exc, deadline) from None
         records = sorted(answer, key=lambda r: r.preference)
-        return [r.exchange.to_text(omit_final_dot=True).lower() for r in records if r.exchange != dns.name.root]
+        hosts = tuple(r.exchange.to_text(omit_final_dot=True).lower() for r in records if r.exchange != dns.name.root)
+        return MxAnswer(hosts, null_mx=bool(records) and not hosts)
+
+    def mx(self, domain: str, deadline: Deadline | None = None) -> list[str]:
+        """MX host names of ``domain``, by preference, lower case, no trailing dot; empty when none."""
+        return list(self.mx_answer(domain, deadline).hosts)
+
+    def addresses(self, host: str, deadline: Deadline | None = None) -> list[str]:
+        """IP addresses of ``host`` through this resolver (A first, then AAAA); an IP literal is itself.
+
+        :class:`FetchError` when the name has none; :class:`ResolverError` when the resolver does not answer.
+        """
+        try:
+            return [str(ipaddress.ip_address(host))]
+        except ValueError:
+            pass
+        deadline = deadline or self.deadline()
+        deadline.remaining()  # a step that starts after the deadline (queued behind others) says so, not "DNS"
+        found: list[str] = []
+        for rdtype in ("A", "AAAA"):
+            answer = self._query(host, rdtype, deadline)
+            if answer is not None:
+                found += [rdata.address for rdata in answer]
+            if found:
+                break
+        if not found:
+            raise FetchError(f"{host} has no A or AAAA record")
+        return found
 
     def destination(self, host: str, port: int) -> tuple[str, int]:
         """Where a connection to ``host:port`` really goes, after ``--connect-to``."""
@@ -171,31 +345,51 @@ class Network:
                 return rule.address or host, rule.to_port or port
         return host, port
 
+    def connect(self, host: str, port: int, deadline: Deadline) -> socket.socket:
+        """A TCP connection to ``host:port`` (after ``--connect-to``), names resolved through this resolver.
+
+        Tries each address in turn, each with the time left of ``deadline``.
+        """
+        target, to_port = self.destination(host, port)
+        errors: list[OSError] = []
+        for address in self.addresses(target, deadline):
+            try:
+                sock = socket.create_connection((address, to_port), deadline.remaining())
+            except OSError as exc:  # TimeoutError included: the deadline is shared, so no other address has time
+                if isinstance(exc, TimeoutError):
+                    raise
+                errors.append(exc)
+                continue
+            return sock
+        raise errors[-1]
+
     def tls_context(self) -> ssl.SSLContext:
         """Certificate chain and name verified, TLS 1.2 or later; built once (loading the trust store is slow)."""
         if self._tls is None:
-            context = ssl.create_default_context(cafile=self.ca_file)
+            if self.ca_file is not None and self.ca_data is None:
+                self.ca_data = load_ca_file(self.ca_file)
+            context = ssl.create_default_context(cadata=self.ca_data) if self.ca_data else ssl.create_default_context()
             context.minimum_version = ssl.TLSVersion.TLSv1_2
             self._tls = context
         return self._tls
 
-    def fetch_policy(self, domain: str) -> PolicyResponse:
+    def fetch_policy(self, domain: str, deadline: Deadline | None = None) -> PolicyResponse:
         """GET ``https://mta-sts.<domain>/.well-known/mta-sts.txt`` as RFC 8461 §3.3 asks.
 
         SNI and certificate name for ``mta-sts.<domain>``, TLS 1.2+, redirects not followed, at most
-        64 KiB read, one deadline for the whole exchange. Raises :class:`FetchError`.
+        :data:`MAX_HEAD_BYTES` of status line and headers and 64 KiB of body read, every step within
+        ``deadline``. Raises :class:`FetchError` (:class:`ResolverError` when the host name cannot be resolved).
         """
         host = f"mta-sts.{domain}"
-        deadline = time.monotonic() + self.timeout
-        address, port = self.destination(host, 443)
-        connection = _HTTPSConnection(host, address, port, self.tls_context(), deadline)
+        deadline = deadline or self.deadline()
+        connection = _HTTPSConnection(host, self, deadline)
         try:
             connection.request("GET", POLICY_PATH, headers={"Host": host, "User-Agent": "mtasts-check"})
-            connection.limit_to_deadline()
+            connection.limit(MAX_HEAD_BYTES, "status line and headers")
             response = connection.getresponse()
+            connection.limit(MAX_HEAD_BYTES + MAX_BODY_WIRE_BYTES, "response")
             body = bytearray()
             while len(body) <= MAX_POLICY_BYTES:
-                connection.limit_to_deadline()
                 chunk = response.read(min(16384, MAX_POLICY_BYTES + 1 - len(body)))
                 if not chunk:
                     break
@@ -209,87 +403,203 @@ class Network:
                 response.getheader("Location"),
                 connection.tls_version,
             )
+        except _TooLarge as exc:
+            raise FetchError(f"{host}: {exc}") from None
         except (OSError, http.client.HTTPException) as exc:
-            raise _fetch_error(exc, host, self.timeout, "cannot fetch from") from None
+            raise _fetch_error(exc, host, deadline, "cannot fetch from") from None
         finally:
-            connection.close()
+            connection.shutdown()
 
-    def starttls(self, mx_host: str) -> str:
+    def starttls(self, mx_host: str, deadline: Deadline | None = None) -> str:
         """EHLO, STARTTLS and a verified handshake with ``mx_host`` on port 25; returns the TLS version.
 
-        The certificate is checked against the MX host name (RFC 8461 §4.2). Raises :class:`FetchError`.
+        The certificate is checked against the MX host name (RFC 8461 §4.2). Every reply is read within
+        ``deadline`` and capped (:data:`MAX_SMTP_LINE`, :data:`MAX_SMTP_LINES`, :data:`MAX_SMTP_BYTES`). Raises
+        :class:`FetchError` (:class:`ResolverError` when the host name cannot be resolved).
         """
-        address, port = self.destination(mx_host, 25)
-        deadline = time.monotonic() + self.timeout
-
-        def limit(smtp: smtplib.SMTP) -> smtplib.SMTP:
-            """Give the next command only the time left of the session's deadline."""
-            if smtp.sock is not None:
-                smtp.sock.settimeout(_remaining(deadline))
-            return smtp
-
+        deadline = deadline or self.deadline()
+        smtp = _SMTP(self, deadline)
         try:
-            with smtplib.SMTP(timeout=self.timeout) as smtp:
-                smtp.connect(address, port)
-                smtp._host = mx_host  # type: ignore[attr-defined]  # the name STARTTLS verifies, not the address
-                limit(smtp).ehlo("mtasts-check.invalid")
-                if not smtp.has_extn("starttls"):
-                    raise FetchError(f"{mx_host} does not offer STARTTLS")
-                limit(smtp).starttls(context=self.tls_context())
-                sock = smtp.sock
-                version = sock.version() if isinstance(sock, ssl.SSLSocket) else None
-                limit(smtp).ehlo("mtasts-check.invalid")
-                return version or ""
+            smtp.connect(mx_host, 25)
+            smtp.ehlo("mtasts-check.invalid")
+            if not smtp.has_extn("starttls"):
+                raise FetchError(f"{mx_host} does not offer STARTTLS")
+            smtp.starttls(context=self.tls_context())
+            sock = smtp.sock
+            version = sock.version() if isinstance(sock, ssl.SSLSocket) else None
+            smtp.ehlo("mtasts-check.invalid")
+            return version or ""
+        except _TooLarge as exc:
+            raise FetchError(f"{mx_host}: {exc}") from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise _fetch_error(exc, mx_host, self.timeout, "SMTP failed with") from None
+            raise _fetch_error(exc, mx_host, deadline, "SMTP failed with") from None
+        finally:
+            smtp.goodbye()
 
 
-def _fetch_error(exc: Exception, host: str, timeout: float, otherwise: str) -> FetchError:
+def _fetch_error(exc: Exception, host: str, deadline: Deadline, otherwise: str) -> FetchError:
     """One line saying why talking to ``host`` failed: certificate, TLS, timeout, or anything else."""
     if isinstance(exc, ssl.SSLCertVerificationError):
         return FetchError(f"certificate of {host} not accepted: {exc.verify_message}")
+    if isinstance(exc, TimeoutError):
+        return FetchError(f"no answer from {host} within the {deadline.seconds:g} s deadline")
     if isinstance(exc, ssl.SSLError):
         return FetchError(f"TLS with {host} failed: {exc.reason or exc}")
-    if isinstance(exc, TimeoutError):
-        return FetchError(f"no answer from {host} within {timeout:g} s")
     return FetchError(f"{otherwise} {host}: {exc}")
 
 
-class _HTTPSConnection(http.client.HTTPSConnection):
-    """Connects to ``address:port`` but speaks TLS (SNI, name check) and HTTP for ``host``.
+class _TooLarge(Exception):
+    """A peer sent more than a cap allows; the message names the cap."""
 
-    Every step (connect, handshake, each read) gets only the time left before ``deadline``, so the
-    whole exchange honours one overall timeout, however slowly a server trickles bytes.
+
+class _DeadlineReader(io.RawIOBase):
+    """Reads ``sock`` giving each ``recv`` only the time left of the deadline, and at most ``limit`` bytes in all.
+
+    Buffered readers (``readline``, ``read(n)``) call ``readinto`` again as long as bytes arrive; because each call
+    gets only what is left, a server trickling one byte at a time still cannot outlast the deadline.
     """
 
-    def __init__(self, host: str, address: str, port: int, context: ssl.SSLContext, deadline: float) -> None:
-        super().__init__(host, port, context=context)  # connect() sets every timeout from the deadline
-        self._address = address
-        self._context = context
+    def __init__(self, sock: socket.socket, deadline: Deadline, limit: int, what: str) -> None:
+        super().__init__()
+        self._sock = sock
         self._deadline = deadline
-        self._tls: ssl.SSLSocket | None = None  # kept: http.client drops self.sock on "Connection: close"
+        self.limit = limit
+        self.what = what
+        self.consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        room = self.limit - self.consumed
+        if room <= 0:
+            raise _TooLarge(f"{self.what} larger than {self.limit} bytes")
+        self._sock.settimeout(self._deadline.remaining())
+        view = memoryview(buffer).cast("B")
+        count = self._sock.recv_into(view[: min(len(view), room)])
+        self.consumed += count
+        return count
+
+
+class _DeadlineSocket:
+    """What :mod:`http.client` needs of a socket, with every read bounded by :class:`_DeadlineReader`."""
+
+    def __init__(self, tls: ssl.SSLSocket, deadline: Deadline) -> None:
+        self.tls = tls
+        self.reader = _DeadlineReader(tls, deadline, MAX_HEAD_BYTES, "status line and headers")
+        self._deadline = deadline
+
+    def sendall(self, data: bytes) -> None:
+        self.tls.settimeout(self._deadline.remaining())
+        self.tls.sendall(data)
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(self.reader)
+
+    def close(self) -> None:
+        """http.client closes its socket once the headers say ``Connection: close``; the body is still to read."""
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    """Speaks TLS (SNI, name check) and HTTP for ``host``, connecting where the :class:`Network` says.
+
+    Every step (resolving, connecting, the handshake, each read) gets only the time left before the deadline,
+    and every read counts against the byte cap set by :meth:`limit`.
+    """
+
+    def __init__(self, host: str, net: Network, deadline: Deadline) -> None:
+        super().__init__(host, 443, context=net.tls_context())
+        self._net = net
+        self._deadline = deadline
+        self._wrapped: _DeadlineSocket | None = None
         self.tls_version = ""
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), _remaining(self._deadline))
+        sock = self._net.connect(self.host, 443, self._deadline)
         try:
-            sock.settimeout(_remaining(self._deadline))
-            tls = self._context.wrap_socket(sock, server_hostname=self.host)
+            sock.settimeout(self._deadline.remaining())  # the handshake keeps one deadline for all its reads
+            tls = self._net.tls_context().wrap_socket(sock, server_hostname=self.host)
         except BaseException:
             sock.close()
             raise
-        self.sock = self._tls = tls
+        self._wrapped = _DeadlineSocket(tls, self._deadline)
+        self.sock = self._wrapped
         self.tls_version = tls.version() or ""
 
-    def limit_to_deadline(self) -> None:
-        """Give the next read only the time left; :class:`TimeoutError` when none is."""
-        if self._tls is not None and self._tls.fileno() != -1:  # closed once a whole Content-Length was read
-            self._tls.settimeout(_remaining(self._deadline))
+    def limit(self, total: int, what: str) -> None:
+        """Allow at most ``total`` bytes read from the start of the response, naming ``what`` when exceeded."""
+        if self._wrapped is not None:
+            self._wrapped.reader.limit = total
+            self._wrapped.reader.what = what
+
+    def shutdown(self) -> None:
+        """Close the TLS socket whatever http.client did with it."""
+        self.close()
+        if self._wrapped is not None:
+            self._wrapped.tls.close()
 
 
-def _remaining(deadline: float) -> float:
-    """Seconds left before ``deadline``; :class:`TimeoutError` once it has passed."""
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("deadline passed")
-    return left
+class _SMTP(smtplib.SMTP):
+    """smtplib's client with a deadline on every read and write and caps on every reply.
+
+    smtplib reads each reply line with the socket's whole timeout and appends continuation lines without limit
+    (a server sending ``250-`` forever grows memory without end); :meth:`getreply` replaces that reading.
+    """
+
+    def __init__(self, net: Network, deadline: Deadline) -> None:
+        super().__init__()
+        self._net = net
+        self._deadline = deadline
+        self._reader: _DeadlineReader | None = None
+        self._read_so_far = 0
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        self._host = host  # the name STARTTLS sends as SNI and verifies (RFC 8461 §4.2), not the address
+        return self._net.connect(host, port, self._deadline)
+
+    def send(self, s: Any) -> None:
+        if self.sock is not None:
+            self.sock.settimeout(self._deadline.remaining())  # also what the STARTTLS handshake gets
+        super().send(s)
+
+    def getreply(self) -> tuple[int, bytes]:
+        if self.sock is None:
+            raise smtplib.SMTPServerDisconnected("not connected")
+        if self.file is None or self._reader is None or self._reader._sock is not self.sock:
+            if self._reader is not None:
+                self._read_so_far += self._reader.consumed
+            self._reader = _DeadlineReader(
+                self.sock, self._deadline, MAX_SMTP_BYTES - self._read_so_far, "the SMTP session"
+            )
+            self.file = io.BufferedReader(self._reader, buffer_size=MAX_SMTP_LINE)
+        lines: list[bytes] = []
+        code = -1
+        while True:
+            line = self.file.readline(MAX_SMTP_LINE + 1)
+            if not line:
+                self.close()
+                raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+            if len(line) > MAX_SMTP_LINE:
+                raise _TooLarge(f"SMTP reply line longer than {MAX_SMTP_LINE} bytes")
+            if len(lines) >= MAX_SMTP_LINES:
+                raise _TooLarge(f"SMTP reply of more than {MAX_SMTP_LINES} lines")
+            lines.append(line[4:].strip(b" \t\r\n"))
+            try:
+                code = int(line[:3])
+            except ValueError:
+                code = -1
+                break
+            if line[3:4] != b"-":
+                break
+        return code, b"\n".join(lines)
+
+    def goodbye(self) -> None:
+        """Send QUIT without waiting for its reply (the result is known), then close."""
+        try:
+            if self.sock is not None and self._deadline.left() > 0:
+                self.sock.settimeout(min(self._deadline.left(), 1.0) or 0.001)
+                self.sock.sendall(b"QUIT\r\n")
+        except OSError:
+            pass
+        finally:
+            self.close()
