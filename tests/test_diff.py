@@ -249,3 +249,34 @@ def test_an_alias_bomb_at_base_is_refused_quickly(repo: Path) -> None:
     assert result.stderr.startswith("error: HEAD~1:")
     assert "expands to more than 1,000,000 values" in result.stderr
     assert len(result.stderr) < 300
+
+
+def test_live_mx_lookups_of_a_diff_run_concurrently() -> None:
+    """`diff --preflight` looks up enforce domains with removed patterns at once: a dead resolver costs one timeout."""
+    import threading
+
+    from mtasts.config import TemplateStore, parse_stack_settings
+    from mtasts.lifecycle.diff import diff_plans, with_live_mx
+    from mtasts.plan import plan_stack
+
+    def stack(mx: list[str]) -> dict[str, object]:
+        return {
+            "domains": {
+                f"d{i}.example": {"template": "enforce", "mx": mx, "rua": ["mailto:t@d.example"]} for i in range(3)
+            }
+        }
+
+    old = plan_stack(parse_stack_settings(stack(["mx1.x.example", "mx2.x.example"]), TemplateStore()))
+    new = plan_stack(parse_stack_settings(stack(["mx1.x.example"]), TemplateStore()))
+    barrier = threading.Barrier(3, timeout=10)  # passes only when all three lookups wait at the same time
+
+    class Net:
+        def mx(self, domain: str) -> list[str]:
+            barrier.wait()
+            return ["mx2.x.example"]
+
+    warned = with_live_mx(diff_plans(old, new), Net())
+    for d in warned.domains:
+        assert (
+            d.warnings[-1] == "live MX host mx2.x.example is only covered by a removed pattern: senders will refuse it"
+        )

@@ -198,24 +198,35 @@ def diff_plans(old: StackPlan | None, new: StackPlan, base: str = "") -> StackDi
 def with_live_mx(diff: StackDiff, net: Any) -> StackDiff:
     """Add a warning for each removed MX pattern of an enforce domain that a live MX host still needs.
 
-    ``net`` is a :class:`mtasts.checker.net.Network`; a lookup failure is a warning too, never silence.
+    ``net`` is a :class:`mtasts.checker.net.Network`; a lookup failure is a warning too, never silence. The
+    domains are looked up concurrently (as the preflight gate does), so a dead resolver costs one timeout, not
+    one per domain.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from ..names import mx_matches
 
+    def live_hosts(domain: str) -> tuple[list[str], str | None]:
+        try:
+            return list(net.mx(domain)), None
+        except Exception as exc:  # any resolver failure is reported, not raised
+            return [], f"could not look up the live MX hosts to check removed patterns: {exc}"
+
+    needed = [d for d in diff.domains if d.new is not None and d.new.config.mode == "enforce" and d.mx_removed]
+    if not needed:
+        return diff
+    with ThreadPoolExecutor(max_workers=min(64, len(needed))) as pool:
+        looked_up = dict(zip((d.domain for d in needed), pool.map(live_hosts, (d.domain for d in needed)), strict=True))
     domains = []
     for d in diff.domains:
-        extra: list[str] = []
-        if d.new is not None and d.new.config.mode == "enforce" and d.mx_removed:
-            try:
-                hosts = net.mx(d.domain)
-            except Exception as exc:  # any resolver failure is reported, not raised
-                extra.append(f"could not look up the live MX hosts to check removed patterns: {exc}")
-                hosts = []
-            for host in hosts:
-                if any(mx_matches(host, p) for p in d.mx_removed) and not any(
-                    mx_matches(host, p) for p in d.new.config.mx
-                ):
-                    extra.append(f"live MX host {host} is only covered by a removed pattern: senders will refuse it")
+        if d.domain not in looked_up or d.new is None:
+            domains.append(d)
+            continue
+        hosts, failure = looked_up[d.domain]
+        extra = [failure] if failure else []
+        for host in hosts:
+            if any(mx_matches(host, p) for p in d.mx_removed) and not any(mx_matches(host, p) for p in d.new.config.mx):
+                extra.append(f"live MX host {host} is only covered by a removed pattern: senders will refuse it")
         domains.append(replace(d, warnings=d.warnings + tuple(extra)) if extra else d)
     return StackDiff(diff.base, tuple(domains))
 
