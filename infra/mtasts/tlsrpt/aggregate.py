@@ -87,7 +87,7 @@ class Summary:
         seen.add(report.report_id)
         self.reports += 1
         self._domains = None
-        day = f"{report.start:%Y-%m-%d}"
+        day = report.start.date().isoformat()  # not strftime: year 1 must read 0001-01-01
         sessions = self._sessions
         failures = self._failures
         for policy in report.policies:
@@ -190,34 +190,79 @@ def iter_sources(paths: Iterable[str], limit: int = DEFAULT_MAX_BYTES) -> Iterat
             yield _read(path, limit)
 
 
+#: Deepest folder walked below a PATH argument; deeper folders are rejected (a report store has 4-5 levels).
+MAX_FOLDER_DEPTH = 64
+#: Bytes read per system call while bounding a read.
+_READ_CHUNK = 1024 * 1024
+
+
 def _walk(folder: str, limit: int) -> Iterator[Source]:
-    """Regular files under ``folder``, depth first in name order; symbolic links to folders are not followed."""
+    """Regular files under ``folder``, depth first in name order; symbolic links to folders are not followed.
+
+    Iterative, not recursive, so no folder depth exhausts the stack; past :data:`MAX_FOLDER_DEPTH` levels, and for
+    any entry the OS cannot stat (a symbolic link loop: ELOOP), the entry is rejected with its reason.
+    """
+    stack: list[Iterator[os.DirEntry[str]]] = []
+    listing = _listing(folder)
+    if isinstance(listing, Source):
+        yield listing
+        return
+    stack.append(listing)
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if len(stack) >= MAX_FOLDER_DEPTH:
+                    yield Source(entry.path, None, f"folder nested deeper than {MAX_FOLDER_DEPTH} levels")
+                    continue
+                listing = _listing(entry.path)
+                if isinstance(listing, Source):
+                    yield listing
+                else:
+                    stack.append(listing)
+                continue
+            regular = entry.is_file()  # follows links; a FIFO or device could block or never end
+        except OSError as exc:  # a link loop (ELOOP), or an entry that vanished
+            yield Source(entry.path, None, f"not readable: {exc.strerror}")
+            continue
+        if regular:
+            yield _read(entry.path, limit)
+        elif entry.is_symlink() and not os.path.exists(entry.path):
+            yield Source(entry.path, None, "symbolic link to nothing or a link loop")
+
+
+def _listing(folder: str) -> Iterator[os.DirEntry[str]] | Source:
+    """A folder's entries in name order, or why it cannot be listed."""
     try:
         with os.scandir(folder) as scan:
-            entries = sorted(scan, key=lambda entry: entry.name)
+            return iter(sorted(scan, key=lambda entry: entry.name))
     except OSError as exc:
-        yield Source(folder, None, f"folder not readable: {exc.strerror}")
-        return
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            yield from _walk(entry.path, limit)
-        elif entry.is_file():  # not a FIFO or device, which could block or never end
-            yield _read(entry.path, limit)
+        return Source(folder, None, f"folder not readable: {exc.strerror}")
 
 
 def _read(path: str, limit: int) -> Source:
-    """A file's bytes (None past ``limit``): one open, one fstat, one read."""
+    """A file's bytes, read in bounded steps (None past ``limit``): a device or pipe that never ends is cut off."""
     try:
         with open(path, "rb", buffering=0) as file:
             size = os.fstat(file.fileno()).st_size
             if size > limit:
                 return Source(path, None, f"file size {size} exceeds {limit} bytes")
-            data = file.readall()
+            chunks = []
+            total = 0
+            while total <= limit:
+                chunk = file.read(min(_READ_CHUNK, limit + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
     except OSError as exc:
         return Source(path, None, f"file not readable: {exc.strerror}")
-    if len(data) > limit:  # it grew since fstat
-        return Source(path, None, f"file size {len(data)} exceeds {limit} bytes")
-    return Source(path, data)
+    if total > limit:  # it grew since fstat, or is no regular file (/dev/zero, a pipe)
+        return Source(path, None, f"more than {limit} bytes (--max-bytes)")
+    return Source(path, b"".join(chunks) if len(chunks) != 1 else chunks[0])
 
 
 def _s3_objects(url: str, limit: int) -> Iterator[Source]:

@@ -161,5 +161,5 @@ def render_html(summary: Summary) -> str:
 
 
 def write_html(summary: Summary, path: Path) -> None:
-    """Write :func:`render_html` to ``path``."""
-    path.write_text(render_html(summary), encoding="utf-8")
+    """Write :func:`render_html` to ``path``: rendered and encoded first, so a failure never leaves a partial file."""
+    path.write_bytes(render_html(summary).encode("utf-8"))
