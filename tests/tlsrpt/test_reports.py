@@ -365,11 +365,11 @@ def test_progress_goes_to_stderr_only(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr("mtasts.tlsrpt.cli._stderr_is_terminal", lambda: True)
     shown: list[str] = []
     monkeypatch.setattr("rich.progress.Progress.add_task", lambda self, description, **_: shown.append(description))
-    monkeypatch.setattr("rich.progress.Progress.advance", lambda self, task, advance=1: shown.append("advance"))
+    monkeypatch.setattr("rich.progress.Progress.advance", lambda self, task, advance=1: shown.extend(["+1"] * advance))
     result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["reports"] == 3
-    assert shown == ["reading reports", "advance", "advance", "advance"]
+    assert shown == ["reading reports", "+1", "+1", "+1"]
 
 
 def nested_mail(depth: int) -> bytes:
@@ -500,19 +500,16 @@ def test_typed_decoder_reads_valid_reports_itself(monkeypatch: pytest.MonkeyPatc
 
 def test_unreadable_file_is_rejected_and_the_rest_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file the OS refuses to read is listed with the OS's reason; it does not stop the run."""
-    import builtins
-
-    from mtasts.tlsrpt import aggregate
-
+    real_open = os.open
     (tmp_path / "a.json").write_bytes(as_json(report(report_id="a")))
     (tmp_path / "b.json").write_bytes(as_json(report(report_id="b")))
 
     def guarded_open(path: str, *args: Any, **kwargs: Any) -> Any:
-        if path.endswith("a.json"):
+        if str(path).endswith("a.json"):
             raise PermissionError(13, "Permission denied", path)
-        return builtins.open(path, *args, **kwargs)
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(aggregate, "open", guarded_open, raising=False)
+    monkeypatch.setattr(os, "open", guarded_open)
     result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)

@@ -8,10 +8,14 @@ counted once" needs (RFC 8460 §4.4 report-id).
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import itertools
+import multiprocessing
 import os
+import stat
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -77,34 +81,34 @@ class Summary:
         if self.since is not None and report.end < self.since:
             self.skipped_before_since += 1
             return
-        organization = report.organization
+        self.apply(contribution(report))
+
+    def apply(self, counted: Contribution) -> None:
+        """Count one report's :func:`contribution`, unless its organization and report-id were counted already."""
+        organization, report_id, day, policies = counted
         seen = self._seen.get(organization)
         if seen is None:
             seen = self._seen[organization] = set()
-        if report.report_id in seen:
+        if report_id in seen:
             self.duplicates += 1
             return
-        seen.add(report.report_id)
+        seen.add(report_id)
         self.reports += 1
         self._domains = None
-        day = report.start.date().isoformat()  # not strftime: year 1 must read 0001-01-01
         sessions = self._sessions
         failures = self._failures
-        for policy in report.policies:
-            domain = policy.policy_domain
+        for domain, successful, failed, details, undetailed in policies:
             key = (domain, day, organization)
             counts = sessions.get(key)
             if counts is None:
-                sessions[key] = [policy.successful, policy.failed]
+                sessions[key] = [successful, failed]
             else:
-                counts[0] += policy.successful
-                counts[1] += policy.failed
-            detailed = 0
-            for failure in policy.failures:
-                failures[domain, failure.result_type, failure.receiving_mx or ALL_MX] += failure.failed_sessions
-                detailed += failure.failed_sessions
-            if policy.failed > detailed:
-                self._undetailed[domain] += policy.failed - detailed
+                counts[0] += successful
+                counts[1] += failed
+            for result_type, mx, count in details:
+                failures[domain, result_type, mx] += count
+            if undetailed:
+                self._undetailed[domain] += undetailed
 
     @property
     def domains(self) -> dict[str, DomainSummary]:
@@ -143,19 +147,17 @@ class Summary:
 
     def read(self, source: str, data: bytes | None, limit: int = DEFAULT_MAX_BYTES, problem: str = "") -> None:
         """Parse every report in one file's bytes; reject what is invalid, or was not read (``problem`` says why)."""
-        if data is None:
-            self.reject(source, problem or "not read")
-            return
-        try:
-            payloads = list(reports_in(data, limit))
-        except ReportError as exc:
-            self.reject(source, str(exc))
-            return
-        for payload in payloads:
-            try:
-                self.add(parse_report(payload, limit))
-            except ReportError as exc:
-                self.reject(source, str(exc))
+        self.merge(outcomes(Source(source, data, problem), limit, self.since))
+
+    def merge(self, results: Iterable[Outcome]) -> None:
+        """Count what :func:`outcomes` found in a source, in its order (the same whichever process found it)."""
+        for kind, value in results:
+            if kind == _REPORT:
+                self.apply(value)  # type: ignore[arg-type]
+            elif kind == _OLD:
+                self.skipped_before_since += 1
+            else:
+                self.reject(*value)  # type: ignore[misc]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``mtasts reports summarize --json``."""
@@ -165,6 +167,59 @@ class Summary:
             "rejected": self.rejected,
             "domains": [domains[name].to_dict() for name in sorted(domains)],
         }
+
+
+#: What one report adds: (organization, report-id, UTC day of its start, per policy: (domain, successful, failed,
+#: ((result type, receiving MX or ALL_MX, failed sessions), ...), failed sessions no failure detail accounts for)).
+Contribution = tuple[str, str, str, tuple[tuple[str, int, int, tuple[tuple[str, str, int], ...], int], ...]]
+_REPORT, _OLD, _REJECTED = "report", "old", "rejected"
+#: One finding in a source: (_REPORT, Contribution), (_OLD, None) for a report ending before --since, or
+#: (_REJECTED, (source, reason)). Plain tuples of str and int: cheap to send between processes.
+Outcome = tuple[str, object]
+
+
+def contribution(report: Report) -> Contribution:
+    """The counts one report adds, keyed as :class:`Summary` keeps them."""
+    policies = []
+    for policy in report.policies:
+        detailed = 0
+        details = []
+        for failure in policy.failures:
+            details.append((failure.result_type, failure.receiving_mx or ALL_MX, failure.failed_sessions))
+            detailed += failure.failed_sessions
+        policies.append(
+            (
+                policy.policy_domain,
+                policy.successful,
+                policy.failed,
+                tuple(details),
+                policy.failed - detailed if policy.failed > detailed else 0,
+            )
+        )
+    # not strftime: year 1 must read 0001-01-01
+    return report.organization, report.report_id, report.start.date().isoformat(), tuple(policies)
+
+
+def outcomes(source: Source, limit: int, since: dt.datetime | None) -> list[Outcome]:
+    """Everything in one source: its reports' contributions, reports older than ``since``, and rejections."""
+    if source.data is None:
+        return [(_REJECTED, (source.name, source.problem or "not read"))]
+    try:
+        payloads = list(reports_in(source.data, limit))
+    except ReportError as exc:
+        return [(_REJECTED, (source.name, str(exc)))]
+    found: list[Outcome] = []
+    for payload in payloads:
+        try:
+            report = parse_report(payload, limit)
+        except ReportError as exc:
+            found.append((_REJECTED, (source.name, str(exc))))
+            continue
+        if since is not None and report.end < since:
+            found.append((_OLD, None))
+        else:
+            found.append((_REPORT, contribution(report)))
+    return found
 
 
 class Source(NamedTuple):
@@ -197,7 +252,13 @@ _READ_CHUNK = 1024 * 1024
 
 
 def _walk(folder: str, limit: int) -> Iterator[Source]:
-    """Regular files under ``folder``, depth first in name order; symbolic links to folders are not followed.
+    """Every file under ``folder``, read (see :func:`_files`)."""
+    for item in _files(folder, limit):
+        yield _read(item, limit) if type(item) is str else item  # type: ignore[misc]
+
+
+def _files(folder: str, limit: int) -> Iterator[str | Source]:
+    """Regular files under ``folder`` (paths), depth first in name order; links to folders are not followed.
 
     Iterative, not recursive, so no folder depth exhausts the stack; past :data:`MAX_FOLDER_DEPTH` levels, and for
     any entry the OS cannot stat (a symbolic link loop: ELOOP), the entry is rejected with its reason.
@@ -229,7 +290,7 @@ def _walk(folder: str, limit: int) -> Iterator[Source]:
             yield Source(entry.path, None, f"not readable: {exc.strerror}")
             continue
         if regular:
-            yield _read(entry.path, limit)
+            yield entry.path
         elif entry.is_symlink() and not os.path.exists(entry.path):
             yield Source(entry.path, None, "symbolic link to nothing or a link loop")
 
@@ -244,25 +305,38 @@ def _listing(folder: str) -> Iterator[os.DirEntry[str]] | Source:
 
 
 def _read(path: str, limit: int) -> Source:
-    """A file's bytes, read in bounded steps (None past ``limit``): a device or pipe that never ends is cut off."""
+    """A file's bytes, read in bounded steps (None past ``limit``): a device or pipe that never ends is cut off.
+
+    A regular file costs one open, one fstat, one read (its size plus one byte, which shows whether it grew).
+    """
     try:
-        with open(path, "rb", buffering=0) as file:
-            size = os.fstat(file.fileno()).st_size
-            if size > limit:
-                return Source(path, None, f"file size {size} exceeds {limit} bytes")
-            chunks = []
-            total = 0
-            while total <= limit:
-                chunk = file.read(min(_READ_CHUNK, limit + 1 - total))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                total += len(chunk)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         return Source(path, None, f"file not readable: {exc.strerror}")
-    if total > limit:  # it grew since fstat, or is no regular file (/dev/zero, a pipe)
+    try:
+        info = os.fstat(fd)
+        if info.st_size > limit:
+            return Source(path, None, f"file size {info.st_size} exceeds {limit} bytes")
+        if stat.S_ISREG(info.st_mode):
+            data = os.read(fd, info.st_size + 1)
+            if len(data) <= info.st_size:
+                return Source(path, data)
+            chunks, total = [data], len(data)
+        else:
+            chunks, total = [], 0
+        while total <= limit:  # a file that grew, a device (/dev/zero), a pipe: read until the end or the cap
+            chunk = os.read(fd, min(_READ_CHUNK, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        return Source(path, None, f"file not readable: {exc.strerror}")
+    finally:
+        os.close(fd)
+    if total > limit:
         return Source(path, None, f"more than {limit} bytes (--max-bytes)")
-    return Source(path, b"".join(chunks) if len(chunks) != 1 else chunks[0])
+    return Source(path, b"".join(chunks))
 
 
 def _s3_objects(url: str, limit: int) -> Iterator[Source]:
@@ -297,3 +371,93 @@ def _aws_reason(exc: Exception) -> str:
     """``Code: message`` of an AWS error, or the message of a client-side one (credentials, parameters)."""
     error = getattr(exc, "response", {}).get("Error", {})
     return f"{error.get('Code')}: {error.get('Message')}" if error.get("Code") else str(exc)
+
+
+#: Sources per task sent to a worker process: large enough that sending costs little per report.
+CHUNK = 256
+#: Tasks in flight per worker: enough to keep it busy while the parent merges, few enough to bound memory
+#: (at most jobs x this x CHUNK file names, and the outcomes of as many sources).
+TASKS_PER_WORKER = 2
+
+
+def _work(chunk: list[str], limit: int, since: dt.datetime | None) -> list[list[Outcome]]:
+    """In a worker process: read, decompress, decode and validate each file of ``chunk``."""
+    return [outcomes(_read(path, limit), limit, since) for path in chunk]
+
+
+class Reader:
+    """Reads sources into a :class:`Summary`, with ``jobs`` worker processes for local files.
+
+    Workers read, decompress, decode and validate whole files and send back plain tuples (:data:`Outcome`);
+    the parent merges them strictly in input order, so counts, duplicates (the first copy counts) and the list
+    of rejections are exactly those of a single-process run. Memory stays bounded: at most
+    ``jobs * TASKS_PER_WORKER`` chunks of :data:`CHUNK` files are in flight. S3 objects are decoded in this
+    process while threads fetch the next ones: fetching, not decoding, bounds that rate.
+
+    Processes are forked (Linux), so the pool is created before any thread (progress bar, S3 pool) starts; where
+    fork is not available, or with ``jobs=1``, everything runs in this process.
+    """
+
+    def __init__(self, summary: Summary, limit: int = DEFAULT_MAX_BYTES, jobs: int = 1) -> None:
+        self.summary = summary
+        self.limit = limit
+        self.jobs = jobs if jobs > 1 and "fork" in multiprocessing.get_all_start_methods() else 1
+        self._pool: Any = None
+
+    def __enter__(self) -> Reader:
+        if self.jobs > 1:
+            self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    def read(self, paths: Iterable[str], advance: Callable[[int], None] | None = None) -> None:
+        """Count every report under ``paths`` (files, folders, ``s3://``), in order; ``advance(n)`` after n sources."""
+        for path in paths:
+            if path.startswith("s3://"):
+                self.read_sources(_s3_objects(path, self.limit), advance)
+            elif os.path.isdir(path):
+                self.read_files(_files(path, self.limit), advance)
+            else:
+                self.read_files(iter([path]), advance)
+
+    def read_sources(self, sources: Iterable[Source], advance: Callable[[int], None] | None = None) -> None:
+        """Count sources already read (S3 objects, rejections), in this process."""
+        for source in sources:
+            self.summary.merge(outcomes(source, self.limit, self.summary.since))
+            if advance is not None:
+                advance(1)
+
+    def read_files(self, items: Iterator[str | Source], advance: Callable[[int], None] | None = None) -> None:
+        """Count local files (``str`` paths, read by the workers) and rejected entries (:class:`Source`), in order."""
+        summary, limit, since = self.summary, self.limit, self.summary.since
+        if self._pool is None:
+            for item in items:
+                source = _read(item, limit) if type(item) is str else item
+                summary.merge(outcomes(source, limit, since))  # type: ignore[arg-type]
+                if advance is not None:
+                    advance(1)
+            return
+        pending: collections.deque[tuple[list[Source | None], Any]] = collections.deque()
+        window = self.jobs * TASKS_PER_WORKER
+        while True:
+            chunk = list(itertools.islice(items, CHUNK))
+            if chunk:
+                # entries the walk rejected are kept in place, so the order of rejections stays the input's
+                files = [item for item in chunk if isinstance(item, str)]
+                order = [None if isinstance(item, str) else item for item in chunk]
+                pending.append((order, self._pool.apply_async(_work, (files, limit, since))))
+            if not pending:
+                return
+            if chunk and len(pending) < window:
+                continue
+            order, task = pending.popleft()
+            results = iter(task.get())
+            for entry in order:
+                summary.merge(next(results) if entry is None else outcomes(entry, limit, since))
+            if advance is not None:
+                advance(len(order))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from ..errors import MtastsError, Problem
-from .aggregate import Summary, iter_sources
+from .aggregate import Reader, Summary
 from .report import DEFAULT_MAX_BYTES
 
 
@@ -33,31 +34,42 @@ def _stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
 
 
+def _jobs_default() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 @reports.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a page of charts.")
 @click.option("--since", help="Only reports whose period ends on or after this date (YYYY-MM-DD, UTC).")
 @click.option("--max-bytes", type=click.IntRange(min=1024), default=DEFAULT_MAX_BYTES, show_default=True)
-def summarize(paths: tuple[str, ...], as_json: bool, html_path: Path | None, since: str | None, max_bytes: int) -> None:
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Processes that read and decode local files (0: one per CPU; 1: this process only).",
+)
+def summarize(
+    paths: tuple[str, ...], as_json: bool, html_path: Path | None, since: str | None, max_bytes: int, jobs: int
+) -> None:
     """Summarize reports from PATH... (files, folders, s3://bucket/prefix) per domain, day, result, sender and MX."""
     for path in paths:
         if not path.startswith("s3://") and not Path(path).exists():
             raise click.BadParameter(f"{path!r} does not exist", param_hint="PATH")
     summary = Summary(since=_since(since))
-    sources = iter_sources(paths, max_bytes)
-    if _stderr_is_terminal():  # progress goes to stderr, so stdout (tables or --json) stays clean for pipes
-        from rich.console import Console
-        from rich.progress import Progress
+    local = any(not path.startswith("s3://") for path in paths)
+    # the worker processes are forked before the progress bar's thread starts
+    with Reader(summary, max_bytes, (jobs or _jobs_default()) if local else 1) as reader:
+        if _stderr_is_terminal():  # progress goes to stderr, so stdout (tables or --json) stays clean for pipes
+            from rich.console import Console
+            from rich.progress import Progress
 
-        with Progress(console=Console(stderr=True), transient=True) as progress:
-            task = progress.add_task("reading reports", total=None)
-            for source in sources:
-                summary.read(source.name, source.data, max_bytes, source.problem)
-                progress.advance(task)
-    else:
-        for source in sources:
-            summary.read(source.name, source.data, max_bytes, source.problem)
+            with Progress(console=Console(stderr=True), transient=True) as progress:
+                task = progress.add_task("reading reports", total=None)
+                reader.read(paths, lambda n: progress.advance(task, n))
+        else:
+            reader.read(paths)
     if html_path is not None:
         from .html import write_html
 
