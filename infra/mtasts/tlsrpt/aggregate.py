@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ..errors import MtastsError, Problem
 from .report import DEFAULT_MAX_BYTES, Report, ReportError, parse_report, reports_in
 
 __all__ = ["ALL_MX", "DomainSummary", "Source", "Summary", "iter_sources"]
@@ -62,9 +61,12 @@ class Summary:
     """Everything read so far."""
 
     since: dt.datetime | None = None
+    #: Reports whose period starts at or after this instant are not counted (``--until`` day + 1, 00:00 UTC).
+    until: dt.datetime | None = None
     reports: int = 0
     duplicates: int = 0
     skipped_before_since: int = 0
+    skipped_after_until: int = 0
     rejected: list[dict[str, str]] = field(default_factory=list)
     #: (domain, UTC day, organization) -> [successful, failed]
     _sessions: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
@@ -78,10 +80,7 @@ class Summary:
 
     def add(self, report: Report) -> None:
         """Count one valid report (once per organization and report-id)."""
-        if self.since is not None and report.end < self.since:
-            self.skipped_before_since += 1
-            return
-        self.apply(contribution(report))
+        self.merge([_classify(report, self.since, self.until)])
 
     def apply(self, counted: Contribution) -> None:
         """Count one report's :func:`contribution`, unless its organization and report-id were counted already."""
@@ -147,7 +146,7 @@ class Summary:
 
     def read(self, source: str, data: bytes | None, limit: int = DEFAULT_MAX_BYTES, problem: str = "") -> None:
         """Parse every report in one file's bytes; reject what is invalid, or was not read (``problem`` says why)."""
-        self.merge(outcomes(Source(source, data, problem), limit, self.since))
+        self.merge(outcomes(Source(source, data, problem), limit, self.since, self.until))
 
     def merge(self, results: Iterable[Outcome]) -> None:
         """Count what :func:`outcomes` found in a source, in its order (the same whichever process found it)."""
@@ -156,6 +155,8 @@ class Summary:
                 self.apply(value)  # type: ignore[arg-type]
             elif kind == _OLD:
                 self.skipped_before_since += 1
+            elif kind == _NEW:
+                self.skipped_after_until += 1
             else:
                 self.reject(*value)  # type: ignore[misc]
 
@@ -172,8 +173,9 @@ class Summary:
 #: What one report adds: (organization, report-id, UTC day of its start, per policy: (domain, successful, failed,
 #: ((result type, receiving MX or ALL_MX, failed sessions), ...), failed sessions no failure detail accounts for)).
 Contribution = tuple[str, str, str, tuple[tuple[str, int, int, tuple[tuple[str, str, int], ...], int], ...]]
-_REPORT, _OLD, _REJECTED = "report", "old", "rejected"
-#: One finding in a source: (_REPORT, Contribution), (_OLD, None) for a report ending before --since, or
+_REPORT, _OLD, _NEW, _REJECTED = "report", "old", "new", "rejected"
+#: One finding in a source: (_REPORT, Contribution), (_OLD, None) for a report ending before --since, (_NEW, None)
+#: for one starting after --until, or
 #: (_REJECTED, (source, reason)). Plain tuples of str and int: cheap to send between processes.
 Outcome = tuple[str, object]
 
@@ -200,7 +202,15 @@ def contribution(report: Report) -> Contribution:
     return report.organization, report.report_id, report.start.date().isoformat(), tuple(policies)
 
 
-def outcomes(source: Source, limit: int, since: dt.datetime | None) -> list[Outcome]:
+def _classify(report: Report, since: dt.datetime | None, until: dt.datetime | None) -> Outcome:
+    if since is not None and report.end < since:
+        return (_OLD, None)
+    if until is not None and report.start >= until:
+        return (_NEW, None)
+    return (_REPORT, contribution(report))
+
+
+def outcomes(source: Source, limit: int, since: dt.datetime | None, until: dt.datetime | None = None) -> list[Outcome]:
     """Everything in one source: its reports' contributions, reports older than ``since``, and rejections."""
     if source.data is None:
         return [(_REJECTED, (source.name, source.problem or "not read"))]
@@ -215,10 +225,7 @@ def outcomes(source: Source, limit: int, since: dt.datetime | None) -> list[Outc
         except ReportError as exc:
             found.append((_REJECTED, (source.name, str(exc))))
             continue
-        if since is not None and report.end < since:
-            found.append((_OLD, None))
-        else:
-            found.append((_REPORT, contribution(report)))
+        found.append(_classify(report, since, until))
     return found
 
 
@@ -238,7 +245,9 @@ def iter_sources(paths: Iterable[str], limit: int = DEFAULT_MAX_BYTES) -> Iterat
     """
     for path in paths:
         if path.startswith("s3://"):
-            yield from _s3_objects(path, limit)
+            from .s3 import s3_objects
+
+            yield from s3_objects(path, limit)
         elif os.path.isdir(path):
             yield from _walk(path, limit)
         else:
@@ -339,34 +348,6 @@ def _read(path: str, limit: int) -> Source:
     return Source(path, b"".join(chunks))
 
 
-def _s3_objects(url: str, limit: int) -> Iterator[Source]:
-    """Every object under ``s3://bucket/prefix`` (default AWS credentials); listing errors are fatal, reads not."""
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    bucket, _, prefix = url[len("s3://") :].partition("/")
-    if not bucket:
-        raise MtastsError(Problem(url, "no bucket named (s3://BUCKET/PREFIX)"))
-    try:
-        client = boto3.client("s3")
-        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        for page in pages:
-            for item in page.get("Contents", []):
-                name = f"s3://{bucket}/{item['Key']}"
-                size = int(item["Size"])
-                if size > limit:
-                    yield Source(name, None, f"object size {size} exceeds {limit} bytes")
-                    continue
-                try:
-                    data = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-                except ClientError as exc:
-                    yield Source(name, None, f"object not readable: {_aws_reason(exc)}")
-                    continue
-                yield Source(name, data)
-    except (BotoCoreError, ClientError) as exc:
-        raise MtastsError(Problem(url, f"cannot list the bucket: {_aws_reason(exc)}")) from None
-
-
 def _aws_reason(exc: Exception) -> str:
     """``Code: message`` of an AWS error, or the message of a client-side one (credentials, parameters)."""
     error = getattr(exc, "response", {}).get("Error", {})
@@ -380,9 +361,9 @@ CHUNK = 256
 TASKS_PER_WORKER = 2
 
 
-def _work(chunk: list[str], limit: int, since: dt.datetime | None) -> list[list[Outcome]]:
+def _work(chunk: list[str], limit: int, since: dt.datetime | None, until: dt.datetime | None) -> list[list[Outcome]]:
     """In a worker process: read, decompress, decode and validate each file of ``chunk``."""
-    return [outcomes(_read(path, limit), limit, since) for path in chunk]
+    return [outcomes(_read(path, limit), limit, since, until) for path in chunk]
 
 
 class Reader:
@@ -415,11 +396,23 @@ class Reader:
             self._pool.join()
             self._pool = None
 
-    def read(self, paths: Iterable[str], advance: Callable[[int], None] | None = None) -> None:
-        """Count every report under ``paths`` (files, folders, ``s3://``), in order; ``advance(n)`` after n sources."""
+    def read(
+        self,
+        paths: Iterable[str],
+        advance: Callable[[int], None] | None = None,
+        listed: Callable[[int], None] | None = None,
+    ) -> None:
+        """Count every report under ``paths`` (files, folders, ``s3://``), in order.
+
+        ``advance(n)`` is called after n sources were counted, ``listed(n)`` when n S3 objects were listed.
+        """
         for path in paths:
             if path.startswith("s3://"):
-                self.read_sources(_s3_objects(path, self.limit), advance)
+                from .s3 import s3_objects
+
+                summary = self.summary
+                objects = s3_objects(path, self.limit, summary.since, summary.until, listed=listed)
+                self.read_sources(objects, advance)
             elif os.path.isdir(path):
                 self.read_files(_files(path, self.limit), advance)
             else:
@@ -428,17 +421,17 @@ class Reader:
     def read_sources(self, sources: Iterable[Source], advance: Callable[[int], None] | None = None) -> None:
         """Count sources already read (S3 objects, rejections), in this process."""
         for source in sources:
-            self.summary.merge(outcomes(source, self.limit, self.summary.since))
+            self.summary.merge(outcomes(source, self.limit, self.summary.since, self.summary.until))
             if advance is not None:
                 advance(1)
 
     def read_files(self, items: Iterator[str | Source], advance: Callable[[int], None] | None = None) -> None:
         """Count local files (``str`` paths, read by the workers) and rejected entries (:class:`Source`), in order."""
-        summary, limit, since = self.summary, self.limit, self.summary.since
+        summary, limit, since, until = self.summary, self.limit, self.summary.since, self.summary.until
         if self._pool is None:
             for item in items:
                 source = _read(item, limit) if type(item) is str else item
-                summary.merge(outcomes(source, limit, since))  # type: ignore[arg-type]
+                summary.merge(outcomes(source, limit, since, until))  # type: ignore[arg-type]
                 if advance is not None:
                     advance(1)
             return
@@ -450,7 +443,7 @@ class Reader:
                 # entries the walk rejected are kept in place, so the order of rejections stays the input's
                 files = [item for item in chunk if isinstance(item, str)]
                 order = [None if isinstance(item, str) else item for item in chunk]
-                pending.append((order, self._pool.apply_async(_work, (files, limit, since))))
+                pending.append((order, self._pool.apply_async(_work, (files, limit, since, until))))
             if not pending:
                 return
             if chunk and len(pending) < window:
@@ -458,6 +451,6 @@ class Reader:
             order, task = pending.popleft()
             results = iter(task.get())
             for entry in order:
-                summary.merge(next(results) if entry is None else outcomes(entry, limit, since))
+                summary.merge(next(results) if entry is None else outcomes(entry, limit, since, until))
             if advance is not None:
                 advance(len(order))
