@@ -539,3 +539,27 @@ def test_unwritable_html_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--html", str(target)])
     assert result.exit_code == 2
     assert result.output == f"error: --html: cannot write {target}: No such file or directory\n"
+
+
+def test_json_carries_duplicates_and_period_skips(tmp_path: Path) -> None:
+    """--json counts duplicates and the reports left out by --since / --until, as the terminal does."""
+    (tmp_path / "a.json").write_bytes(as_json(report(report_id="a", day="2026-11-02")))
+    (tmp_path / "a-again.json").write_bytes(as_gzip(report(report_id="a", day="2026-11-02")))
+    (tmp_path / "old.json").write_bytes(as_json(report(report_id="old", day="2026-10-01")))
+    (tmp_path / "new.json").write_bytes(as_json(report(report_id="new", day="2026-12-01")))
+    args = ["reports", "summarize", str(tmp_path), "--json", "--since", "2026-11-01", "--until", "2026-11-30"]
+    doc = json.loads(CliRunner().invoke(main, args).stdout)
+    assert (doc["reports"], doc["duplicates"], doc["skipped_before_since"], doc["skipped_after_until"]) == (1, 1, 1, 1)
+
+
+def test_terminal_has_the_per_day_table(tmp_path: Path) -> None:
+    """Each domain gets a table of sessions per UTC day with success rates (per week or month over long spans)."""
+    (tmp_path / "a.json").write_bytes(as_json(report(report_id="a", day="2026-11-01")))
+    (tmp_path / "b.json").write_bytes(as_json(report(report_id="b", day="2026-11-03", failures=[])))
+    result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path)], terminal_width=120)
+    assert result.exit_code == 0, result.output
+    assert "company-y.example: sessions per UTC day" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if "2026-11-0" in line]
+    assert len(rows) == 3  # 2026-11-02 had no report: a row of zeros keeps the days even
+    assert rows[0].split("│")[1:5] == [" 2026-11-01 ", "       5326 ", "    303 ", "       94.62% "]
+    assert "100.00%" in rows[2]

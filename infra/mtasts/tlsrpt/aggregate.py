@@ -165,6 +165,9 @@ class Summary:
         domains = self.domains
         return {
             "reports": self.reports,
+            "duplicates": self.duplicates,
+            "skipped_before_since": self.skipped_before_since,
+            "skipped_after_until": self.skipped_after_until,
             "rejected": self.rejected,
             "domains": [domains[name].to_dict() for name in sorted(domains)],
         }
