@@ -14,6 +14,7 @@ import itertools
 import multiprocessing
 import os
 import stat
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -184,25 +185,25 @@ Outcome = tuple[str, object]
 
 
 def contribution(report: Report) -> Contribution:
-    """The counts one report adds, keyed as :class:`Summary` keeps them."""
+    """The counts one report adds, keyed as :class:`Summary` keeps them.
+
+    Names that recur (organization, day, domain, result type, MX) are interned: one object per name, so a chunk
+    of outcomes sent from a worker process pickles each name once.
+    """
+    intern = sys.intern
     policies = []
     for policy in report.policies:
         detailed = 0
         details = []
         for failure in policy.failures:
-            details.append((failure.result_type, failure.receiving_mx or ALL_MX, failure.failed_sessions))
+            mx = intern(failure.receiving_mx) if failure.receiving_mx else ALL_MX
+            details.append((intern(failure.result_type), mx, failure.failed_sessions))
             detailed += failure.failed_sessions
-        policies.append(
-            (
-                policy.policy_domain,
-                policy.successful,
-                policy.failed,
-                tuple(details),
-                policy.failed - detailed if policy.failed > detailed else 0,
-            )
-        )
+        undetailed = policy.failed - detailed if policy.failed > detailed else 0
+        policies.append((intern(policy.policy_domain), policy.successful, policy.failed, tuple(details), undetailed))
     # not strftime: year 1 must read 0001-01-01
-    return report.organization, report.report_id, report.start.date().isoformat(), tuple(policies)
+    day = intern(report.start.date().isoformat())
+    return intern(report.organization), report.report_id, day, tuple(policies)
 
 
 def _classify(report: Report, since: dt.datetime | None, until: dt.datetime | None) -> Outcome:

@@ -114,18 +114,18 @@ class Report(NamedTuple):
 
 
 def _gunzip(data: bytes, limit: int) -> bytes:
-    """Decompress in bounded steps: never more than ``limit + 1`` bytes exist, whatever the ratio (gzip bombs)."""
+    """Decompress at most ``limit + 1`` bytes, whatever the ratio (gzip bombs): zlib stops there by itself.
+
+    Output shorter than that means zlib consumed all input (it leaves an ``unconsumed_tail`` only when the output
+    limit is reached), so one call decides: too large, truncated (no end of stream), or complete.
+    """
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = bytearray()
-    chunk = data
-    while chunk:
-        out += inflater.decompress(chunk, limit + 1 - len(out))
-        if len(out) > limit:
-            raise ReportError(f"decompressed size exceeds {limit} bytes")
-        chunk = inflater.unconsumed_tail
+    out = inflater.decompress(data, limit + 1)
+    if len(out) > limit:
+        raise ReportError(f"decompressed size exceeds {limit} bytes")
     if not inflater.eof:
         raise ReportError("truncated gzip data")
-    return bytes(out)
+    return out
 
 
 def decode_payload(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> bytes:

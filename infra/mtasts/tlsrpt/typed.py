@@ -127,26 +127,27 @@ def decode(text: bytes) -> Report | None:
             return None
     try:
         doc = _DECODER.decode(text)
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        return None
-    try:
-        start: dt.datetime = _datetime_value(doc.date_range.start_datetime, "start-datetime")
-        end: dt.datetime = _datetime_value(doc.date_range.end_datetime, "end-datetime")
-    except ReportError:
+        dates = doc.date_range
+        start: dt.datetime = _datetime_value(dates.start_datetime, "start-datetime")
+        end: dt.datetime = _datetime_value(dates.end_datetime, "end-datetime")
+    except (msgspec.ValidationError, msgspec.DecodeError, ReportError):
         return None
     if end < start:
         return None
     policies = []
     for entry in doc.policies:
-        details = entry.failure_details or ()
+        policy = entry.policy
+        details = entry.failure_details
         policies.append(
             PolicyResult(
-                entry.policy.policy_type,
-                _host(entry.policy.policy_domain.strip()),
-                _mx_hosts(entry.policy),
+                policy.policy_type,
+                _host(policy.policy_domain.strip()),
+                _mx_hosts(policy),
                 entry.summary.successful,
                 entry.summary.failed,
-                tuple(FailureDetail(d.result_type, _host(d.receiving_mx), d.failed_sessions) for d in details),
+                tuple([FailureDetail(d.result_type, _host(d.receiving_mx), d.failed_sessions) for d in details])
+                if details
+                else (),
             )
         )
     return Report(doc.organization, doc.report_id, start, end, doc.contact, tuple(policies))
