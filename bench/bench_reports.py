@@ -15,12 +15,13 @@ json module pays that, so it bounds how far ahead of parsedmarc (which does litt
 Peak traced memory at 1,000 / 5,000 / 10,000 files shows what grows with the report count.
 Targets (issue 5): >= 5x parsedmarc's throughput; memory flat as the report count grows.
 
-Run: .venv/bin/python bench/bench_reports.py [--reports 10000]
+Run: .venv/bin/python bench/bench_reports.py [--reports 10000] [--runs 5] [--s3 3000]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import gzip
 import json
 import os
@@ -171,13 +172,45 @@ def peak(work: Callable[[], object]) -> int:
     return value
 
 
+def s3_rate(objects: int) -> None:
+    """Objects per second that ``summarize s3://…`` reads from moto's in-process S3, by date prefixes."""
+    import boto3
+    from moto import mock_aws
+
+    from mtasts.tlsrpt.s3 import s3_objects
+
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")  # noqa: S106 - moto's fake credentials
+    with mock_aws():
+        client = boto3.client("s3")
+        client.create_bucket(Bucket="reports")
+        domains = 10
+        for i in range(objects):
+            domain, day = f"d{i % domains}.example", 1 + (i // domains) % 30
+            key = f"{domain}/2026/11/{day:02d}/r{i}.0123456789abcdef.json.gz"
+            client.put_object(Bucket="reports", Key=key, Body=as_gzip(report(report_id=str(i), domain=domain)))
+        since, until = dt.datetime(2026, 11, 1, tzinfo=dt.UTC), dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+        summary = Summary(since=None)
+        start = time.perf_counter()
+        for source in s3_objects("s3://reports/", 10 * 2**20, since, until):
+            summary.read(source.name, source.data, problem=source.problem)
+        wall = time.perf_counter() - start
+    assert summary.reports == objects, (summary.reports, summary.rejected[:2])
+    print(
+        f"s3 (moto, in-process): {objects} objects, {domains} domains, one month by date prefixes: "
+        f"{wall:.2f} s = {objects / wall:,.0f} objects/s"
+    )
+
+
 def main() -> None:
     """Print the numbers."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reports", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5, help="timed runs per pipeline; the median is printed")
+    parser.add_argument("--s3", type=int, default=0, help="also time reading this many objects from moto S3")
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # parsedmarc's imports warn about their own dependencies
+    if args.s3:
+        s3_rate(args.s3)
     jobs = len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
