@@ -34,6 +34,7 @@ __all__ = [
     "ReportError",
     "decode_payload",
     "parse_report",
+    "prepare",
     "reports_in",
     "validate_json",
 ]
@@ -348,17 +349,23 @@ def parse_report(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> Report:
     that holds every rule and writes every message. The rua Lambda has no site-packages, so it runs the
     reference alone: same rules, same messages (tests/tlsrpt/test_reports.py checks both paths agree).
     """
+    text = prepare(data, limit)
+    if _fast is not None:
+        report = _fast(text)
+        if report is not None:
+            return report
+    return validate_json(text)
+
+
+def prepare(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The JSON text of a report payload: decompressed within ``limit``, nesting bounded, byte order mark removed."""
     text = decode_payload(data, limit)
     if _too_deep(text):
         raise ReportError(f"JSON nested deeper than {MAX_DEPTH} levels; a TLS-RPT report needs 5")
     # JSON exchanged between systems is UTF-8 (RFC 8259 §8.1); a byte order mark is tolerated, as it allows.
     if text[:3] == UTF8_BOM:
         text = text[3:]
-    if _fast is not None:
-        report = _fast(text)
-        if report is not None:
-            return report
-    return validate_json(text)
+    return text
 
 
 def validate_json(text: bytes) -> Report:

@@ -33,7 +33,7 @@ from .report import (
     _host,
 )
 
-__all__ = ["decode"]
+__all__ = ["Document", "decode", "document"]
 
 Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
 PolicyType = Literal["tlsa", "sts", "no-policy-found"]
@@ -118,8 +118,8 @@ def _mx_hosts(policy: Policy) -> tuple[str, ...]:
     return tuple(_host(m) for m in mx)
 
 
-def decode(text: bytes) -> Report | None:
-    """The report in ``text`` if it is valid, else None (the reference then says why)."""
+def document(text: bytes) -> tuple[Document, dt.datetime, dt.datetime] | None:
+    """The valid report in ``text`` as decoded Structs with its UTC start and end, else None."""
     if not text.isascii():
         try:
             text.decode("utf-8")  # msgspec checks the strings it decodes, not those in members it skips
@@ -134,6 +134,15 @@ def decode(text: bytes) -> Report | None:
         return None
     if end < start:
         return None
+    return doc, start, end
+
+
+def decode(text: bytes) -> Report | None:
+    """The report in ``text`` if it is valid, else None (the reference then says why)."""
+    found = document(text)
+    if found is None:
+        return None
+    doc, start, end = found
     policies = []
     for entry in doc.policies:
         policy = entry.policy
