@@ -154,3 +154,36 @@ def test_a_pipe_within_the_cap_is_read(tmp_path: Path) -> None:
     writer.join()
     assert code == 0, output
     assert (doc["reports"], doc["rejected"]) == (1, [])
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (
+            as_json(report(successful=123)).replace(b": 123,", b": " + b"7" * 5000 + b","),
+            "policies[0].summary.total-successful-session-count: 7777",
+        ),
+        (dated("9999-12-31T23:59:59-23:59", "9999-12-31T23:59:59-23:59"), "date-range.start-datetime: '9999-12-31"),
+        (dated("0001-01-01T00:00:00+01:00", "0001-01-01T00:00:00+01:00"), "date-range.start-datetime: '0001-01-01"),
+        (as_json(report(org="\ud800")), "organization-name: lone surrogate"),
+        (as_json(report(report_id="\udc00")), "report-id: lone surrogate"),
+        (as_json(report(domain="\ud800.example")), "policies[0].policy.policy-domain: lone surrogate"),
+    ],
+    ids=[
+        "huge-integer",
+        "date-overflow",
+        "date-underflow",
+        "surrogate-organization",
+        "surrogate-id",
+        "surrogate-domain",
+    ],
+)
+def test_the_lambdas_decoder_rejects_what_crashed_the_handler(
+    data: bytes, reason: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without msgspec (as in the rua Lambda), the reference decoder rejects these with a reason, never raising."""
+    from mtasts.tlsrpt import report as module
+
+    monkeypatch.setattr(module, "_fast", None)
+    with pytest.raises(ReportError, match="^" + reason.replace("[", r"\[").replace(".", r"\.")):
+        parse_report(data)
