@@ -467,8 +467,10 @@ def test_any_value_in_any_field_is_accepted_or_rejected_naming_that_field(
 @settings(max_examples=400, deadline=None)
 @given(path=st.sampled_from(RFC_PATHS), value=JSON_VALUES)
 def test_typed_decoder_never_accepts_what_the_reference_rejects(path: tuple[str | int, ...], value: object) -> None:
-    """The typed decoder accepts a fuzzed report only if the reference (the Lambda's decoder, which must never raise
-    anything but ReportError) reads the same Report."""
+    """The typed decoder accepts a fuzzed report only if the reference reads the same Report; neither raises.
+
+    The reference is what the rua Lambda runs: anything but ReportError escaping it would fail this test.
+    """
     from mtasts.tlsrpt import typed
     from mtasts.tlsrpt.report import validate_json
 
