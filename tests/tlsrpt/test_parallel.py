@@ -80,3 +80,20 @@ def test_pool_is_really_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     with Reader(summary, jobs=2) as reader:
         reader.read([str(tmp_path)])
     assert summary.reports > 200
+
+
+def test_summarize_jobs_flag_gives_the_same_document(tmp_path: Path) -> None:
+    """`summarize --jobs 2 --json` prints exactly what `--jobs 1` prints."""
+    import json
+
+    from click.testing import CliRunner
+
+    from mtasts.cli import main
+
+    corpus(tmp_path)
+    docs = [
+        json.loads(CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--json", "--jobs", j]).stdout)
+        for j in ("1", "2")
+    ]
+    assert docs[0] == docs[1]
+    assert docs[0]["duplicates"] > 0

@@ -50,8 +50,15 @@ def _stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
 
 
+#: Fewest CPUs for which --jobs 0 starts worker processes. Below it the parent's share (walking, merging) and the
+#: cost of sending results leave nothing to gain: on 2 CPUs, 2 workers were slower than one process
+#: (bench/bench_reports.py, docs/reports.md "Benchmark").
+MIN_CPUS_FOR_WORKERS = 4
+
+
 def _jobs_default() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cpus if cpus >= MIN_CPUS_FOR_WORKERS else 1
 
 
 @reports.command()
@@ -65,7 +72,7 @@ def _jobs_default() -> int:
     "--jobs",
     type=click.IntRange(min=0),
     default=0,
-    help="Processes that read and decode local files (0: one per CPU; 1: this process only).",
+    help="Processes that read and decode local files (0: one per CPU from 4 CPUs, else 1; 1: this process only).",
 )
 def summarize(
     paths: tuple[str, ...],
