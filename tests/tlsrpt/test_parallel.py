@@ -97,3 +97,20 @@ def test_summarize_jobs_flag_gives_the_same_document(tmp_path: Path) -> None:
     ]
     assert docs[0] == docs[1]
     assert docs[0]["duplicates"] > 0
+
+
+def _die(*_: object) -> object:
+    os._exit(1)
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed mid-run (out of memory, a signal) ends the run with one error naming --jobs."""
+    from mtasts.errors import MtastsError
+
+    corpus(tmp_path)
+    monkeypatch.setattr(aggregate, "_work", _die)
+    with (
+        pytest.raises(MtastsError, match="a worker process died; run again with --jobs 1"),
+        Reader(Summary(), jobs=2) as reader,
+    ):
+        reader.read([str(tmp_path)])

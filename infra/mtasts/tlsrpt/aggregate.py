@@ -9,6 +9,8 @@ counted once" needs (RFC 8460 §4.4 report-id).
 from __future__ import annotations
 
 import collections
+import concurrent.futures
+import concurrent.futures.process
 import datetime as dt
 import itertools
 import multiprocessing
@@ -20,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from ..errors import MtastsError, Problem
 from .report import DEFAULT_MAX_BYTES, Report, ReportError, _host, parse_report, prepare, reports_in, validate_json
 
 try:  # msgspec's typed decoder (see report.parse_report); without it, the reference decoder alone
@@ -427,13 +430,14 @@ class Reader:
 
     def __enter__(self) -> Reader:
         if self.jobs > 1:
-            self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
+            context = multiprocessing.get_context("fork")
+            self._pool = concurrent.futures.ProcessPoolExecutor(self.jobs, mp_context=context)
+            self._pool.submit(int).result()  # fork the workers now, before any thread starts
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
     def read(
@@ -483,13 +487,16 @@ class Reader:
                 # entries the walk rejected are kept in place, so the order of rejections stays the input's
                 files = [item for item in chunk if isinstance(item, str)]
                 order = [None if isinstance(item, str) else item for item in chunk]
-                pending.append((order, self._pool.apply_async(_work, (files, limit, since, until))))
+                pending.append((order, self._pool.submit(_work, files, limit, since, until)))
             if not pending:
                 return
             if chunk and len(pending) < window:
                 continue
             order, task = pending.popleft()
-            results = iter(task.get())
+            try:
+                results = iter(task.result())
+            except concurrent.futures.process.BrokenProcessPool:  # a worker was killed (out of memory, a signal)
+                raise MtastsError(Problem("--jobs", "a worker process died; run again with --jobs 1")) from None
             for entry in order:
                 summary.merge(next(results) if entry is None else outcomes(entry, limit, since, until))
             if advance is not None:
