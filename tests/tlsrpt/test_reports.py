@@ -578,3 +578,13 @@ def test_terminal_has_the_per_day_table(tmp_path: Path) -> None:
     assert len(rows) == 3  # 2026-11-02 had no report: a row of zeros keeps the days even
     assert rows[0].split("│")[1:5] == [" 2026-11-01 ", "       5326 ", "    303 ", "       94.62% "]
     assert "100.00%" in rows[2]
+
+
+def test_walked_files_past_the_first_read_are_read_whole(tmp_path: Path) -> None:
+    """A 200 KiB report in a folder (past the walk's single 64 KiB read) is read to its end and counted."""
+    big = as_json(report(report_id="big"))[:-1] + b" " * (200 * 1024) + b"}"
+    (tmp_path / "big.json").write_bytes(big)
+    (tmp_path / "big.json.gz").write_bytes(gzip.compress(big.replace(b'"big"', b'"big-gz"')))
+    result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--json", "--jobs", "1"])
+    doc = json.loads(result.stdout)
+    assert (doc["reports"], doc["rejected"]) == (2, [])

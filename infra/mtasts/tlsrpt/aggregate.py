@@ -12,6 +12,7 @@ import collections
 import concurrent.futures
 import concurrent.futures.process
 import datetime as dt
+import functools
 import itertools
 import multiprocessing
 import os
@@ -255,21 +256,39 @@ def _classify_document(doc: Any, start: dt.datetime, end: dt.datetime, since: An
         return (_OLD, None)
     if until is not None and start >= until:
         return (_NEW, None)
-    intern = sys.intern
     policies = []
     for entry in doc.policies:
         summary = entry.summary
+        failed = summary.failed
         detailed = 0
-        details = []
-        for failure in entry.failure_details or ():
-            mx = _host(failure.receiving_mx)
-            details.append((intern(failure.result_type), intern(mx) if mx else ALL_MX, failure.failed_sessions))
-            detailed += failure.failed_sessions
-        undetailed = summary.failed - detailed if summary.failed > detailed else 0
-        domain = intern(_host(entry.policy.policy_domain.strip()))
-        policies.append((domain, summary.successful, summary.failed, tuple(details), undetailed))
-    day = intern(start.date().isoformat())
-    return (_REPORT, (intern(doc.organization), doc.report_id, day, tuple(policies)))
+        details: tuple[tuple[str, str, int], ...] = ()
+        if entry.failure_details:
+            found = []
+            for failure in entry.failure_details:
+                count = failure.failed_sessions
+                found.append((failure.result_type, _mx_key(failure.receiving_mx), count))  # msgspec: one str per type
+                detailed += count
+            details = tuple(found)
+        undetailed = failed - detailed if failed > detailed else 0
+        policies.append((_domain_key(entry.policy.policy_domain), summary.successful, failed, details, undetailed))
+    return (_REPORT, (sys.intern(doc.organization), doc.report_id, _day_key(start), tuple(policies)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _mx_key(raw: str) -> str:
+    """A failure detail's receiving MX as :func:`contribution` keys it (normalized, interned; none: ALL_MX)."""
+    mx = _host(raw)
+    return sys.intern(mx) if mx else ALL_MX
+
+
+@functools.lru_cache(maxsize=4096)
+def _domain_key(raw: str) -> str:
+    return sys.intern(_host(raw.strip()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_key(start: dt.datetime) -> str:
+    return sys.intern(start.date().isoformat())
 
 
 class Source(NamedTuple):
@@ -306,7 +325,7 @@ _READ_CHUNK = 1024 * 1024
 def _walk(folder: str, limit: int) -> Iterator[Source]:
     """Every file under ``folder``, read (see :func:`_files`)."""
     for item in _files(folder, limit):
-        yield _read(item, limit) if type(item) is str else item  # type: ignore[misc]
+        yield _read_walked(item, limit) if type(item) is str else item  # type: ignore[misc]
 
 
 def _files(folder: str, limit: int) -> Iterator[str | Source]:
@@ -391,6 +410,45 @@ def _read(path: str, limit: int) -> Source:
     return Source(path, b"".join(chunks))
 
 
+#: First read of a walked file: most reports fit, so no fstat is needed to size the read.
+_FIRST_READ = 64 * 1024
+
+
+def _read_walked(path: str, limit: int) -> Source:
+    """A regular file found by the walk: one open, one read, one close (from 64 KiB on, an fstat and more reads).
+
+    A read of a regular file returns less than asked only at its end (the same fact :func:`_read` relies on), so a
+    short first read is the whole file. O_NONBLOCK: had the entry been swapped for a FIFO since the walk, neither
+    the open nor a read could block.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as exc:
+        return Source(path, None, f"file not readable: {exc.strerror}")
+    try:
+        first = min(_FIRST_READ, limit + 1)
+        data = os.read(fd, first)
+        if len(data) < first:
+            return Source(path, data)
+        size = os.fstat(fd).st_size  # a large file: is it worth reading on?
+        if size > limit:
+            return Source(path, None, f"file size {size} exceeds {limit} bytes")
+        chunks, total = [data], len(data)
+        while total <= limit:
+            chunk = os.read(fd, min(_READ_CHUNK, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        return Source(path, None, f"file not readable: {exc.strerror}")
+    finally:
+        os.close(fd)
+    if total > limit:  # it grew since the fstat
+        return Source(path, None, f"more than {limit} bytes (--max-bytes)")
+    return Source(path, b"".join(chunks))
+
+
 def _aws_reason(exc: Exception) -> str:
     """``Code: message`` of an AWS error, or the message of a client-side one (credentials, parameters)."""
     error = getattr(exc, "response", {}).get("Error", {})
@@ -406,7 +464,7 @@ TASKS_PER_WORKER = 2
 
 def _work(chunk: list[str], limit: int, since: dt.datetime | None, until: dt.datetime | None) -> list[list[Outcome]]:
     """In a worker process: read, decompress, decode and validate each file of ``chunk``."""
-    return [outcomes(_read(path, limit), limit, since, until) for path in chunk]
+    return [outcomes(_read_walked(path, limit), limit, since, until) for path in chunk]
 
 
 class Reader:
@@ -459,8 +517,8 @@ class Reader:
                 self.read_sources(objects, advance)
             elif os.path.isdir(path):
                 self.read_files(_files(path, self.limit), advance)
-            else:
-                self.read_files(iter([path]), advance)
+            else:  # a file named on the command line may be a pipe or a device: read it here, bounded
+                self.read_files(iter([_read(path, self.limit)]), advance)
 
     def read_sources(self, sources: Iterable[Source], advance: Callable[[int], None] | None = None) -> None:
         """Count sources already read (S3 objects, rejections), in this process."""
@@ -474,7 +532,7 @@ class Reader:
         summary, limit, since, until = self.summary, self.limit, self.summary.since, self.summary.until
         if self._pool is None:
             for item in items:
-                source = _read(item, limit) if type(item) is str else item
+                source = _read_walked(item, limit) if type(item) is str else item
                 summary.merge(outcomes(source, limit, since, until))  # type: ignore[arg-type]
                 if advance is not None:
                     advance(1)
