@@ -19,7 +19,7 @@ Peak traced memory at 1,000 / 5,000 / 10,000 files shows what grows with the rep
 Targets (issue 12): >= 2x parsedmarc from files to per-domain counts, aiming for 5x; memory flat as the
 report count grows.
 
-Run: .venv/bin/python bench/bench_reports.py [--reports 10000] [--runs 5] [--s3 3000]
+Run: .venv/bin/python bench/bench_reports.py [--reports 10000] [--runs 5] [--s3 3000] [--html 1000]
 """
 
 from __future__ import annotations
@@ -205,16 +205,67 @@ def s3_rate(objects: int) -> None:
     )
 
 
+def html_numbers(domains: int) -> None:
+    """Size and headless-chromium render time of the page for 4 reports and for ``domains`` domains over a year."""
+    import re
+    import shutil
+    import subprocess
+
+    from mtasts.tlsrpt.html import render_html
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    small = Summary()
+    for i in range(4):
+        small.read(str(i), as_json(report(report_id=str(i), day=f"2026-11-0{i + 1}")))
+    large = Summary()
+    start = dt.date(2025, 12, 1)
+    for i in range(domains * 10):
+        day = (start + dt.timedelta(days=i % 365)).isoformat()
+        large.read(str(i), as_json(report(report_id=str(i), domain=f"d{i % domains}.example", day=day)))
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, summary in (("4 reports", small), (f"{domains} domains, a year", large)):
+            page = Path(tmp, "page.html")
+            begin = time.perf_counter()
+            page.write_text(render_html(summary), encoding="utf-8")
+            built = time.perf_counter() - begin
+            rendered = "no chromium"
+            if chromium:
+                flags = [
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    f"--user-data-dir={tmp}/profile",
+                    "--virtual-time-budget=20000",
+                ]
+                dom = subprocess.run(
+                    [chromium, *flags, "--dump-dom", page.as_uri()],
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                    check=False,
+                ).stdout
+                found = re.search(r'data-render-ms="(\d+)"', dom)
+                rendered = f"{found[1]} ms to render" if found else "did not render"
+            print(f"html, {label}: {page.stat().st_size / 1e6:.2f} MB, built in {built:.2f} s, {rendered} (chromium)")
+
+
 def main() -> None:
     """Print the numbers."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reports", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5, help="timed runs per pipeline; the median is printed")
     parser.add_argument("--s3", type=int, default=0, help="also time reading this many objects from moto S3")
+    parser.add_argument("--html", type=int, default=0, help="also build and render pages (4 reports; N domains)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # parsedmarc's imports warn about their own dependencies
     if args.s3:
         s3_rate(args.s3)
+    if args.html:
+        html_numbers(args.html)
     jobs = len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
