@@ -31,7 +31,7 @@ try:  # msgspec's typed decoder (see report.parse_report); without it, the refer
 except ImportError:  # pragma: no cover - msgspec is a dependency of the CLI
     _document = None  # type: ignore[assignment]
 
-__all__ = ["ALL_MX", "DomainSummary", "Source", "Summary", "iter_sources"]
+__all__ = ["ALL_MX", "DomainSummary", "Reader", "Source", "Summary", "contribution", "iter_sources", "outcomes"]
 
 #: Key used in by_mx for successful sessions, which RFC 8460 reports do not break down per MX host.
 ALL_MX = "(all MX)"
