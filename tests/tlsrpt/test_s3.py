@@ -194,3 +194,13 @@ def test_until_counts_the_whole_day(tmp_path: Any) -> None:
     result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--until", "2026-11-01", "--json"])
     assert result.exit_code == 0, result.output
     assert list(json.loads(result.stdout)["domains"][0]["by_day"]) == ["2026-11-01"]
+
+
+def test_mail_stored_before_since_is_not_fetched(bucket: Any) -> None:
+    """Objects without a date layout (mail/) last modified before --since are skipped: their reports ended before."""
+    modified = bucket.head_object(Bucket="reports", Key="mail/m1")["LastModified"]
+    after = modified + dt.timedelta(days=2)
+    client = Recorder(bucket)
+    sources = list(s3_objects("s3://reports/", 10**6, after, None, client=client))
+    assert not [s for s in sources if s.name.startswith("s3://reports/mail/")]
+    assert "mail/" in client.prefixes  # listed, then skipped by modification time
