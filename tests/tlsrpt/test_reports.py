@@ -365,11 +365,11 @@ def test_progress_goes_to_stderr_only(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr("mtasts.tlsrpt.cli._stderr_is_terminal", lambda: True)
     shown: list[str] = []
     monkeypatch.setattr("rich.progress.Progress.add_task", lambda self, description, **_: shown.append(description))
-    monkeypatch.setattr("rich.progress.Progress.advance", lambda self, task, advance=1: shown.append("advance"))
+    monkeypatch.setattr("rich.progress.Progress.advance", lambda self, task, advance=1: shown.extend(["+1"] * advance))
     result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["reports"] == 3
-    assert shown == ["reading reports", "advance", "advance", "advance"]
+    assert shown == ["reading reports", "+1", "+1", "+1"]
 
 
 def nested_mail(depth: int) -> bytes:
@@ -380,10 +380,11 @@ def nested_mail(depth: int) -> bytes:
 
 
 def test_deeply_nested_mail_is_rejected_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
-    """3,000 nested multiparts are refused by the boundary count, or, with that limit lifted, by the recursion guard."""
+    """3,000 nested multiparts are refused by the boundary count, or, with the limits lifted, by the recursion guard."""
     summary = Summary()
     summary.read("deep.eml", nested_mail(3000))
     monkeypatch.setattr("mtasts.tlsrpt.report.MAX_MULTIPARTS", 10**6)
+    monkeypatch.setattr("mtasts.tlsrpt.report.MAX_MAIL_PARTS", 10**6)
     summary.read("deeper.eml", nested_mail(3000))
     assert [r["reason"] for r in summary.rejected] == [
         "the mail has more than 16 multipart boundaries",
@@ -402,26 +403,53 @@ def _field_paths(value: object, path: tuple[str | int, ...] = ()) -> list[tuple[
 
 
 RFC_PATHS = _field_paths(json.loads(RFC_EXAMPLE))
+#: Stands for a 5,000-digit integer, which Python's json module cannot write: replaced in the encoded text.
+HUGE = "<5000-digit integer>"
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 10**6) | st.floats(allow_nan=False) | st.text(max_size=30),
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 10**6)
+    | st.integers(2**53 - 2, 2**70)
+    | st.just(HUGE)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30)
+    | st.sampled_from(["\ud800", "mx\udfff.example", "é.example"])
+    | st.sampled_from(
+        [
+            "9999-12-31T23:59:59-23:59",
+            "0001-01-01T00:00:00+01:00",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:60+00:00",
+            "2016-04-01T00:00:00Z",
+        ]
+    ),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
     max_leaves=8,
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(path=st.sampled_from(RFC_PATHS), value=JSON_VALUES)
-def test_any_value_in_any_field_is_accepted_or_rejected_naming_that_field(
-    path: tuple[str | int, ...], value: object
-) -> None:
-    """Whatever JSON replaces a field of RFC 8460's example, the report is accepted or rejected naming the field."""
+def _with_value(path: tuple[str | int, ...], value: object) -> bytes:
+    """RFC 8460's example with the field at ``path`` replaced by ``value``, as JSON text."""
     doc = json.loads(RFC_EXAMPLE)
     parent = doc
     for key in path[:-1]:
         parent = parent[key]
     parent[path[-1]] = value
+    return json.dumps(doc).replace(json.dumps(HUGE), "9" * 5000).encode()
+
+
+@settings(max_examples=400, deadline=None)
+@given(path=st.sampled_from(RFC_PATHS), value=JSON_VALUES)
+def test_any_value_in_any_field_is_accepted_or_rejected_naming_that_field(
+    path: tuple[str | int, ...], value: object
+) -> None:
+    """Whatever JSON replaces a field of RFC 8460's example, the report is accepted or rejected naming the field.
+
+    The values include 5,000-digit and 2**70 integers, lone surrogates and dates that overflow once in UTC: none
+    may raise past the parser (issue 11), and an accepted report must also render as text and HTML.
+    """
     summary = Summary()
-    summary.read("x.json", json.dumps(doc).encode())
+    summary.read("x.json", _with_value(path, value))
     if summary.rejected:
         (rejected,) = summary.rejected
         name = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path).lstrip(".")
@@ -430,23 +458,73 @@ def test_any_value_in_any_field_is_accepted_or_rejected_naming_that_field(
         assert rejected["reason"].startswith(name), (name, rejected["reason"])
     else:
         assert summary.reports == 1
+        json.dumps(summary.to_dict()).encode("utf-8")
+        from mtasts.tlsrpt.html import render_html
+
+        render_html(summary).encode("utf-8")
+
+
+@settings(max_examples=400, deadline=None)
+@given(path=st.sampled_from(RFC_PATHS), value=JSON_VALUES)
+def test_typed_decoder_never_accepts_what_the_reference_rejects(path: tuple[str | int, ...], value: object) -> None:
+    """The typed decoder accepts a fuzzed report only if the reference reads the same Report; neither raises.
+
+    The reference is what the rua Lambda runs: anything but ReportError escaping it would fail this test.
+    """
+    from mtasts.tlsrpt import typed
+    from mtasts.tlsrpt.report import validate_json
+
+    text = _with_value(path, value)
+    fast = typed.decode(text)
+    try:
+        reference = validate_json(text)
+    except ReportError:
+        assert fast is None
+    else:
+        assert fast is None or fast == reference
+    if fast is not None:  # summarize counts the typed document directly: the same as the Report's contribution
+        from mtasts.tlsrpt.aggregate import _classify, _classify_document
+
+        found = typed.document(text)
+        assert found is not None
+        assert _classify_document(*found, None, None) == _classify(fast, None, None)
+
+
+def test_typed_decoder_reads_valid_reports_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Valid reports never reach the reference decoder when msgspec is there: the fast path is really taken."""
+    from mtasts.tlsrpt import report as module
+
+    def refuse(text: bytes) -> Any:
+        raise AssertionError("the reference decoder ran on a valid report")
+
+    monkeypatch.setattr(module, "validate_json", refuse)
+    from mtasts.tlsrpt import aggregate
+
+    monkeypatch.setattr(aggregate, "validate_json", refuse)
+    summary = Summary()
+    summary.read("rfc.json", RFC_EXAMPLE)
+    assert (summary.reports, summary.rejected) == (1, [])
+    for data in (
+        RFC_EXAMPLE,
+        as_gzip(report()),
+        as_json(report(mx_key="mx-host-pattern")),
+        dated("2016-12-31T23:59:60Z", "2016-12-31T23:59:60Z"),
+    ):
+        assert parse_report(data).organization == "Company-X"
 
 
 def test_unreadable_file_is_rejected_and_the_rest_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file the OS refuses to read is listed with the OS's reason; it does not stop the run."""
-    import builtins
-
-    from mtasts.tlsrpt import aggregate
-
+    real_open = os.open
     (tmp_path / "a.json").write_bytes(as_json(report(report_id="a")))
     (tmp_path / "b.json").write_bytes(as_json(report(report_id="b")))
 
     def guarded_open(path: str, *args: Any, **kwargs: Any) -> Any:
-        if path.endswith("a.json"):
+        if str(path).endswith("a.json"):
             raise PermissionError(13, "Permission denied", path)
-        return builtins.open(path, *args, **kwargs)
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(aggregate, "open", guarded_open, raising=False)
+    monkeypatch.setattr(os, "open", guarded_open)
     result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
@@ -476,3 +554,37 @@ def test_unwritable_html_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--html", str(target)])
     assert result.exit_code == 2
     assert result.output == f"error: --html: cannot write {target}: No such file or directory\n"
+
+
+def test_json_carries_duplicates_and_period_skips(tmp_path: Path) -> None:
+    """--json counts duplicates and the reports left out by --since / --until, as the terminal does."""
+    (tmp_path / "a.json").write_bytes(as_json(report(report_id="a", day="2026-11-02")))
+    (tmp_path / "a-again.json").write_bytes(as_gzip(report(report_id="a", day="2026-11-02")))
+    (tmp_path / "old.json").write_bytes(as_json(report(report_id="old", day="2026-10-01")))
+    (tmp_path / "new.json").write_bytes(as_json(report(report_id="new", day="2026-12-01")))
+    args = ["reports", "summarize", str(tmp_path), "--json", "--since", "2026-11-01", "--until", "2026-11-30"]
+    doc = json.loads(CliRunner().invoke(main, args).stdout)
+    assert (doc["reports"], doc["duplicates"], doc["skipped_before_since"], doc["skipped_after_until"]) == (1, 1, 1, 1)
+
+
+def test_terminal_has_the_per_day_table(tmp_path: Path) -> None:
+    """Each domain gets a table of sessions per UTC day with success rates (per week or month over long spans)."""
+    (tmp_path / "a.json").write_bytes(as_json(report(report_id="a", day="2026-11-01")))
+    (tmp_path / "b.json").write_bytes(as_json(report(report_id="b", day="2026-11-03", failures=[])))
+    result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path)], terminal_width=120)
+    assert result.exit_code == 0, result.output
+    assert "company-y.example: sessions per UTC day" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if "2026-11-0" in line]
+    assert len(rows) == 3  # 2026-11-02 had no report: a row of zeros keeps the days even
+    assert rows[0].split() == ["2026-11-01", "5326", "303", "94.62%"]  # piped: plain aligned lines
+    assert "100.00%" in rows[2]
+
+
+def test_walked_files_past_the_first_read_are_read_whole(tmp_path: Path) -> None:
+    """A 200 KiB report in a folder (past the walk's single 64 KiB read) is read to its end and counted."""
+    big = as_json(report(report_id="big"))[:-1] + b" " * (200 * 1024) + b"}"
+    (tmp_path / "big.json").write_bytes(big)
+    (tmp_path / "big.json.gz").write_bytes(gzip.compress(big.replace(b'"big"', b'"big-gz"')))
+    result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--json", "--jobs", "1"])
+    doc = json.loads(result.stdout)
+    assert (doc["reports"], doc["rejected"]) == (2, [])

@@ -8,17 +8,30 @@ counted once" needs (RFC 8460 §4.4 report-id).
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
+import concurrent.futures.process
 import datetime as dt
+import functools
+import itertools
+import multiprocessing
 import os
+import stat
+import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ..errors import MtastsError, Problem
-from .report import DEFAULT_MAX_BYTES, Report, ReportError, parse_report, reports_in
+from .report import DEFAULT_MAX_BYTES, Report, ReportError, _host, parse_report, prepare, reports_in, validate_json
 
-__all__ = ["ALL_MX", "DomainSummary", "Source", "Summary", "iter_sources"]
+try:  # msgspec's typed decoder (see report.parse_report); without it, the reference decoder alone
+    from .typed import document as _document
+except ImportError:  # pragma: no cover - msgspec is a dependency of the CLI
+    _document = None  # type: ignore[assignment]
+
+__all__ = ["ALL_MX", "DomainSummary", "Reader", "Source", "Summary", "contribution", "iter_sources", "outcomes"]
 
 #: Key used in by_mx for successful sessions, which RFC 8460 reports do not break down per MX host.
 ALL_MX = "(all MX)"
@@ -58,9 +71,12 @@ class Summary:
     """Everything read so far."""
 
     since: dt.datetime | None = None
+    #: Reports whose period starts at or after this instant are not counted (``--until`` day + 1, 00:00 UTC).
+    until: dt.datetime | None = None
     reports: int = 0
     duplicates: int = 0
     skipped_before_since: int = 0
+    skipped_after_until: int = 0
     rejected: list[dict[str, str]] = field(default_factory=list)
     #: (domain, UTC day, organization) -> [successful, failed]
     _sessions: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
@@ -74,37 +90,34 @@ class Summary:
 
     def add(self, report: Report) -> None:
         """Count one valid report (once per organization and report-id)."""
-        if self.since is not None and report.end < self.since:
-            self.skipped_before_since += 1
-            return
-        organization = report.organization
+        self.merge([_classify(report, self.since, self.until)])
+
+    def apply(self, counted: Contribution) -> None:
+        """Count one report's :func:`contribution`, unless its organization and report-id were counted already."""
+        organization, report_id, day, policies = counted
         seen = self._seen.get(organization)
         if seen is None:
             seen = self._seen[organization] = set()
-        if report.report_id in seen:
+        if report_id in seen:
             self.duplicates += 1
             return
-        seen.add(report.report_id)
+        seen.add(report_id)
         self.reports += 1
         self._domains = None
-        day = f"{report.start:%Y-%m-%d}"
         sessions = self._sessions
         failures = self._failures
-        for policy in report.policies:
-            domain = policy.policy_domain
+        for domain, successful, failed, details, undetailed in policies:
             key = (domain, day, organization)
             counts = sessions.get(key)
             if counts is None:
-                sessions[key] = [policy.successful, policy.failed]
+                sessions[key] = [successful, failed]
             else:
-                counts[0] += policy.successful
-                counts[1] += policy.failed
-            detailed = 0
-            for failure in policy.failures:
-                failures[domain, failure.result_type, failure.receiving_mx or ALL_MX] += failure.failed_sessions
-                detailed += failure.failed_sessions
-            if policy.failed > detailed:
-                self._undetailed[domain] += policy.failed - detailed
+                counts[0] += successful
+                counts[1] += failed
+            for result_type, mx, count in details:
+                failures[domain, result_type, mx] += count
+            if undetailed:
+                self._undetailed[domain] += undetailed
 
     @property
     def domains(self) -> dict[str, DomainSummary]:
@@ -143,28 +156,139 @@ class Summary:
 
     def read(self, source: str, data: bytes | None, limit: int = DEFAULT_MAX_BYTES, problem: str = "") -> None:
         """Parse every report in one file's bytes; reject what is invalid, or was not read (``problem`` says why)."""
-        if data is None:
-            self.reject(source, problem or "not read")
-            return
-        try:
-            payloads = list(reports_in(data, limit))
-        except ReportError as exc:
-            self.reject(source, str(exc))
-            return
-        for payload in payloads:
-            try:
-                self.add(parse_report(payload, limit))
-            except ReportError as exc:
-                self.reject(source, str(exc))
+        self.merge(outcomes(Source(source, data, problem), limit, self.since, self.until))
+
+    def merge(self, results: Iterable[Outcome]) -> None:
+        """Count what :func:`outcomes` found in a source, in its order (the same whichever process found it)."""
+        for kind, value in results:
+            if kind == _REPORT:
+                self.apply(value)  # type: ignore[arg-type]
+            elif kind == _OLD:
+                self.skipped_before_since += 1
+            elif kind == _NEW:
+                self.skipped_after_until += 1
+            else:
+                self.reject(*value)  # type: ignore[misc]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``mtasts reports summarize --json``."""
         domains = self.domains
         return {
             "reports": self.reports,
+            "duplicates": self.duplicates,
+            "skipped_before_since": self.skipped_before_since,
+            "skipped_after_until": self.skipped_after_until,
             "rejected": self.rejected,
             "domains": [domains[name].to_dict() for name in sorted(domains)],
         }
+
+
+#: What one report adds: (organization, report-id, UTC day of its start, per policy: (domain, successful, failed,
+#: ((result type, receiving MX or ALL_MX, failed sessions), ...), failed sessions no failure detail accounts for)).
+Contribution = tuple[str, str, str, tuple[tuple[str, int, int, tuple[tuple[str, str, int], ...], int], ...]]
+_REPORT, _OLD, _NEW, _REJECTED = "report", "old", "new", "rejected"
+#: One finding in a source: (_REPORT, Contribution), (_OLD, None) for a report ending before --since, (_NEW, None)
+#: for one starting after --until, or
+#: (_REJECTED, (source, reason)). Plain tuples of str and int: cheap to send between processes.
+Outcome = tuple[str, object]
+
+
+def contribution(report: Report) -> Contribution:
+    """The counts one report adds, keyed as :class:`Summary` keeps them.
+
+    Names that recur (organization, day, domain, result type, MX) are interned: one object per name, so a chunk
+    of outcomes sent from a worker process pickles each name once.
+    """
+    intern = sys.intern
+    policies = []
+    for policy in report.policies:
+        detailed = 0
+        details = []
+        for failure in policy.failures:
+            mx = intern(failure.receiving_mx) if failure.receiving_mx else ALL_MX
+            details.append((intern(failure.result_type), mx, failure.failed_sessions))
+            detailed += failure.failed_sessions
+        undetailed = policy.failed - detailed if policy.failed > detailed else 0
+        policies.append((intern(policy.policy_domain), policy.successful, policy.failed, tuple(details), undetailed))
+    # not strftime: year 1 must read 0001-01-01
+    day = intern(report.start.date().isoformat())
+    return intern(report.organization), report.report_id, day, tuple(policies)
+
+
+def _classify(report: Report, since: dt.datetime | None, until: dt.datetime | None) -> Outcome:
+    if since is not None and report.end < since:
+        return (_OLD, None)
+    if until is not None and report.start >= until:
+        return (_NEW, None)
+    return (_REPORT, contribution(report))
+
+
+def outcomes(source: Source, limit: int, since: dt.datetime | None, until: dt.datetime | None = None) -> list[Outcome]:
+    """Everything in one source: its reports' contributions, reports older than ``since``, and rejections."""
+    if source.data is None:
+        return [(_REJECTED, (source.name, source.problem or "not read"))]
+    try:
+        payloads = list(reports_in(source.data, limit))
+    except ReportError as exc:
+        return [(_REJECTED, (source.name, str(exc)))]
+    found: list[Outcome] = []
+    for payload in payloads:
+        try:
+            if _document is not None:  # the typed decoder's Structs, counted without building a Report
+                text = prepare(payload, limit)
+                decoded = _document(text)
+                if decoded is not None:
+                    found.append(_classify_document(*decoded, since, until))
+                    continue
+                report = validate_json(text)  # says why (or, where msgspec is stricter, accepts)
+            else:
+                report = parse_report(payload, limit)
+        except ReportError as exc:
+            found.append((_REJECTED, (source.name, str(exc))))
+            continue
+        found.append(_classify(report, since, until))
+    return found
+
+
+def _classify_document(doc: Any, start: dt.datetime, end: dt.datetime, since: Any, until: Any) -> Outcome:
+    """:func:`_classify` of a typed document: the same outcome :func:`contribution` gives for its Report."""
+    if since is not None and end < since:
+        return (_OLD, None)
+    if until is not None and start >= until:
+        return (_NEW, None)
+    policies = []
+    for entry in doc.policies:
+        summary = entry.summary
+        failed = summary.failed
+        detailed = 0
+        details: tuple[tuple[str, str, int], ...] = ()
+        if entry.failure_details:
+            found = []
+            for failure in entry.failure_details:
+                count = failure.failed_sessions
+                found.append((failure.result_type, _mx_key(failure.receiving_mx), count))  # msgspec: one str per type
+                detailed += count
+            details = tuple(found)
+        undetailed = failed - detailed if failed > detailed else 0
+        policies.append((_domain_key(entry.policy.policy_domain), summary.successful, failed, details, undetailed))
+    return (_REPORT, (sys.intern(doc.organization), doc.report_id, _day_key(start), tuple(policies)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _mx_key(raw: str) -> str:
+    """A failure detail's receiving MX as :func:`contribution` keys it (normalized, interned; none: ALL_MX)."""
+    mx = _host(raw)
+    return sys.intern(mx) if mx else ALL_MX
+
+
+@functools.lru_cache(maxsize=4096)
+def _domain_key(raw: str) -> str:
+    return sys.intern(_host(raw.strip()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_key(start: dt.datetime) -> str:
+    return sys.intern(start.date().isoformat())
 
 
 class Source(NamedTuple):
@@ -183,72 +307,255 @@ def iter_sources(paths: Iterable[str], limit: int = DEFAULT_MAX_BYTES) -> Iterat
     """
     for path in paths:
         if path.startswith("s3://"):
-            yield from _s3_objects(path, limit)
+            from .s3 import s3_objects
+
+            yield from s3_objects(path, limit)
         elif os.path.isdir(path):
             yield from _walk(path, limit)
         else:
             yield _read(path, limit)
 
 
+#: Deepest folder walked below a PATH argument; deeper folders are rejected (a report store has 4-5 levels).
+MAX_FOLDER_DEPTH = 64
+#: Bytes read per system call while bounding a read.
+_READ_CHUNK = 1024 * 1024
+
+
 def _walk(folder: str, limit: int) -> Iterator[Source]:
-    """Regular files under ``folder``, depth first in name order; symbolic links to folders are not followed."""
+    """Every file under ``folder``, read (see :func:`_files`)."""
+    for item in _files(folder, limit):
+        yield _read_walked(item, limit) if type(item) is str else item  # type: ignore[misc]
+
+
+def _files(folder: str, limit: int) -> Iterator[str | Source]:
+    """Regular files under ``folder`` (paths), depth first in name order; links to folders are not followed.
+
+    Iterative, not recursive, so no folder depth exhausts the stack; past :data:`MAX_FOLDER_DEPTH` levels, and for
+    any entry the OS cannot stat (a symbolic link loop: ELOOP), the entry is rejected with its reason.
+    """
+    stack: list[Iterator[os.DirEntry[str]]] = []
+    listing = _listing(folder)
+    if isinstance(listing, Source):
+        yield listing
+        return
+    stack.append(listing)
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if len(stack) >= MAX_FOLDER_DEPTH:
+                    yield Source(entry.path, None, f"folder nested deeper than {MAX_FOLDER_DEPTH} levels")
+                    continue
+                listing = _listing(entry.path)
+                if isinstance(listing, Source):
+                    yield listing
+                else:
+                    stack.append(listing)
+                continue
+            regular = entry.is_file()  # follows links; a FIFO or device could block or never end
+        except OSError as exc:  # a link loop (ELOOP), or an entry that vanished
+            yield Source(entry.path, None, f"not readable: {exc.strerror}")
+            continue
+        if regular:
+            yield entry.path
+        elif entry.is_symlink() and not os.path.exists(entry.path):
+            yield Source(entry.path, None, "symbolic link to nothing or a link loop")
+
+
+def _listing(folder: str) -> Iterator[os.DirEntry[str]] | Source:
+    """A folder's entries in name order, or why it cannot be listed."""
     try:
         with os.scandir(folder) as scan:
-            entries = sorted(scan, key=lambda entry: entry.name)
+            return iter(sorted(scan, key=lambda entry: entry.name))
     except OSError as exc:
-        yield Source(folder, None, f"folder not readable: {exc.strerror}")
-        return
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            yield from _walk(entry.path, limit)
-        elif entry.is_file():  # not a FIFO or device, which could block or never end
-            yield _read(entry.path, limit)
+        return Source(folder, None, f"folder not readable: {exc.strerror}")
 
 
 def _read(path: str, limit: int) -> Source:
-    """A file's bytes (None past ``limit``): one open, one fstat, one read."""
+    """A file's bytes, read in bounded steps (None past ``limit``): a device or pipe that never ends is cut off.
+
+    A regular file costs one open, one fstat, one read (its size plus one byte, which shows whether it grew).
+    """
     try:
-        with open(path, "rb", buffering=0) as file:
-            size = os.fstat(file.fileno()).st_size
-            if size > limit:
-                return Source(path, None, f"file size {size} exceeds {limit} bytes")
-            data = file.readall()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         return Source(path, None, f"file not readable: {exc.strerror}")
-    if len(data) > limit:  # it grew since fstat
-        return Source(path, None, f"file size {len(data)} exceeds {limit} bytes")
-    return Source(path, data)
-
-
-def _s3_objects(url: str, limit: int) -> Iterator[Source]:
-    """Every object under ``s3://bucket/prefix`` (default AWS credentials); listing errors are fatal, reads not."""
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    bucket, _, prefix = url[len("s3://") :].partition("/")
-    if not bucket:
-        raise MtastsError(Problem(url, "no bucket named (s3://BUCKET/PREFIX)"))
     try:
-        client = boto3.client("s3")
-        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        for page in pages:
-            for item in page.get("Contents", []):
-                name = f"s3://{bucket}/{item['Key']}"
-                size = int(item["Size"])
-                if size > limit:
-                    yield Source(name, None, f"object size {size} exceeds {limit} bytes")
-                    continue
-                try:
-                    data = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-                except ClientError as exc:
-                    yield Source(name, None, f"object not readable: {_aws_reason(exc)}")
-                    continue
-                yield Source(name, data)
-    except (BotoCoreError, ClientError) as exc:
-        raise MtastsError(Problem(url, f"cannot list the bucket: {_aws_reason(exc)}")) from None
+        info = os.fstat(fd)
+        if info.st_size > limit:
+            return Source(path, None, f"file size {info.st_size} exceeds {limit} bytes")
+        if stat.S_ISREG(info.st_mode):
+            data = os.read(fd, info.st_size + 1)
+            if len(data) <= info.st_size:
+                return Source(path, data)
+            chunks, total = [data], len(data)
+        else:
+            chunks, total = [], 0
+        while total <= limit:  # a file that grew, a device (/dev/zero), a pipe: read until the end or the cap
+            chunk = os.read(fd, min(_READ_CHUNK, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        return Source(path, None, f"file not readable: {exc.strerror}")
+    finally:
+        os.close(fd)
+    if total > limit:
+        return Source(path, None, f"more than {limit} bytes (--max-bytes)")
+    return Source(path, b"".join(chunks))
+
+
+#: First read of a walked file: most reports fit, so no fstat is needed to size the read.
+_FIRST_READ = 64 * 1024
+
+
+def _read_walked(path: str, limit: int) -> Source:
+    """A regular file found by the walk: one open, one read, one close (from 64 KiB on, an fstat and more reads).
+
+    A read of a regular file returns less than asked only at its end (the same fact :func:`_read` relies on), so a
+    short first read is the whole file. O_NONBLOCK: had the entry been swapped for a FIFO since the walk, neither
+    the open nor a read could block.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as exc:
+        return Source(path, None, f"file not readable: {exc.strerror}")
+    try:
+        first = min(_FIRST_READ, limit + 1)
+        data = os.read(fd, first)
+        if len(data) < first:
+            return Source(path, data)
+        size = os.fstat(fd).st_size  # a large file: is it worth reading on?
+        if size > limit:
+            return Source(path, None, f"file size {size} exceeds {limit} bytes")
+        chunks, total = [data], len(data)
+        while total <= limit:
+            chunk = os.read(fd, min(_READ_CHUNK, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        return Source(path, None, f"file not readable: {exc.strerror}")
+    finally:
+        os.close(fd)
+    if total > limit:  # it grew since the fstat
+        return Source(path, None, f"more than {limit} bytes (--max-bytes)")
+    return Source(path, b"".join(chunks))
 
 
 def _aws_reason(exc: Exception) -> str:
     """``Code: message`` of an AWS error, or the message of a client-side one (credentials, parameters)."""
     error = getattr(exc, "response", {}).get("Error", {})
     return f"{error.get('Code')}: {error.get('Message')}" if error.get("Code") else str(exc)
+
+
+#: Sources per task sent to a worker process: large enough that sending costs little per report.
+CHUNK = 256
+#: Tasks in flight per worker: enough to keep it busy while the parent merges, few enough to bound memory
+#: (at most jobs x this x CHUNK file names, and the outcomes of as many sources).
+TASKS_PER_WORKER = 2
+
+
+def _work(chunk: list[str], limit: int, since: dt.datetime | None, until: dt.datetime | None) -> list[list[Outcome]]:
+    """In a worker process: read, decompress, decode and validate each file of ``chunk``."""
+    return [outcomes(_read_walked(path, limit), limit, since, until) for path in chunk]
+
+
+class Reader:
+    """Reads sources into a :class:`Summary`, with ``jobs`` worker processes for local files.
+
+    Workers read, decompress, decode and validate whole files and send back plain tuples (:data:`Outcome`);
+    the parent merges them strictly in input order, so counts, duplicates (the first copy counts) and the list
+    of rejections are exactly those of a single-process run. Memory stays bounded: at most
+    ``jobs * TASKS_PER_WORKER`` chunks of :data:`CHUNK` files are in flight. S3 objects are decoded in this
+    process while threads fetch the next ones: fetching, not decoding, bounds that rate.
+
+    Processes are forked (Linux), so the pool is created before any thread (progress bar, S3 pool) starts; where
+    fork is not available, or with ``jobs=1``, everything runs in this process.
+    """
+
+    def __init__(self, summary: Summary, limit: int = DEFAULT_MAX_BYTES, jobs: int = 1) -> None:
+        self.summary = summary
+        self.limit = limit
+        self.jobs = jobs if jobs > 1 and "fork" in multiprocessing.get_all_start_methods() else 1
+        self._pool: Any = None
+
+    def __enter__(self) -> Reader:
+        if self.jobs > 1:
+            context = multiprocessing.get_context("fork")
+            self._pool = concurrent.futures.ProcessPoolExecutor(self.jobs, mp_context=context)
+            self._pool.submit(int).result()  # fork the workers now, before any thread starts
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def read(
+        self,
+        paths: Iterable[str],
+        advance: Callable[[int], None] | None = None,
+        listed: Callable[[int], None] | None = None,
+    ) -> None:
+        """Count every report under ``paths`` (files, folders, ``s3://``), in order.
+
+        ``advance(n)`` is called after n sources were counted, ``listed(n)`` when n S3 objects were listed.
+        """
+        for path in paths:
+            if path.startswith("s3://"):
+                from .s3 import s3_objects
+
+                summary = self.summary
+                objects = s3_objects(path, self.limit, summary.since, summary.until, listed=listed)
+                self.read_sources(objects, advance)
+            elif os.path.isdir(path):
+                self.read_files(_files(path, self.limit), advance)
+            else:  # a file named on the command line may be a pipe or a device: read it here, bounded
+                self.read_files(iter([_read(path, self.limit)]), advance)
+
+    def read_sources(self, sources: Iterable[Source], advance: Callable[[int], None] | None = None) -> None:
+        """Count sources already read (S3 objects, rejections), in this process."""
+        for source in sources:
+            self.summary.merge(outcomes(source, self.limit, self.summary.since, self.summary.until))
+            if advance is not None:
+                advance(1)
+
+    def read_files(self, items: Iterator[str | Source], advance: Callable[[int], None] | None = None) -> None:
+        """Count local files (``str`` paths, read by the workers) and rejected entries (:class:`Source`), in order."""
+        summary, limit, since, until = self.summary, self.limit, self.summary.since, self.summary.until
+        if self._pool is None:
+            for item in items:
+                source = _read_walked(item, limit) if type(item) is str else item
+                summary.merge(outcomes(source, limit, since, until))  # type: ignore[arg-type]
+                if advance is not None:
+                    advance(1)
+            return
+        pending: collections.deque[tuple[list[Source | None], Any]] = collections.deque()
+        window = self.jobs * TASKS_PER_WORKER
+        while True:
+            chunk = list(itertools.islice(items, CHUNK))
+            if chunk:
+                # entries the walk rejected are kept in place, so the order of rejections stays the input's
+                files = [item for item in chunk if isinstance(item, str)]
+                order = [None if isinstance(item, str) else item for item in chunk]
+                pending.append((order, self._pool.submit(_work, files, limit, since, until)))
+            if not pending:
+                return
+            if chunk and len(pending) < window:
+                continue
+            order, task = pending.popleft()
+            try:
+                results = iter(task.result())
+            except concurrent.futures.process.BrokenProcessPool:  # a worker was killed (out of memory, a signal)
+                raise MtastsError(Problem("--jobs", "a worker process died; run again with --jobs 1")) from None
+            for entry in order:
+                summary.merge(next(results) if entry is None else outcomes(entry, limit, since, until))
+            if advance is not None:
+                advance(len(order))

@@ -1,48 +1,137 @@
-"""One self-contained HTML page of charts (plotly, its library inlined: the page requests nothing from any host)."""
+"""One self-contained HTML page of a TLS-RPT summary: charts, per-domain sections with sparklines, tables.
+
+The charts are drawn by plotly.js's "basic" partial bundle (bar and scatter only, 1.2 MB, vendored under
+``assets/`` and inlined: the page requests nothing from any host); plotly (Python) builds and validates the
+figures. Per-domain sparklines are inline SVG drawn here, so a page with thousands of domains stays light and
+renders without scripts.
+
+The page is assembled from building blocks a fleet page reuses: :func:`domain_section` (one domain: totals, a
+per-day sparkline, its tables), :func:`sparkline`, :func:`chart_block` and :func:`page` (the document with the
+chart library inlined once). :func:`render_html` is the summary page built from them.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import html
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import plotly.graph_objects as go
-import plotly.io as pio
-from plotly.subplots import make_subplots
 
-from .aggregate import ALL_MX, Summary
+from .aggregate import ALL_MX, DomainSummary, Summary
 
-#: Written by the page's script once every chart has rendered; browser tests wait for it.
+__all__ = [
+    "MAX_BARS",
+    "RENDERED_MARKER",
+    "chart_block",
+    "domain_section",
+    "page",
+    "per_period",
+    "render_html",
+    "sparkline",
+    "write_html",
+]
+
+#: Written by the page's script once every chart has rendered (with the time it took); browser tests wait for it.
 RENDERED_MARKER = "mtasts-charts-rendered"
-
-
 #: Bars per chart; the rest is summed into one "others" bar (the tables list every row).
 MAX_BARS = 25
+#: Most bars in the sessions-over-time chart: past this many days, days are summed into weeks, then months.
+MAX_PERIODS = 120
 SUCCESS_COLOR, FAILURE_COLOR = "#2ca02c", "#d62728"
+_STYLE = (
+    "body{font-family:sans-serif;margin:2em;color:#222} table{border-collapse:collapse;margin-bottom:1em}"
+    " td,th{border:1px solid #ccc;padding:4px 8px} td.n{text-align:right} section.domain{margin:1.5em 0}"
+    " .spark{vertical-align:middle;margin-left:1em} .chart{min-height:200px}"
+)
 
 
-def _over_time(summary: Summary) -> go.Figure:
-    """Successful and failed sessions per UTC day (stacked), and the success rate on a second axis."""
-    totals: dict[str, list[int]] = {}
-    for d in summary.domains.values():
-        for day, counts in d.by_day.items():
-            pair = totals.setdefault(day, [0, 0])
-            pair[0] += counts["successful"]
-            pair[1] += counts["failed"]
-    days = sorted(totals)
-    figure = make_subplots(specs=[[{"secondary_y": True}]])
-    figure.add_bar(name="successful", x=days, y=[totals[d][0] for d in days], marker_color=SUCCESS_COLOR)
-    figure.add_bar(name="failed", x=days, y=[totals[d][1] for d in days], marker_color=FAILURE_COLOR)
-    rates = [100 * ok / (ok + failed) if ok + failed else None for ok, failed in (totals[d] for d in days)]
-    figure.add_scatter(name="success rate", x=days, y=rates, mode="lines+markers", secondary_y=True)
-    figure.update_layout(barmode="stack", title="Sessions per UTC day, all policy domains", xaxis_title="day")
-    figure.update_yaxes(title_text="sessions", secondary_y=False)
-    figure.update_yaxes(title_text="success rate (%)", range=[0, 100.5], dtick=20, secondary_y=True)
+@functools.cache
+def _plotly_js() -> str:
+    return resources.files(__package__).joinpath("assets/plotly-basic.min.js").read_text(encoding="utf-8")
+
+
+def _rate(successful: int, failed: int) -> str:
+    total = successful + failed
+    return f"{successful / total:.2%}" if total else "-"
+
+
+def _day(day: dt.date) -> str:
+    return day.isoformat()
+
+
+def _month(day: dt.date) -> str:
+    return day.isoformat()[:7]
+
+
+def _week(day: dt.date) -> str:
+    monday = day - dt.timedelta(days=day.weekday())
+    return monday.isoformat()
+
+
+def per_period(by_day: Mapping[str, Sequence[int]], max_periods: int = MAX_PERIODS) -> tuple[str, dict[str, list[int]]]:
+    """Counts per day, or per ISO week (keyed by its Monday), or per month, whichever gives at most ``max_periods``.
+
+    ``by_day`` maps ``YYYY-MM-DD`` to (successful, failed); the first result names the period ("day", "week",
+    "month"). Empty periods inside the span count as zero, so the time axis is even.
+    """
+    if not by_day:
+        return "day", {}
+    days = sorted(by_day)
+    first, last = dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1])
+    span = (last - first).days + 1
+    key: Callable[[dt.date], str]
+    if span <= max_periods:
+        unit, key = "day", _day
+    elif span / 7 <= max_periods:
+        unit, key = "week", _week
+    else:
+        unit, key = "month", _month
+    periods: dict[str, list[int]] = {}
+    day = first
+    while day <= last:  # every period of the span, in order
+        periods.setdefault(key(day), [0, 0])
+        day += dt.timedelta(days=1 if unit == "day" else 7 if unit == "week" else 28)
+    periods.setdefault(key(last), [0, 0])
+    for name, (successful, failed) in by_day.items():
+        pair = periods.setdefault(key(dt.date.fromisoformat(name)), [0, 0])
+        pair[0] += successful
+        pair[1] += failed
+    return unit, dict(sorted(periods.items()))
+
+
+def _over_time(by_day: Mapping[str, Sequence[int]], scope: str) -> go.Figure:
+    """Successful and failed sessions per period (stacked bars) and the success rate on a second axis."""
+    unit, periods = per_period(by_day)
+    x = list(periods)
+    figure = go.Figure()
+    figure.add_bar(name="successful", x=x, y=[p[0] for p in periods.values()], marker_color=SUCCESS_COLOR)
+    figure.add_bar(name="failed", x=x, y=[p[1] for p in periods.values()], marker_color=FAILURE_COLOR)
+    rates = [100 * ok / (ok + failed) if ok + failed else None for ok, failed in periods.values()]
+    figure.add_scatter(name="success rate", x=x, y=rates, mode="lines+markers" if len(x) < 60 else "lines", yaxis="y2")
+    title = {"day": "UTC day", "week": "UTC week (from Monday)", "month": "UTC month"}[unit]
+    figure.update_layout(
+        barmode="stack",
+        bargap=0.1,
+        title=f"Sessions per {title}, {scope}",
+        height=460,
+        # ISO labels on a category axis: plotly thins them when crowded; MAX_PERIODS bounds the bars
+        xaxis={"title": unit, "type": "category", "automargin": True, "nticks": 24},
+        yaxis={"title": "sessions", "rangemode": "tozero"},
+        yaxis2={"title": "success rate (%)", "overlaying": "y", "side": "right", "range": [0, 100.5], "dtick": 20},
+        legend={"orientation": "h", "y": -0.25},
+    )
     return figure
 
 
 def _bars(title: str, rows: dict[str, int]) -> go.Figure:
-    """Horizontal bars, largest on top, at most :data:`MAX_BARS` (plus "others"), tall enough for every label."""
-    ranked = sorted(rows.items(), key=lambda kv: (-kv[1], kv[0]))
+    """Horizontal bars, largest on top, at most :data:`MAX_BARS` (plus "others"), zero rows left out."""
+    ranked = sorted(((k, v) for k, v in rows.items() if v), key=lambda kv: (-kv[1], kv[0]))
     if len(ranked) > MAX_BARS:
         rest = ranked[MAX_BARS - 1 :]
         ranked = [*ranked[: MAX_BARS - 1], (f"{len(rest)} others", sum(count for _, count in rest))]
@@ -52,114 +141,184 @@ def _bars(title: str, rows: dict[str, int]) -> go.Figure:
     )
     figure.update_layout(title=title, xaxis_title="failed sessions", height=160 + 24 * max(len(ranked), 3))
     figure.update_yaxes(automargin=True, type="category")
+    if not ranked:
+        figure.add_annotation(text="no failed sessions", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
     return figure
 
 
-def _figures(summary: Summary) -> list[tuple[str, go.Figure]]:
+def chart_block(div_id: str, figure: go.Figure) -> str:
+    """A chart: its container and the call that draws it (needs :func:`page`'s library)."""
+    spec = figure.to_plotly_json()
+    layout = dict(spec.get("layout", {}))
+    layout.pop("template", None)  # one template for the page, set by page()
+    data = json.dumps({"data": spec["data"], "layout": layout}, default=_jsonable, separators=(",", ":"))
+    data = data.replace("<", "\\u003c")  # no text from a report can end the script element (or open a comment)
+    return (
+        f'<div id="{html.escape(div_id)}" class="chart"></div>'
+        f"<script>mtastsChart({json.dumps(div_id)}, {data});</script>"
+    )
+
+
+def _jsonable(value: object) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def sparkline(by_day: Mapping[str, Sequence[int]], width: int = 160, height: int = 28) -> str:
+    """A small inline SVG of sessions per period: successful and failed as stacked columns, no script needed."""
+    unit, periods = per_period(by_day, max_periods=width // 2)
+    if not periods:
+        return ""
+    values = list(periods.values())
+    top = max(ok + failed for ok, failed in values) or 1
+    step = width / len(values)
+    bar = max(step - 0.5, 0.5)
+    shapes = []
+    for index, (ok, failed) in enumerate(values):
+        x = index * step
+        h_ok, h_failed = height * ok / top, height * failed / top
+        if ok:
+            shapes.append(f'<rect x="{x:.1f}" y="{height - h_ok:.1f}" width="{bar:.1f}" height="{h_ok:.1f}"/>')
+        if failed:
+            y = height - h_ok - h_failed
+            shapes.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h_failed:.1f}" fill="{FAILURE_COLOR}"/>'
+            )
+    first, last = next(iter(periods)), next(reversed(periods))
+    label = f"sessions per {unit}, {first} to {last}: green successful, red failed"
+    return (
+        f'<svg class="spark" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'fill="{SUCCESS_COLOR}"><title>{html.escape(label)}</title>{"".join(shapes)}</svg>'
+    )
+
+
+def _table(title: str, headers: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="n">{cell}</td>' if isinstance(cell, int) else f"<td>{html.escape(str(cell))}</td>"
+            for cell in row
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<h3>{html.escape(title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _pairs(by_day: dict[str, dict[str, int]]) -> dict[str, tuple[int, int]]:
+    return {day: (c["successful"], c["failed"]) for day, c in by_day.items()}
+
+
+def domain_section(d: DomainSummary, level: int = 2) -> str:
+    """One policy domain: heading with totals and a per-day sparkline, then its tables (per day, result, sender, MX)."""
+    pair = ("Successful", "Failed", "Success rate")
+    rows = [
+        _table(
+            "Sessions per UTC day",
+            ("Day", *pair),
+            [
+                (day, c["successful"], c["failed"], _rate(c["successful"], c["failed"]))
+                for day, c in sorted(d.by_day.items())
+            ],
+        ),
+        _table("Failures by result type", ("Result type", "Failed"), sorted(d.by_result_type.items())),
+        _table(
+            "Sessions by sending organization",
+            ("Organization", *pair),
+            [
+                (org, c["successful"], c["failed"], _rate(c["successful"], c["failed"]))
+                for org, c in sorted(d.by_organization.items())
+            ],
+        ),
+        _table(
+            f"Sessions by receiving MX (successful sessions are reported per policy: under {ALL_MX})",
+            ("MX", "Successful", "Failed"),
+            [(mx, c["successful"], c["failed"]) for mx, c in sorted(d.by_mx.items())],
+        ),
+    ]
+    name = html.escape(d.domain)
+    return (
+        f'<section class="domain" id="domain-{name}"><h{level}>{name} {sparkline(_pairs(d.by_day))}</h{level}>'
+        f"<p>{d.successful} successful, {d.failed} failed sessions, success rate {_rate(d.successful, d.failed)}.</p>"
+        + "".join(rows)
+        + "</section>"
+    )
+
+
+def page(title: str, body: str) -> str:
+    """The document: the chart library once, ``body``, and a marker (with the render time) once charts are drawn."""
+    from plotly.io import templates
+
+    template = json.dumps(templates["plotly"].to_plotly_json(), separators=(",", ":")).replace("<", "\\u003c")
+    head = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style>"
+        f"<script>{_plotly_js()}</script>"
+        "<script>var mtastsPending = [], mtastsTemplate = " + template + ";"
+        "function mtastsChart(id, fig) { fig.layout.template = mtastsTemplate;"
+        " mtastsPending.push(Plotly.newPlot(id, fig.data, fig.layout, {displaylogo: false})); }"
+        "</script></head><body>"
+    )
+    done = (
+        "<script>Promise.all(mtastsPending).then(function () {"
+        " document.body.setAttribute('data-render-ms', Math.round(performance.now()));"
+        f" document.body.setAttribute('data-state', '{RENDERED_MARKER}'); }});</script>"
+    )
+    return head + body + done + "</body></html>"
+
+
+def _totals(summary: Summary) -> tuple[dict[str, tuple[int, int]], dict[str, int], dict[str, int], dict[str, int]]:
+    by_day: dict[str, list[int]] = {}
     by_result: dict[str, int] = {}
     by_org: dict[str, int] = {}
     by_mx: dict[str, int] = {}
     for d in summary.domains.values():
+        for day, counts in d.by_day.items():
+            pair = by_day.setdefault(day, [0, 0])
+            pair[0] += counts["successful"]
+            pair[1] += counts["failed"]
         for key, count in d.by_result_type.items():
             by_result[key] = by_result.get(key, 0) + count
         for key, counts in d.by_organization.items():
             by_org[key] = by_org.get(key, 0) + counts["failed"]
         for key, counts in d.by_mx.items():
             by_mx[key] = by_mx.get(key, 0) + counts["failed"]
-    return [
-        ("sessions-over-time", _over_time(summary)),
-        ("failures-by-result-type", _bars("Failures by result type", by_result)),
-        ("failures-by-organization", _bars("Failures by sending organization", by_org)),
-        ("failures-by-mx", _bars("Failures by receiving MX", by_mx)),
-    ]
-
-
-def _rate(successful: int, failed: int) -> str:
-    total = successful + failed
-    return f"{successful / total:.2%}" if total else "-"
-
-
-def _table(title: str, headers: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<h3>{html.escape(title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _tables(summary: Summary) -> str:
-    """The numbers behind each chart, per policy domain."""
-    domains = [summary.domains[name] for name in sorted(summary.domains)]
-    pair = ("Successful", "Failed", "Success rate")
-    return "".join(
-        [
-            _table(
-                "Sessions per policy domain",
-                ("Domain", *pair),
-                [(d.domain, d.successful, d.failed, _rate(d.successful, d.failed)) for d in domains],
-            ),
-            _table(
-                "Sessions per UTC day",
-                ("Domain", "Day", *pair),
-                [
-                    (d.domain, day, c["successful"], c["failed"], _rate(c["successful"], c["failed"]))
-                    for d in domains
-                    for day, c in sorted(d.by_day.items())
-                ],
-            ),
-            _table(
-                "Failures by result type",
-                ("Domain", "Result type", "Failed"),
-                [(d.domain, key, count) for d in domains for key, count in sorted(d.by_result_type.items())],
-            ),
-            _table(
-                "Sessions by sending organization",
-                ("Domain", "Organization", *pair),
-                [
-                    (d.domain, org, c["successful"], c["failed"], _rate(c["successful"], c["failed"]))
-                    for d in domains
-                    for org, c in sorted(d.by_organization.items())
-                ],
-            ),
-            _table(
-                f"Sessions by receiving MX (reports count successful sessions per policy, listed under {ALL_MX})",
-                ("Domain", "MX", "Successful", "Failed"),
-                [(d.domain, mx, c["successful"], c["failed"]) for d in domains for mx, c in sorted(d.by_mx.items())],
-            ),
-        ]
-    )
+    return {k: (v[0], v[1]) for k, v in by_day.items()}, by_result, by_org, by_mx
 
 
 def render_html(summary: Summary) -> str:
-    """The page: plotly.js once, one div per chart, the tables, and a marker set after rendering."""
-    figures = _figures(summary)
-    divs = []
-    for index, (name, figure) in enumerate(figures):
-        divs.append(
-            pio.to_html(
-                figure, include_plotlyjs=index == 0, full_html=False, div_id=name, config={"displaylogo": False}
-            )
-        )
+    """The summary page: counts, four charts over all domains, a section per domain, and the rejected sources."""
+    by_day, by_result, by_org, by_mx = _totals(summary)
+    charts = [
+        chart_block("sessions-over-time", _over_time(by_day, "all policy domains")),
+        chart_block("failures-by-result-type", _bars("Failures by result type", by_result)),
+        chart_block("failures-by-organization", _bars("Failures by sending organization", by_org)),
+        chart_block("failures-by-mx", _bars("Failures by receiving MX", by_mx)),
+    ]
+    domains = [summary.domains[name] for name in sorted(summary.domains)]
+    overview = _table(
+        "Sessions per policy domain",
+        ("Domain", "Successful", "Failed", "Success rate"),
+        [(d.domain, d.successful, d.failed, _rate(d.successful, d.failed)) for d in domains],
+    )
     rejected = "".join(f"<li>{html.escape(r['source'])}: {html.escape(r['reason'])}</li>" for r in summary.rejected)
-    ids = [name for name, _ in figures]
-    script = (
-        "<script>window.addEventListener('load', function () {"
-        f"var ids = {ids!r};"
-        "var done = ids.every(function (id) { var el = document.getElementById(id);"
-        " return el && el.querySelector('.main-svg'); });"
-        f"if (done) {{ document.body.setAttribute('data-state', '{RENDERED_MARKER}'); }} }});</script>"
+    counts = (
+        f"<p>{summary.reports} report(s) counted, {len(summary.rejected)} rejected, "
+        f"{summary.duplicates} duplicate(s) counted once.</p>"
     )
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>TLS-RPT summary</title>"
-        "<style>body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} "
-        "td,th{border:1px solid #ccc;padding:4px 8px}</style></head><body>"
-        f"<h1>TLS-RPT summary</h1><p>{summary.reports} report(s), {len(summary.rejected)} rejected.</p>"
-        + "".join(divs)
-        + f"<h2>Tables</h2>{_tables(summary)}"
+    body = (
+        "<h1>TLS-RPT summary</h1>"
+        + counts
+        + "".join(charts)
+        + f"<h2>Tables</h2>{overview}"
+        + "".join(domain_section(d, level=3) for d in domains)
         + (f"<h2>Rejected</h2><ul>{rejected}</ul>" if rejected else "")
-        + script
-        + "</body></html>"
     )
+    return page("TLS-RPT summary", body)
 
 
 def write_html(summary: Summary, path: Path) -> None:
-    """Write :func:`render_html` to ``path``."""
-    path.write_text(render_html(summary), encoding="utf-8")
+    """Write :func:`render_html` to ``path``: rendered and encoded first, so a failure never leaves a partial file."""
+    path.write_bytes(render_html(summary).encode("utf-8"))

@@ -18,12 +18,14 @@ import itertools
 import json
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "MAX_COUNT",
     "MAX_DEPTH",
+    "MAX_MAIL_PARTS",
     "POLICY_TYPES",
     "RESULT_TYPES",
     "FailureDetail",
@@ -32,15 +34,17 @@ __all__ = [
     "ReportError",
     "decode_payload",
     "parse_report",
+    "prepare",
     "reports_in",
+    "validate_json",
 ]
 
 #: Largest decompressed report read, by default.
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 #: RFC 8460 §4.4 policy types.
-POLICY_TYPES = ("tlsa", "sts", "no-policy-found")
+POLICY_TYPES: tuple[str, ...] = ("tlsa", "sts", "no-policy-found")
 #: RFC 8460 §4.3 result types (negotiation, policy and general failures).
-RESULT_TYPES = (
+RESULT_TYPES: tuple[str, ...] = (
     "starttls-not-supported",
     "certificate-host-mismatch",
     "certificate-expired",
@@ -53,6 +57,9 @@ RESULT_TYPES = (
     "sts-policy-invalid",
     "sts-webpki-invalid",
 )
+#: Largest session count accepted: the largest integer every JSON reader keeps exactly (RFC 8259 §6), so the
+#: page's JavaScript and any consumer of ``--json`` see the same number. Larger counts are hostile, not traffic.
+MAX_COUNT = 2**53 - 1
 #: Deepest JSON nesting read; a valid report nests 5 levels (report, policies, entry, failure-details, detail).
 MAX_DEPTH = 32
 #: RFC 3339 §5.6 date-time: full-date "T" full-time, with a time zone ("Z" or an offset). "T"/"Z" may be lower case.
@@ -64,6 +71,9 @@ _HEADER = re.compile(rb"[!-9;-~]+:")
 #: Most multipart boundaries read in a mail; a TLS-RPT mail has one (RFC 8460 §5.3), a forwarded one a few more.
 MAX_MULTIPARTS = 16
 _BOUNDARY = re.compile(rb"boundary\s*(?:\*\d*)?\*?\s*=", re.IGNORECASE)
+#: Most lines that may delimit a MIME part: a report mail has 3 (text, report, closing), forwarding adds a few.
+MAX_MAIL_PARTS = 64
+_DELIMITER = re.compile(rb"^--", re.MULTILINE)
 #: A JSON object's first bytes: optional byte order mark, JSON whitespace (RFC 8259 §2), "{".
 _JSON_OBJECT = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*\{")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -105,18 +115,18 @@ class Report(NamedTuple):
 
 
 def _gunzip(data: bytes, limit: int) -> bytes:
-    """Decompress in bounded steps: never more than ``limit + 1`` bytes exist, whatever the ratio (gzip bombs)."""
+    """Decompress at most ``limit + 1`` bytes, whatever the ratio (gzip bombs): zlib stops there by itself.
+
+    Output shorter than that means zlib consumed all input (it leaves an ``unconsumed_tail`` only when the output
+    limit is reached), so one call decides: too large, truncated (no end of stream), or complete.
+    """
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = bytearray()
-    chunk = data
-    while chunk:
-        out += inflater.decompress(chunk, limit + 1 - len(out))
-        if len(out) > limit:
-            raise ReportError(f"decompressed size exceeds {limit} bytes")
-        chunk = inflater.unconsumed_tail
+    out = inflater.decompress(data, limit + 1)
+    if len(out) > limit:
+        raise ReportError(f"decompressed size exceeds {limit} bytes")
     if not inflater.eof:
         raise ReportError("truncated gzip data")
-    return bytes(out)
+    return out
 
 
 def decode_payload(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> bytes:
@@ -181,7 +191,7 @@ def _object(obj: dict[str, Any], name: str, where: str) -> dict[str, Any]:
 def _string(obj: dict[str, Any], name: str, where: str) -> str:
     value = obj.get(name, _MISSING)
     if type(value) is str:
-        return value
+        return _unicode(value, where + name)
     if value is _MISSING:
         raise _missing(where, name)
     raise ReportError(f"{where}{name}: expected a string, got {_kind(value)}")
@@ -189,47 +199,93 @@ def _string(obj: dict[str, Any], name: str, where: str) -> str:
 
 def _count(obj: dict[str, Any], name: str, where: str) -> int:
     value = obj.get(name, _MISSING)
-    if type(value) is int and value >= 0:  # `type is`, not isinstance: JSON true is no count
+    if type(value) is int and 0 <= value <= MAX_COUNT:  # `type is`, not isinstance: JSON true is no count
         return value
     if value is _MISSING:
         raise _missing(where, name)
+    if type(value) is _Digits or (type(value) is int and value > MAX_COUNT):
+        raise ReportError(f"{where}{name}: {value!r:.40} exceeds {MAX_COUNT} (2**53 - 1, RFC 8259 §6)")
     raise ReportError(f"{where}{name}: expected a non-negative integer, got {value!r:.40}")
 
 
+class _Digits(str):
+    """A JSON integer too long to convert (Python refuses past 4,300 digits): kept as its text, never a count."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str.__str__(self)
+
+
+def _json_int(text: str) -> int | _Digits:
+    """``int(text)``, except for integers longer than any count: those stay text, so no conversion limit is hit."""
+    return int(text) if len(text) <= 20 else _Digits(text)
+
+
+def _json_constant(name: str) -> float:
+    raise ReportError(f"invalid JSON: {name} is not a JSON value (RFC 8259 §6)")
+
+
+def _unicode(value: str, where: str) -> str:
+    """``value`` if it is Unicode text: a lone surrogate (an unpaired JSON escape) cannot be written (RFC 8259 §8.2)."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ReportError(
+            f"{where}: lone surrogate {value[exc.start]!r} at character {exc.start} is not Unicode text (RFC 8259 §8.2)"
+        ) from None
+    return value
+
+
 def _kind(value: object) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", _Digits: "int"}.get(
         type(value), type(value).__name__
     )
 
 
+_NOT_RFC3339 = "is not an RFC 3339 date-time with a time zone"
+_OUT_OF_RANGE = "is outside the years 0001-9999 once converted to UTC"
+
+
 @functools.lru_cache(maxsize=4096)
-def _rfc3339(value: str) -> dt.datetime | None:
-    """``value`` as an aware UTC datetime if it is an RFC 3339 §5.6 date-time, else None (cached: days recur)."""
+def _rfc3339(value: str) -> dt.datetime | str:
+    """``value`` as an aware UTC datetime if it is an RFC 3339 §5.6 date-time, else why not (cached: days recur)."""
     match = _DATE_TIME.fullmatch(value)
     if match is None:
-        return None
+        return _NOT_RFC3339
     # RFC 3339 allows a leap second (":60"); Python's datetime does not: count it as the second before.
     text = value[:17] + "59" + value[19:] if match["second"] == "60" else value
     try:
         parsed = dt.datetime.fromisoformat(text.upper())
     except ValueError:
-        return None
-    return parsed.astimezone(dt.UTC)
+        return _NOT_RFC3339
+    try:
+        # 9999-12-31T23:59:59-23:59 and 0001-01-01T00:00:00+01:00 are RFC 3339 but no UTC date a datetime holds
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        return _OUT_OF_RANGE
+
+
+def _datetime_value(value: object, name: str) -> dt.datetime:
+    """A ``date-range`` member as an aware UTC datetime, or :class:`ReportError` naming it."""
+    if type(value) is not str:
+        parsed: dt.datetime | str = _NOT_RFC3339
+    elif len(value) <= 64:
+        parsed = _rfc3339(value)
+    else:  # long fractions are valid, but not cached: hostile input could fill the cache with megabytes
+        parsed = _rfc3339.__wrapped__(value)
+    if type(parsed) is str:
+        raise ReportError(f"date-range.{name}: {value!r:.60} {parsed}")
+    return parsed  # type: ignore[return-value]
 
 
 def _datetime(date_range: dict[str, Any], name: str) -> dt.datetime:
     value = date_range.get(name, _MISSING)
     if value is _MISSING:
         raise _missing("date-range.", name)
-    if type(value) is not str:
-        parsed = None
-    elif len(value) <= 64:
-        parsed = _rfc3339(value)
-    else:  # long fractions are valid, but not cached: hostile input could fill the cache with megabytes
-        parsed = _rfc3339.__wrapped__(value)
-    if parsed is None:
-        raise ReportError(f"date-range.{name}: {value!r:.60} is not an RFC 3339 date-time with a time zone")
-    return parsed
+    return _datetime_value(value, name)
 
 
 def _host(name: str) -> str:
@@ -252,9 +308,9 @@ def _policy(raw: object, index: int) -> PolicyResult:
     if mx is None:
         mx_hosts: tuple[str, ...] = ()
     elif type(mx) is str:
-        mx_hosts = (_host(mx),)
+        mx_hosts = (_host(_unicode(mx, where + "policy.mx-host")),)
     elif type(mx) is list and all(type(m) is str for m in mx):
-        mx_hosts = tuple(_host(m) for m in mx)
+        mx_hosts = tuple(_host(_unicode(m, f"{where}policy.mx-host[{k}]")) for k, m in enumerate(mx))
     else:
         raise ReportError(f"{where}policy.mx-host: expected a list of strings, got {_kind(mx)}")
     successful = _count(summary, "total-successful-session-count", where + "summary.")
@@ -275,27 +331,57 @@ def _policy(raw: object, index: int) -> PolicyResult:
                 raise _missing(at, "result-type")
             raise ReportError(f"{at}result-type: {result!r:.40} is not a result type of RFC 8460 §4.3")
         count = detail.get("failed-session-count", _MISSING)
-        if type(count) is not int or count < 0:
+        if type(count) is not int or not 0 <= count <= MAX_COUNT:
             _count(detail, "failed-session-count", f"{where}failure-details[{j}].")
         mx_host = detail.get("receiving-mx-hostname", "")
         if type(mx_host) is not str:
             raise ReportError(f"{where}failure-details[{j}].receiving-mx-hostname: expected a string")
+        _unicode(mx_host, f"{where}failure-details[{j}].receiving-mx-hostname")
         failures.append(FailureDetail(result, _host(mx_host), count))
     return PolicyResult(kind, domain, mx_hosts, successful, failed, tuple(failures))
 
 
 def parse_report(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> Report:
-    """Validate one report (plain or gzip JSON) against RFC 8460 §4.4; :class:`ReportError` says why not."""
+    """Validate one report (plain or gzip JSON) against RFC 8460 §4.4; :class:`ReportError` says why not.
+
+    With msgspec installed (the CLI), a valid report is decoded and typed in one pass by :mod:`.typed`, whose
+    Structs mirror the schema; anything it does not accept goes through :func:`validate_json`, the reference
+    that holds every rule and writes every message. The rua Lambda has no site-packages, so it runs the
+    reference alone: same rules, same messages (tests/tlsrpt/test_reports.py checks both paths agree).
+    """
+    text = prepare(data, limit)
+    if _fast is not None:
+        report = _fast(text)
+        if report is not None:
+            return report
+    return validate_json(text)
+
+
+def prepare(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The JSON text of a report payload: decompressed within ``limit``, nesting bounded, byte order mark removed."""
     text = decode_payload(data, limit)
     if _too_deep(text):
         raise ReportError(f"JSON nested deeper than {MAX_DEPTH} levels; a TLS-RPT report needs 5")
+    # JSON exchanged between systems is UTF-8 (RFC 8259 §8.1); a byte order mark is tolerated, as it allows.
+    if text[:3] == UTF8_BOM:
+        text = text[3:]
+    return text
+
+
+def validate_json(text: bytes) -> Report:
+    """The reference decoder: Python's json module and a walk over the document, checking RFC 8460 §4.4.
+
+    Standard library only, so the rua Lambda can run it; ``text`` is what :func:`parse_report` prepared
+    (decompressed, bounded, nesting checked, byte order mark removed).
+    """
     try:
-        # JSON exchanged between systems is UTF-8 (RFC 8259 §8.1); a byte order mark is tolerated, as it allows.
-        doc = json.loads((text[3:] if text[:3] == UTF8_BOM else text).decode("utf-8"))
+        doc = json.loads(text.decode("utf-8"), parse_int=_json_int, parse_constant=_json_constant)
     except UnicodeDecodeError as exc:
         raise ReportError(f"invalid JSON: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise ReportError(f"invalid JSON: {exc}") from None
+    except RecursionError:  # not reached after _too_deep, kept so no input can raise past the parser
+        raise ReportError(f"JSON nested deeper than {MAX_DEPTH} levels; a TLS-RPT report needs 5") from None
     if type(doc) is not dict:
         raise ReportError(f"the report is not a JSON object but {_kind(doc)} (RFC 8460 §4.4)")
     organization = _string(doc, "organization-name", "")
@@ -327,6 +413,10 @@ def reports_in(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> Iterator[bytes]:
     # (RFC 8460 §5.3: one, a few when forwarded) before parsing, and treat deeper recursion as the same refusal.
     if sum(1 for _ in itertools.islice(_BOUNDARY.finditer(data), MAX_MULTIPARTS + 1)) > MAX_MULTIPARTS:
         raise ReportError(f"the mail has more than {MAX_MULTIPARTS} multipart boundaries")
+    # One boundary can still delimit any number of parts, and the parser's work grows with them: count the lines
+    # that could open a part (RFC 2046 §5.1.1: "--" boundary at the start of a line) and refuse the whole mail.
+    if sum(1 for _ in itertools.islice(_DELIMITER.finditer(data), MAX_MAIL_PARTS + 1)) > MAX_MAIL_PARTS:
+        raise ReportError(f"the mail has more than {MAX_MAIL_PARTS} MIME parts; a report mail has 2 (RFC 8460 §5.3)")
     try:
         message = email.message_from_bytes(data, policy=email.policy.default)
         payloads = [
@@ -343,3 +433,10 @@ def reports_in(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> Iterator[bytes]:
             yield payload
     if not found:
         raise ReportError("the mail has no application/tlsrpt+gzip or application/tlsrpt+json part (RFC 8460 §5.3)")
+
+
+_fast: Callable[[bytes], Report | None] | None
+try:  # msgspec is a dependency of the CLI; the rua Lambda ships this module without it (see parse_report)
+    from .typed import decode as _fast
+except ImportError:
+    _fast = None

@@ -13,6 +13,26 @@ def _rate(successful: int, failed: int) -> str:
     return f"{successful / total:.2%}" if total else "-"
 
 
+#: Most rows of a per-day table; longer spans are shown per week or per month (the JSON keeps every day).
+MAX_DAY_ROWS = 62
+
+
+def _print_per_day(name: str, by_day: dict[str, dict[str, int]]) -> None:
+    """Sessions per UTC day of one domain, or per week / month when the span has more than MAX_DAY_ROWS days."""
+    from .html import per_period
+
+    unit, periods = per_period({day: (c["successful"], c["failed"]) for day, c in by_day.items()}, MAX_DAY_ROWS)
+    heading = {"day": "UTC day", "week": "UTC week (from Monday)", "month": "UTC month"}[unit]
+    columns = [
+        Column(unit.capitalize(), copy=True),
+        Column("Successful", justify="right"),
+        Column("Failed", justify="right"),
+        Column("Success rate", justify="right"),
+    ]
+    rows = [[period, str(ok), str(bad), _rate(ok, bad)] for period, (ok, bad) in periods.items()]
+    print_table(f"{name}: sessions per {heading}", columns, rows)
+
+
 def print_summary(summary: Summary) -> None:
     """Per domain: totals, then failures by result type, sending organization and MX."""
     text(f"{summary.reports} report(s) accepted, {len(summary.rejected)} rejected, {summary.duplicates} duplicate(s)")
@@ -33,6 +53,7 @@ def print_summary(summary: Summary) -> None:
         for mx, c in sorted(d.by_mx.items()):
             rows.append(["receiving MX", mx, str(c["successful"]), str(c["failed"]), _rate(**c)])
         print_table(name, [Column("By"), Column("Key", copy=True), *counts, rate], rows)
+        _print_per_day(name, d.by_day)
     if summary.rejected:
         rejected = [[item["source"], item["reason"]] for item in summary.rejected]
         print_table("Rejected", [Column("Source", copy=True), Column("Reason")], rejected)
