@@ -56,12 +56,17 @@ def _as_of(value: str | None) -> dt.date:
         raise ConfigError(Problem("--as-of", f"{value!r} is not a date (YYYY-MM-DD)")) from None
 
 
-def gather(plan: StackPlan, options: dict[str, Any]) -> FleetStatus:
-    """Read the reports and the live state, and judge every domain of ``plan``."""
-    rules = rules_from_settings(plan.config.settings)
+def _check_options(options: dict[str, Any]) -> None:
+    """Bad option values fail before anything is read."""
+    _as_of(options["as_of"])
     for path in options["report_paths"]:
         if not path.startswith("s3://") and not Path(path).exists():
             raise ConfigError(Problem("--reports", f"{path!r} does not exist"))
+
+
+def gather(plan: StackPlan, options: dict[str, Any]) -> FleetStatus:
+    """Read the reports and the live state, and judge every domain of ``plan``."""
+    rules = rules_from_settings(plan.config.settings)
     first, last = window(_as_of(options["as_of"]), options["days"] or rules.window_days)
     summary, reports = read_reports(options["report_paths"], first, last, options["max_bytes"])
     live = None
@@ -73,6 +78,7 @@ def gather(plan: StackPlan, options: dict[str, Any]) -> FleetStatus:
 
 
 def _load(options: dict[str, Any]) -> tuple[Path, StackPlan, TemplateStore | None]:
+    _check_options(options)
     path = stack_path(options["stack"], options["config_path"])
     templates = TemplateStore(options["templates_dir"]) if options["templates_dir"] else None
     plan = plan_stack_file(path, templates)

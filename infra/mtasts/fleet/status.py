@@ -202,11 +202,11 @@ def evaluate(plan: DomainPlan, live: LiveState, reports: DomainReports, rules: P
         reasons += mx
         if not live.mx and live.checked:
             reasons.append("no live MX hosts found: nothing to enforce")
-    if len(reports.days) < rules.min_report_days:
+    if not enforcing and len(reports.days) < rules.min_report_days:
         reasons.append(
             f"reports on {len(reports.days)} day(s) in the window, {rules.min_report_days} needed (min_report_days)"
         )
-    if reports.sessions < rules.min_sessions:
+    if not enforcing and reports.sessions < rules.min_sessions:
         reasons.append(f"{reports.sessions} reported session(s), {rules.min_sessions} needed (min_sessions)")
     reasons += failures + _policy_failure_reason(reports, rules)
     if not enforcing:
