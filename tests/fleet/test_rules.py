@@ -174,3 +174,24 @@ def test_no_live_check_is_never_ready() -> None:
     status = evaluate(plan, LiveState(checked=False, starttls_checked=False), clean(), rules)
     assert status.verdict == "hold"
     assert status.reasons == ["live state not checked (--no-live): the next step needs it"]
+
+
+def test_markdown_body_is_capped_but_keeps_every_change() -> None:
+    """With a limit, every changed domain is shown first, then the most urgent others; the rest are counted."""
+    import datetime as dt
+
+    from mtasts.fleet.promote import Step
+    from mtasts.fleet.status import FleetStatus
+    from mtasts.fleet.tables import evidence_markdown
+
+    domains = {f"d{i:03d}.example": {"mode": "testing", "mx": [f"mx.d{i:03d}.example"]} for i in range(30)}
+    config = parse_stack_settings({"domains": domains})
+    plans = plan_stack(config).domains
+    statuses = [evaluate(p, green(p), clean(days=1), DEFAULTS) for p in plans]
+    fleet = FleetStatus(statuses, DEFAULTS, dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    steps = [Step("d029.example", "d029.example", "enforce", 86400, "testing", 86400, "promote")]
+    text = evidence_markdown(fleet, steps=steps, limit=5)
+    rows = [line for line in text.splitlines() if line.startswith("| d")]
+    assert len(rows) == 6
+    assert rows[0].startswith("| d029.example | testing | 1d | → enforce 1d |")
+    assert "| … 24 more domain(s), in the fleet-status artifact |" in text

@@ -143,7 +143,7 @@ def promote(
     something changed (or would, with --dry-run), 1 when nothing was ready, 2 on bad input.
     """
     from .promote import apply_steps, choose_steps
-    from .tables import evidence_markdown, print_fleet, print_promotion
+    from .tables import MAX_ROWS, evidence_markdown, print_fleet, print_promotion
 
     path, plan, templates = _load(options)
     selected = plan
@@ -164,7 +164,8 @@ def promote(
         apply_steps(path, plan, steps, templates, write=not dry_run)
     if markdown_path is not None:
         try:
-            markdown_path.write_text(evidence_markdown(fleet, steps=steps), encoding="utf-8")
+            text = evidence_markdown(fleet, steps=steps, limit=MAX_ROWS)
+            markdown_path.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise MtastsError(Problem("--markdown", f"cannot write {markdown_path}: {exc.strerror}")) from None
     if as_json:

@@ -111,10 +111,28 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", "<br>")
 
 
-def evidence_markdown(fleet: FleetStatus, domains: Sequence[str] | None = None, steps: Sequence[Step] = ()) -> str:
-    """A markdown evidence table (pull-request bodies): one row per domain, or per domain of ``domains``."""
+#: Rows of unchanged domains in a pull-request body; GitHub caps a body at 65,536 characters.
+MAX_ROWS = 100
+_ORDER = {v: i for i, v in enumerate(("action-needed", "pending", "hold", "ready", "ok", "retiring"))}
+
+
+def evidence_markdown(
+    fleet: FleetStatus, domains: Sequence[str] | None = None, steps: Sequence[Step] = (), limit: int | None = None
+) -> str:
+    """A markdown evidence table (pull-request bodies): one row per domain, or per domain of ``domains``.
+
+    With ``limit``, changed domains come first and all of them are shown, then at most ``limit`` others, most
+    urgent verdict first; the rest are counted in a last line.
+    """
     wanted = set(domains) if domains is not None else None
     moved = {s.domain: s for s in steps}
+    shown = [s for s in fleet.domains if wanted is None or s.domain in wanted]
+    left_out = 0
+    if limit is not None:
+        shown.sort(key=lambda s: (s.domain not in moved, _ORDER[s.verdict]))
+        changed = sum(1 for s in shown if s.domain in moved)
+        left_out = max(0, len(shown) - changed - limit)
+        shown = shown[: len(shown) - left_out]
     lines = [
         f"Evidence: TLS-RPT reports {fleet.first_day} to {fleet.last_day} ({fleet.report_count} accepted), "
         f"live state as checked by `mtasts status`.",
@@ -123,9 +141,7 @@ def evidence_markdown(fleet: FleetStatus, domains: Sequence[str] | None = None, 
         "| Reasons |",
         "| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- | --- | --- |",
     ]
-    for s in fleet.domains:
-        if wanted is not None and s.domain not in wanted:
-            continue
+    for s in shown:
         days, sessions, rate, top = _reports(s)
         step = moved.get(s.domain)
         change = f"→ {step.mode} {duration(step.max_age)}" if step else "-"
@@ -143,6 +159,8 @@ def evidence_markdown(fleet: FleetStatus, domains: Sequence[str] | None = None, 
             "; ".join(s.reasons),
         ]
         lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
+    if left_out:
+        lines.append(f"| … {left_out} more domain(s), in the fleet-status artifact | | | | | | | | | | |")
     rules = fleet.rules
     lines += [
         "",
