@@ -68,6 +68,8 @@ def gather(plan: StackPlan, options: dict[str, Any]) -> FleetStatus:
     """Read the reports and the live state, and judge every domain of ``plan``."""
     rules = rules_from_settings(plan.config.settings)
     first, last = window(_as_of(options["as_of"]), options["days"] or rules.window_days)
+    # One after the other: both parts are CPU-bound at fleet sizes (TLS handshakes, JSON decoding), and running
+    # them at once only makes them contend for the interpreter lock (bench/bench_status.py measured it).
     summary, reports = read_reports(options["report_paths"], first, last, options["max_bytes"])
     live = None
     if not options["no_live"] and plan.domains:

@@ -278,10 +278,8 @@ def _hosts_from_coverage(checks: Mapping[str, Any]) -> list[str]:
     return [h.strip() for h in listed.split(",") if h.strip()]
 
 
-def read_live(
-    plans: Sequence[DomainPlan], net: Network, starttls: bool = True, parallel: int = 400
-) -> dict[str, LiveState]:
-    """Check every planned domain live, concurrently; the state of each."""
+def read_live(plans: Sequence[DomainPlan], net: Network, starttls: bool = True) -> dict[str, LiveState]:
+    """Check every planned domain live, concurrently (the checker's own parallelism); the state of each."""
     expected = {p.domain: p for p in plans}
-    reports = check_domains(list(expected), net, expected, starttls=starttls, parallel=parallel)
+    reports = check_domains(list(expected), net, expected, starttls=starttls)
     return {r.domain: live_from_checks(r, expected[r.domain], starttls) for r in reports}
