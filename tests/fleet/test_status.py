@@ -96,6 +96,18 @@ def test_same_as_of_same_verdicts(world: Loopback, report_dir: Path, stack: Path
     assert again == first
 
 
+def test_reports_read_in_a_second_process_give_the_same_document(
+    world: Loopback, report_dir: Path, stack: Path, fleet: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large fleets read reports in a second process while checking live; the result is the same document."""
+    from mtasts.fleet import cli
+
+    monkeypatch.setattr(cli, "SEPARATE_PROCESS_FROM", 1)
+    _, first = fleet
+    _, again = status(world, stack, report_dir)
+    assert again == first
+
+
 def test_as_of_bounds_the_window(world: Loopback, report_dir: Path, stack: Path) -> None:
     """Reports after --as-of are not counted, so an earlier --as-of sees fewer days and holds the domain."""
     early = AS_OF.replace(day=AS_OF.day - 10)

@@ -31,6 +31,7 @@ __all__ = [
     "live_from_checks",
     "read_live",
     "read_reports",
+    "report_evidence",
     "window",
 ]
 
@@ -186,6 +187,17 @@ def read_reports(
     for source in iter_sources(paths, limit):
         summary.read(source.name, source.data, limit, source.problem)
     return summary, domain_reports(summary)
+
+
+def report_evidence(
+    paths: Sequence[str], first: dt.date, last: dt.date, limit: int = DEFAULT_MAX_BYTES
+) -> tuple[int, list[dict[str, str]], dict[str, DomainReports]]:
+    """:func:`read_reports`, reduced to what a verdict needs: reports accepted, rejected, evidence per domain.
+
+    Small and picklable, so that ``mtasts status`` can run it in another process.
+    """
+    summary, reports = read_reports(paths, first, last, limit)
+    return summary.reports, summary.rejected, reports
 
 
 # --- live --------------------------------------------------------------------------------------
