@@ -218,3 +218,59 @@ def test_markdown_evidence_for_pull_requests(world: Loopback, report_dir: Path, 
     assert "| ready.example | testing | 1d | → enforce 1d |" in text
     assert "| ladder.example | enforce | 1d | → enforce 7d |" in text
     assert "**action-needed**" in text
+
+
+def test_diff_markdown_shows_the_evidence_of_each_step(
+    world: Loopback, report_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After promote in a git repository, `diff --markdown --evidence` shows each mode/max_age change's evidence."""
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("config", "user.email", "t@example.invalid")
+    git("config", "user.name", "t")
+    (tmp_path / "Pulumi.yaml").write_text("name: mta-sts\nruntime: python\n")
+    stack = tmp_path / "Pulumi.fleet.yaml"
+    stack.write_text(STACK)
+    git("add", "-A")
+    git("commit", "-q", "-m", "base")
+    monkeypatch.chdir(tmp_path)
+    promoted = run(
+        "promote", "--stack", "fleet", "--reports", str(report_dir), "--as-of", str(AS_OF), "--json",
+        *network_args(world),
+    )  # fmt: skip
+    assert promoted.exit_code == 0, promoted.output
+    evidence = tmp_path / "evidence.json"
+    evidence.write_text(promoted.stdout)
+    stack.write_text(stack.read_text().replace("max_age: 31557600", "max_age: 2592000"))
+    result = run("diff", "--stack", "fleet", "--base", "main", "--markdown", "--evidence", str(evidence))
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "**Evidence**" in text
+    assert "| ready.example | testing 1d → enforce 1d | **ready** | 14 | 700/0 | 0.00% |" in text
+    assert "| ladder.example | enforce 1d → enforce 7d | **ready** | 14 |" in text
+    assert "| top.example | enforce 365.25d → enforce 30d | — |" in text  # a hand edit no evidence proposed
+    assert "no evidence proposed this step" in text
+
+
+def test_diff_evidence_that_is_not_json_is_one_error_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A --evidence file that is not a status document is one error line and exit 2."""
+    import subprocess
+
+    subprocess.run(["git", "-C", str(tmp_path), "init", "-q", "-b", "main"], check=True)
+    (tmp_path / "Pulumi.fleet.yaml").write_text(STACK)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
+    subprocess.run(
+        ["git", "-C", str(tmp_path), "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qm", "b"],
+        check=True,
+    )
+    monkeypatch.chdir(tmp_path)
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json")
+    result = run("diff", "--config", "Pulumi.fleet.yaml", "--base", "main", "--markdown", "--evidence", str(bad))
+    assert result.exit_code == 2
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+    assert line.startswith("error: --evidence: ")

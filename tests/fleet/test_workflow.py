@@ -44,7 +44,8 @@ def test_scheduled_status_then_promote_into_one_pull_request() -> None:
     (pr,) = [s for s in steps if str(s.get("uses", "")).startswith("peter-evans/create-pull-request")]
     assert pr["with"]["branch"] == "mtasts/promote"
     assert pr["with"]["body-path"] == "body.md"
-    assert pr["with"]["add-paths"] == "Pulumi.*.yaml"
+    assert pr["with"]["add-paths"].split() == ["Pulumi.*.yaml", ".mtasts/evidence/*.json"]
+    assert '> ".mtasts/evidence/$stack.json"' in script
 
 
 def test_it_never_merges_and_holds_no_write_scope() -> None:
@@ -66,3 +67,11 @@ def test_promote_role_trusts_only_main_and_reads_only_reports() -> None:
     policy = json.loads((ROOT / "iam" / "promote-policy-reports.json").read_text())
     assert sorted(s["Action"] for s in policy["Statement"]) == ["s3:GetObject", "s3:ListBucket"]
     assert "vars.AWS_PROMOTE_ROLE_ARN" in WORKFLOW.read_text()
+
+
+def test_pull_request_diff_shows_the_committed_evidence() -> None:
+    """The pull-request workflow passes the evidence the promote workflow committed to `mtasts diff --markdown`."""
+    data = yaml.safe_load((ROOT / ".github" / "workflows" / "pull-request.yml").read_text())
+    script = " ".join(s.get("run", "") for s in data["jobs"]["diff"]["steps"])
+    assert '--evidence ".mtasts/evidence/$STACK.json"' in script
+    assert '--markdown "${evidence[@]}"' in script

@@ -196,3 +196,29 @@ def promote(
         print_promotion(steps, refused, dry_run)
     if not steps:
         sys.exit(EXIT_NOTHING)
+
+
+def diff_evidence(diff: Any, path: Path) -> str:
+    """For ``mtasts diff --markdown --evidence FILE``: the evidence rows of every mode or max_age change in ``diff``.
+
+    ``diff`` is a :class:`mtasts.lifecycle.diff.StackDiff`; ``path`` a ``mtasts status --json`` document (an
+    unreadable or invalid one is a one-line error).
+    """
+    from .tables import diff_evidence_markdown
+
+    try:
+        document = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise MtastsError(Problem("--evidence", f"cannot read {path}: {exc.strerror}")) from None
+    except ValueError as exc:
+        raise MtastsError(Problem("--evidence", f"{path} is not a `mtasts status --json` document: {exc}")) from None
+    if not isinstance(document, dict):
+        raise MtastsError(Problem("--evidence", f"{path} is not a `mtasts status --json` document"))
+    changes = []
+    for d in diff.domains:
+        if d.old is None or d.new is None:
+            continue
+        old, new = d.old.config, d.new.config
+        if (old.mode, old.max_age) != (new.mode, new.max_age):
+            changes.append((d.domain, old.mode, old.max_age, new.mode, new.max_age))
+    return diff_evidence_markdown(changes, document)

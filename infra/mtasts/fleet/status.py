@@ -34,10 +34,10 @@ VERDICTS: tuple[Verdict, ...] = ("action-needed", "pending", "hold", "ready", "o
 
 
 def duration(seconds: int) -> str:
-    """``604800`` → ``7d``; whole weeks are shown as days, other values as seconds."""
-    if seconds % 86_400 == 0:
-        return f"{seconds // 86_400}d"
-    if seconds % 3_600 == 0:
+    """``604800`` → ``7d``, ``31557600`` → ``365.25d``, ``3600`` → ``1h``; seconds otherwise."""
+    if seconds >= 86_400:
+        return f"{seconds / 86_400:g}d"
+    if seconds and seconds % 3_600 == 0:
         return f"{seconds // 3_600}h"
     return f"{seconds}s"
 

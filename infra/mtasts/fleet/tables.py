@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ..names import to_unicode
 from .promote import Step
 from .status import DomainStatus, FleetStatus, duration
 
-__all__ = ["evidence_markdown", "print_fleet", "print_promotion"]
+__all__ = ["diff_evidence_markdown", "evidence_markdown", "print_fleet", "print_promotion"]
 
 _COLOUR = {
     "ready": "green",
@@ -169,4 +170,48 @@ def evidence_markdown(
         f"and passing STARTTLS; max_age ladder {' → '.join(duration(x) for x in rules.ladder)}, one step per "
         f"{rules.clean_days} clean days.",
     ]
+    return "\n".join(lines) + "\n"
+
+
+def diff_evidence_markdown(changes: Sequence[tuple[str, str, int, str, int]], document: dict[str, Any]) -> str:
+    """Evidence rows for ``mtasts diff --markdown --evidence``: one per domain whose mode or max_age changes.
+
+    ``changes`` are (domain, old mode, old max_age, new mode, new max_age); ``document`` is a ``mtasts status
+    --json`` (or ``promote --json``) document. A change is shown with its evidence only when that evidence
+    proposed exactly this step (``next``, or ``demote``); any other change is listed as having none.
+    """
+    if not changes:
+        return ""
+    rows = {d.get("domain"): d for d in document.get("domains", []) if isinstance(d, dict)}
+    window = document.get("window") or {}
+    lines = [
+        "",
+        f"**Evidence** (`mtasts status`, reports {window.get('first_day', '?')} to {window.get('last_day', '?')})",
+        "",
+        "| Domain | Change | Verdict | Days | OK / failed | Fail rate | Top failures | Reasons |",
+        "| --- | --- | --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for domain, old_mode, old_age, new_mode, new_age in changes:
+        change = f"{old_mode} {duration(old_age)} → {new_mode} {duration(new_age)}"
+        row = rows.get(domain)
+        proposed = [p for p in ((row or {}).get("next"), (row or {}).get("demote")) if isinstance(p, dict)]
+        if row is None or {"mode": new_mode, "max_age": new_age} not in proposed:
+            why = "no evidence proposed this step: run `mtasts status` before merging"
+            lines.append("| " + " | ".join(_cell(c) for c in [_name(domain), change, "—", "", "", "", "", why]) + " |")
+            continue
+        r = row.get("reports") or {}
+        top = "; ".join(
+            f"{g.get('result_type')}@{g.get('mx')} ×{g.get('sessions')}" for g in (r.get("top_failures") or [])[:2]
+        )
+        cells = [
+            _name(domain),
+            change,
+            f"**{row.get('verdict')}**",
+            str(r.get("days", 0)),
+            f"{r.get('successful', 0)}/{r.get('failed', 0)}",
+            f"{float(r.get('failure_rate', 0)):.2%}",
+            top or "-",
+            "; ".join(str(x) for x in row.get("reasons", [])),
+        ]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
