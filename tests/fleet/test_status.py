@@ -236,6 +236,7 @@ def test_diff_markdown_shows_the_evidence_of_each_step(
     stack = tmp_path / "Pulumi.fleet.yaml"
     stack.write_text(STACK)
     git("add", "-A")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-10-01T12:00:00Z")  # before the report window
     git("commit", "-q", "-m", "base")
     monkeypatch.chdir(tmp_path)
     promoted = run(
@@ -274,3 +275,36 @@ def test_diff_evidence_that_is_not_json_is_one_error_line(tmp_path: Path, monkey
     assert result.exit_code == 2
     (line,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
     assert line.startswith("error: --evidence: ")
+
+
+def test_clean_days_count_only_since_the_step_was_committed(
+    world: Loopback, report_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A max_age step committed on 2026-11-15 has only the 4 report days after it: hold, naming the step's day."""
+    import subprocess
+
+    def commit(text: str, when: str) -> None:
+        (tmp_path / "Pulumi.fleet.yaml").write_text(text)
+        env = {"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when}
+        for args in (["add", "-A"], ["-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qm", "c"]):
+            subprocess.run(
+                ["git", "-C", str(tmp_path), *args],
+                check=True,
+                capture_output=True,
+                env={**env, "PATH": "/usr/bin:/bin"},
+            )
+
+    subprocess.run(["git", "-C", str(tmp_path), "init", "-q", "-b", "main"], check=True)
+    before = STACK.replace("      max_age: 86400 # one day, first step\n", "      max_age: 3600\n")
+    commit(before, "2026-10-01T12:00:00Z")
+    commit(STACK, "2026-11-15T09:00:00Z")
+    _, domains = status(world, tmp_path / "Pulumi.fleet.yaml", report_dir)
+    ladder = domains["ladder.example"]
+    assert ladder["step_since"] == "2026-11-15"
+    assert ladder["verdict"] == "hold"
+    assert ladder["reasons"] == [
+        "4 clean day(s) of reports at the current step since the step on 2026-11-15, 7 needed before max_age 7d "
+        "(clean_days)"
+    ]
+    assert domains["top.example"]["step_since"] == "2026-10-22"  # unchanged in the window: the window's start
+    assert domains["top.example"]["verdict"] == "ok"

@@ -21,6 +21,7 @@ from ..names import HostnameError, normalize_hostname
 from ..plan import StackPlan, plan_stack_file
 from ..tlsrpt.report import DEFAULT_MAX_BYTES
 from .evidence import read_live, report_evidence, window
+from .history import step_starts
 from .rules import rules_from_settings
 from .status import FleetStatus, evaluate_fleet
 
@@ -90,7 +91,8 @@ def gather(plan: StackPlan, options: dict[str, Any]) -> FleetStatus:
         else:
             accepted, rejected, reports = report_evidence(paths, first, last, limit)
             live = read_live(plan.domains, net, starttls=not options["no_starttls"])
-    statuses = evaluate_fleet(plan.domains, live, reports, rules)
+    starts = step_starts(options["path"], [str(d.config.key) for d in plan.domains], first, last)
+    statuses = evaluate_fleet(plan.domains, live, reports, rules, starts)
     return FleetStatus(statuses, rules, first, last, accepted, rejected)
 
 
@@ -100,6 +102,7 @@ def _load(options: dict[str, Any]) -> tuple[Path, StackPlan, TemplateStore | Non
     templates = TemplateStore(options["templates_dir"]) if options["templates_dir"] else None
     plan = plan_stack_file(path, templates)
     warn(plan.warnings)
+    options["path"] = path
     return path, plan, templates
 
 

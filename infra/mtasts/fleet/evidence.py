@@ -108,10 +108,10 @@ class DomainReports:
         """Share of sessions where the sender could not fetch or validate the policy."""
         return self.policy_failed / self.sessions if self.sessions else 0.0
 
-    def clean_days(self) -> int:
-        """Days with reports after the last day with an enforce failure (all of them when there was none)."""
+    def clean_days(self, after: str = "") -> int:
+        """Days with reports after ``after`` (YYYY-MM-DD) and after the last day with an enforce failure."""
         failing = [day for day, counts in self.by_day.items() if counts["enforce_failed"]]
-        last = max(failing) if failing else ""
+        last = max([after, *failing])
         return sum(1 for day in self.days if day > last)
 
     def to_dict(self) -> dict[str, Any]:

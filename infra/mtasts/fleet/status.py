@@ -54,6 +54,8 @@ class DomainStatus:
     reports: DomainReports
     demote: dict[str, Any] | None = None
     """For ``promote --demote``: the testing step proposed for an enforcing domain whose mail fails."""
+    step_since: dt.date | None = None
+    """The day the current mode and max_age were committed, from git; None when unknown."""
 
     @property
     def domain(self) -> str:
@@ -73,6 +75,7 @@ class DomainStatus:
             "reasons": self.reasons,
             "next": self.next,
             "demote": self.demote,
+            "step_since": self.step_since.isoformat() if self.step_since else None,
             "live": self.live.to_dict(),
             "reports": self.reports.to_dict(),
         }
@@ -166,12 +169,22 @@ def _live_problems(live: LiveState, plan: DomainPlan) -> tuple[list[str], list[s
     return drift, mx
 
 
-def evaluate(plan: DomainPlan, live: LiveState, reports: DomainReports, rules: PromotionRules) -> DomainStatus:
-    """The verdict of one domain, with its reasons and next step."""
+def evaluate(
+    plan: DomainPlan,
+    live: LiveState,
+    reports: DomainReports,
+    rules: PromotionRules,
+    step_since: dt.date | None = None,
+) -> DomainStatus:
+    """The verdict of one domain, with its reasons and next step.
+
+    ``step_since`` is the day the current mode and max_age were committed (:mod:`.history`); only days after it
+    count as clean days at this step. ``None``: unknown, every day of the window counts.
+    """
     c = plan.config
 
     def status(verdict: Verdict, reasons: list[str], nxt: dict[str, Any] | None = None) -> DomainStatus:
-        return DomainStatus(plan, verdict, reasons, nxt, live, reports)
+        return DomainStatus(plan, verdict, reasons, nxt, live, reports, step_since=step_since)
 
     if c.retire or c.mode == "none":
         why = "retire: true" if c.retire else "mode none"
@@ -225,17 +238,19 @@ def evaluate(plan: DomainPlan, live: LiveState, reports: DomainReports, rules: P
         if reasons:
             return status("hold", reasons)
         return status("ok", [f"enforcing at max_age {duration(c.max_age)}, the top of the ladder; all green"])
-    clean = reports.clean_days()
+    clean = reports.clean_days(step_since.isoformat() if step_since else "")
     if clean < rules.clean_days:
+        since = f" since the step on {step_since}" if step_since else ""
         reasons.append(
-            f"{clean} clean day(s) of reports at the current step, {rules.clean_days} needed before max_age "
+            f"{clean} clean day(s) of reports at the current step{since}, {rules.clean_days} needed before max_age "
             f"{duration(step)} (clean_days)"
         )
     if reasons:
         return status("hold", reasons)
+    note = "" if step_since else " (no git history of the stack file: every day of the window counted)"
     return status(
         "ready",
-        [f"{clean} clean day(s) at max_age {duration(c.max_age)}: next step {duration(step)} (RFC 8461 §3.2)"],
+        [f"{clean} clean day(s) at max_age {duration(c.max_age)}{note}: next step {duration(step)} (RFC 8461 §3.2)"],
         {"mode": "enforce", "max_age": step},
     )
 
@@ -245,14 +260,19 @@ def evaluate_fleet(
     live: Mapping[str, LiveState] | None,
     reports: Mapping[str, DomainReports],
     rules: PromotionRules,
+    step_starts: Mapping[str, dt.date] | None = None,
 ) -> list[DomainStatus]:
-    """Every domain's verdict, in plan order; ``live`` None means the live part was skipped."""
+    """Every domain's verdict, in plan order; ``live`` None means the live part was skipped.
+
+    ``step_starts`` maps each domain's key in the stack file to the day its current step started (None: unknown).
+    """
     return [
         evaluate(
             p,
             live[p.domain] if live is not None else LiveState(checked=False, starttls_checked=False),
             reports.get(p.domain) or DomainReports(),
             rules,
+            step_starts.get(str(p.config.key)) if step_starts is not None else None,
         )
         for p in plans
     ]
