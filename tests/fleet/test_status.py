@@ -308,3 +308,32 @@ def test_clean_days_count_only_since_the_step_was_committed(
     ]
     assert domains["top.example"]["step_since"] == "2026-10-22"  # unchanged in the window: the window's start
     assert domains["top.example"]["verdict"] == "ok"
+
+
+def test_reports_from_s3(report_dir: Path, stack: Path, fake_aws_credentials: None) -> None:
+    """--reports s3://BUCKET/PREFIX reads the objects under the prefix, as `reports summarize` does."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="reports")
+        for path in sorted(report_dir.glob("ready.example-*.json")):
+            client.put_object(Bucket="reports", Key=f"ready.example/{path.name}", Body=path.read_bytes())
+        result = run(
+            "status", "--config", str(stack), "--no-live", "--reports", "s3://reports/ready.example/",
+            "--as-of", str(AS_OF), "--json",
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["reports"]["accepted"] == DAYS
+    ready = {d["domain"]: d for d in document["domains"]}["ready.example"]
+    assert ready["reports"]["days"] == DAYS
+
+
+def test_unwritable_html_is_one_error_line(stack: Path, tmp_path: Path) -> None:
+    """--html into a folder that does not exist is one error line naming the option, exit 2."""
+    result = run("status", "--config", str(stack), "--no-live", "--html", str(tmp_path / "missing" / "page.html"))
+    assert result.exit_code == 2
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+    assert line.startswith("error: --html: cannot write ")
