@@ -195,3 +195,17 @@ def test_markdown_body_is_capped_but_keeps_every_change() -> None:
     assert len(rows) == 6
     assert rows[0].startswith("| d029.example | testing | 1d | → enforce 1d |")
     assert "| … 24 more domain(s), in the fleet-status artifact |" in text
+
+
+def test_without_live_starttls_the_rule_decides() -> None:
+    """--no-starttls holds a clean testing domain by default; with require_starttls false it is ready and says so."""
+    plan, rules = plan_of(TESTING)
+    live = green(plan)
+    live.starttls, live.starttls_checked = {}, False
+    held = evaluate(plan, live, clean(), rules)
+    assert held.verdict == "hold"
+    assert held.reasons == ["STARTTLS not checked live (--no-starttls) and require_starttls is true"]
+    plan, rules = plan_of(TESTING, {"require_starttls": False})
+    ready = evaluate(plan, live, clean(), rules)
+    assert ready.verdict == "ready"
+    assert "STARTTLS not checked live (require_starttls: false" in ready.reasons[0]

@@ -225,11 +225,16 @@ def evaluate(
     if not enforcing:
         if reasons:
             return status("hold", reasons)
+        tls = (
+            "passing STARTTLS"
+            if live.starttls_checked
+            else "STARTTLS not checked live (require_starttls: false; the reports are the evidence)"
+        )
         return status(
             "ready",
             [
                 f"{len(reports.days)} day(s) of reports, {reports.sessions} session(s), failure rate "
-                f"{_pct(reports.failure_rate)}; every live MX covered and passing STARTTLS"
+                f"{_pct(reports.failure_rate)}; every live MX covered, {tls}"
             ],
             {"mode": "enforce", "max_age": rules.ladder[0]},
         )
