@@ -337,3 +337,31 @@ def test_unwritable_html_is_one_error_line(stack: Path, tmp_path: Path) -> None:
     assert result.exit_code == 2
     (line,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
     assert line.startswith("error: --html: cannot write ")
+
+
+def test_starttls_once_per_mx_host_of_the_fleet(world: Loopback) -> None:
+    """Two domains on the same MX host cost one STARTTLS session, and both get its result."""
+    from mtasts.checker.net import Network, parse_connect_to, parse_nameserver
+    from mtasts.config import parse_stack_settings
+    from mtasts.fleet.evidence import read_live
+    from mtasts.plan import plan_stack
+
+    class Counting(Network):
+        def starttls(self, mx_host: str) -> str:
+            calls.append(mx_host)
+            return super().starttls(mx_host)
+
+    calls: list[str] = []
+    world.zone.add("shared.example. 300 IN MX 10 mx1.ready.example.\n")
+    net = Counting(
+        nameservers=[parse_nameserver(world.nameserver)],
+        ca_file=world.ca_file,
+        connect_to=[parse_connect_to(c) for c in world.connect_to()],
+        timeout=5,
+    )
+    settings = {"mode": "testing", "mx": ["mx1.ready.example"]}
+    plan = plan_stack(parse_stack_settings({"domains": {"ready.example": settings, "shared.example": settings}}))
+    states = read_live(plan.domains, net)
+    assert calls == ["mx1.ready.example"]
+    assert states["shared.example"].starttls == {"mx1.ready.example": ""}
+    assert states["ready.example"].starttls == {"mx1.ready.example": ""}
