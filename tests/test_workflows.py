@@ -25,8 +25,8 @@ def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_workflows_exist() -> None:
-    """Pull request, deploy and drift workflows are shipped."""
-    assert {f.name for f in FILES} == {"pull-request.yml", "deploy.yml", "drift.yml"}
+    """Pull request, deploy, drift and promote workflows are shipped."""
+    assert {f.name for f in FILES} == {"pull-request.yml", "deploy.yml", "drift.yml", "promote.yml"}
 
 
 def test_workflows_match_the_github_schema() -> None:

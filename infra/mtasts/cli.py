@@ -53,6 +53,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "check": "mtasts.checker.cli:check",
     "reports": "mtasts.tlsrpt.cli:reports",
     "diff": "mtasts.lifecycle.cli:diff",
+    "status": "mtasts.fleet.cli:status",
+    "promote": "mtasts.fleet.cli:promote",
 }
 
 

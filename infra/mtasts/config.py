@@ -799,12 +799,19 @@ def mailbox_problems(reports: Mapping[str, object], domains: set[str], zones: se
     return []
 
 
+def _check_promotion(value: object, path: str, problems: list[Problem]) -> object:
+    from .fleet.rules import check_promotion  # the rules of `mtasts status`/`promote` (docs/fleet.md)
+
+    return check_promotion(value, path, problems)
+
+
 #: Stack-level ``mta-sts:*`` keys besides ``domains``: name → (check, default).
 STACK_KEYS: dict[str, tuple[Callable[[object, str, list[Problem]], object], object]] = {
     "preflight": (_check_bool, True),
     "hostingZone": (_check_zone, None),
     "priceClass": (_check_price_class, "PriceClass_100"),
     "reports": (_check_reports, None),
+    "promotion": (_check_promotion, None),
 }
 
 

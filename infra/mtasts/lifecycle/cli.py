@@ -76,6 +76,12 @@ def print_table(diff: StackDiff) -> None:
     "--preflight", is_flag=True, help="Warn when an MX pattern removed from an enforce policy still covers a live MX."
 )
 @click.option("--nameserver", "nameservers", multiple=True, metavar="IP[:PORT]", help="Resolver for --preflight.")
+@click.option(
+    "--evidence",
+    "evidence_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A `mtasts status --json` document: --markdown adds its evidence for each mode or max_age change.",
+)
 def diff(
     stack: str | None,
     config_path: Path | None,
@@ -85,6 +91,7 @@ def diff(
     as_markdown: bool,
     preflight: bool,
     nameservers: tuple[str, ...],
+    evidence_path: Path | None = None,
 ) -> None:
     """Show, offline, what the working tree's stack config changes for senders against --base.
 
@@ -106,7 +113,12 @@ def diff(
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     elif as_markdown:
-        click.echo(render_markdown(result, stack or path.name), nl=False)
+        text = render_markdown(result, stack or path.name)
+        if evidence_path is not None:
+            from ..fleet.cli import diff_evidence  # docs/fleet.md: the evidence behind a promotion
+
+            text += diff_evidence(result, evidence_path)
+        click.echo(text, nl=False)
     else:
         warn(result.warnings)
         print_table(result)

@@ -1,0 +1,227 @@
+"""``mtasts status`` and ``mtasts promote``: the fleet in one pane, and the next safe step as one edit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..checker.cli import make_network, network_options
+from ..cli import EXIT_FAILED, stack_options, stack_path, warn
+from ..config import TemplateStore
+from ..errors import ConfigError, MtastsError, Problem
+from ..names import HostnameError, normalize_hostname
+from ..plan import StackPlan, plan_stack_file
+from ..tlsrpt.report import DEFAULT_MAX_BYTES
+from .evidence import read_live, report_evidence, window
+from .history import step_starts
+from .rules import rules_from_settings
+from .status import FleetStatus, evaluate_fleet
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_NOTHING = 1
+#: From this many domains on, reports are read in a second process while the live checks run (starting one costs
+#: about 0.3 s; bench/bench_status.py measures what it saves at 1,000 domains).
+SEPARATE_PROCESS_FROM = 100
+
+
+def evidence_options(func: F) -> F:
+    """Options shared by ``status`` and ``promote``: where the evidence comes from and the window."""
+    options = [
+        click.option(
+            "--reports",
+            "report_paths",
+            multiple=True,
+            metavar="PATH|s3://BUCKET/PREFIX",
+            help="TLS-RPT reports: files, folders or S3 prefixes (repeatable).",
+        ),
+        click.option("--days", type=click.IntRange(1, 400), help="Days of reports (default: window_days, 30)."),
+        click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Last day of the window (default: today, UTC)."),
+        click.option("--no-live", is_flag=True, help="Skip the live checks (verdicts cannot be ready then)."),
+        click.option("--no-starttls", is_flag=True, help="Do not connect to MX hosts on port 25."),
+        click.option("--max-bytes", type=click.IntRange(min=1024), default=DEFAULT_MAX_BYTES, show_default=True),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return network_options(stack_options(func))
+
+
+def _as_of(value: str | None) -> dt.date:
+    if value is None:
+        return dt.datetime.now(dt.UTC).date()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(Problem("--as-of", f"{value!r} is not a date (YYYY-MM-DD)")) from None
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    """Bad option values fail before anything is read."""
+    _as_of(options["as_of"])
+    for path in options["report_paths"]:
+        if not path.startswith("s3://") and not Path(path).exists():
+            raise ConfigError(Problem("--reports", f"{path!r} does not exist"))
+
+
+def gather(plan: StackPlan, options: dict[str, Any]) -> FleetStatus:
+    """Read the reports and the live state, and judge every domain of ``plan``."""
+    rules = rules_from_settings(plan.config.settings)
+    first, last = window(_as_of(options["as_of"]), options["days"] or rules.window_days)
+    paths, limit = list(options["report_paths"]), options["max_bytes"]
+    live = None
+    if options["no_live"] or not plan.domains:
+        accepted, rejected, reports = report_evidence(paths, first, last, limit)
+    else:
+        net = make_network(options["nameservers"], options["ca_file"], options["connect_to"], options["timeout"])
+        if paths and len(plan.domains) >= SEPARATE_PROCESS_FROM:
+            # The report part runs in a process of its own while this one checks live: both can keep a core busy
+            # (TLS handshakes here, JSON decoding there) without contending for one interpreter lock.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+                future = pool.submit(report_evidence, paths, first, last, limit)
+                live = read_live(plan.domains, net, starttls=not options["no_starttls"])
+                accepted, rejected, reports = future.result()
+        else:
+            accepted, rejected, reports = report_evidence(paths, first, last, limit)
+            live = read_live(plan.domains, net, starttls=not options["no_starttls"])
+    starts = step_starts(options["path"], [str(d.config.key) for d in plan.domains], first, last)
+    statuses = evaluate_fleet(plan.domains, live, reports, rules, starts)
+    return FleetStatus(statuses, rules, first, last, accepted, rejected)
+
+
+def _load(options: dict[str, Any]) -> tuple[Path, StackPlan, TemplateStore | None]:
+    _check_options(options)
+    path = stack_path(options["stack"], options["config_path"])
+    templates = TemplateStore(options["templates_dir"]) if options["templates_dir"] else None
+    plan = plan_stack_file(path, templates)
+    warn(plan.warnings)
+    options["path"] = path
+    return path, plan, templates
+
+
+@click.command()
+@evidence_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the evidence table as markdown.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the fleet page.")
+def status(as_json: bool, as_markdown: bool, html_path: Path | None, **options: Any) -> None:
+    """Every domain of the stack: planned, live, reported, and a verdict with its reasons.
+
+    Verdicts: ready (next step safe), hold (not yet, and why), ok (top of the ladder), action-needed, retiring,
+    pending. Exit status 0 when no domain is action-needed, 1 when one is, 2 on bad input.
+    """
+    if as_json and as_markdown:
+        raise click.UsageError("--json and --markdown exclude each other")
+    _, plan, _ = _load(options)
+    fleet = gather(plan, options)
+    if html_path is not None:
+        from .page import write_page
+
+        try:
+            write_page(fleet, html_path)
+        except OSError as exc:
+            raise MtastsError(Problem("--html", f"cannot write {html_path}: {exc.strerror}")) from None
+    if as_json:
+        click.echo(json.dumps(fleet.to_dict(), indent=2, ensure_ascii=False))
+    elif as_markdown:
+        from .tables import evidence_markdown
+
+        click.echo(evidence_markdown(fleet), nl=False)
+    else:
+        from .tables import print_fleet
+
+        print_fleet(fleet)
+    if fleet.counts["action-needed"]:
+        sys.exit(EXIT_FAILED)
+
+
+@click.command()
+@click.argument("domains", nargs=-1)
+@evidence_options
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--demote", is_flag=True, help="Also propose testing for enforcing domains whose mail fails.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the evidence table (pull-request body) to this file.",
+)
+def promote(
+    domains: tuple[str, ...], dry_run: bool, demote: bool, as_json: bool, markdown_path: Path | None, **options: Any
+) -> None:
+    """Apply the next step to every ready DOMAIN (default: all) by editing Pulumi.<stack>.yaml in place.
+
+    Only the changed values differ in the file; comments, order, quoting and layout stay. Exit status 0 when
+    something changed (or would, with --dry-run), 1 when nothing was ready, 2 on bad input.
+    """
+    from .promote import apply_steps, choose_steps
+    from .tables import MAX_ROWS, evidence_markdown, print_fleet, print_promotion
+
+    path, plan, templates = _load(options)
+    selected = plan
+    if domains:
+        names = []
+        for domain in domains:
+            try:
+                names.append(normalize_hostname(domain))
+            except HostnameError as exc:
+                raise ConfigError(Problem(domain, str(exc))) from None
+        unknown = [n for n in names if n not in {d.domain for d in plan.domains}]
+        if unknown:
+            raise ConfigError([Problem(f"domains.{n}", f"is not in {path}") for n in unknown])
+        selected = StackPlan(plan.config, tuple(d for d in plan.domains if d.domain in names))
+    fleet = gather(selected, options)
+    steps, refused = choose_steps(fleet.domains, demote)
+    if steps:
+        apply_steps(path, plan, steps, templates, write=not dry_run)
+    if markdown_path is not None:
+        try:
+            text = evidence_markdown(fleet, steps=steps, limit=MAX_ROWS)
+            markdown_path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise MtastsError(Problem("--markdown", f"cannot write {markdown_path}: {exc.strerror}")) from None
+    if as_json:
+        document = fleet.to_dict()
+        document["changes"] = [s.to_dict() for s in steps]
+        document["refused"] = [{"domain": s.domain, "reasons": reasons} for s, reasons in refused]
+        document["dry_run"] = dry_run
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        print_fleet(fleet)
+        print_promotion(steps, refused, dry_run)
+    if not steps:
+        sys.exit(EXIT_NOTHING)
+
+
+def diff_evidence(diff: Any, path: Path) -> str:
+    """For ``mtasts diff --markdown --evidence FILE``: the evidence rows of every mode or max_age change in ``diff``.
+
+    ``diff`` is a :class:`mtasts.lifecycle.diff.StackDiff`; ``path`` a ``mtasts status --json`` document (an
+    unreadable or invalid one is a one-line error).
+    """
+    from .tables import diff_evidence_markdown
+
+    try:
+        document = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise MtastsError(Problem("--evidence", f"cannot read {path}: {exc.strerror}")) from None
+    except ValueError as exc:
+        raise MtastsError(Problem("--evidence", f"{path} is not a `mtasts status --json` document: {exc}")) from None
+    if not isinstance(document, dict):
+        raise MtastsError(Problem("--evidence", f"{path} is not a `mtasts status --json` document"))
+    changes = []
+    for d in diff.domains:
+        if d.old is None or d.new is None:
+            continue
+        old, new = d.old.config, d.new.config
+        if (old.mode, old.max_age) != (new.mode, new.max_age):
+            changes.append((d.domain, old.mode, old.max_age, new.mode, new.max_age))
+    return diff_evidence_markdown(changes, document)

@@ -1,0 +1,353 @@
+"""The evidence behind a verdict: TLS-RPT reports over a window, and the live state as a sender sees it.
+
+Both parts reuse the kit's own readers, each through one small adapter here, so that nothing is parsed twice:
+
+* reports: :mod:`mtasts.tlsrpt` (:func:`~mtasts.tlsrpt.aggregate.iter_sources`, :class:`~mtasts.tlsrpt.aggregate.
+  Summary`); :class:`WindowSummary` only adds the window's upper bound (``--as-of``) and one finer counter (day,
+  organization, result type, MX) that the verdicts and the page need;
+* live: :func:`mtasts.checker.checks.check_domains` with the same :class:`~mtasts.checker.net.Network` seams as
+  ``mtasts check``; :func:`live_from_checks` reads its results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import dns.exception
+
+from ..checker.checks import DomainReport, check_domains, uncovered_mx
+from ..checker.net import FetchError, Network
+from ..plan import DomainPlan
+from ..tlsrpt.aggregate import ALL_MX, Contribution, Summary, iter_sources
+from ..tlsrpt.report import DEFAULT_MAX_BYTES
+from .rules import ENFORCE_FAILURES, POLICY_FAILURES
+
+__all__ = [
+    "DomainReports",
+    "LiveState",
+    "WindowSummary",
+    "live_from_checks",
+    "read_live",
+    "read_reports",
+    "report_evidence",
+    "window",
+]
+
+#: Failures listed per domain in ``top_failures``.
+TOP_FAILURES = 5
+
+
+def window(as_of: dt.date, days: int) -> tuple[dt.date, dt.date]:
+    """First and last UTC day of a window of ``days`` days ending with ``as_of``."""
+    return as_of - dt.timedelta(days=days - 1), as_of
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+class WindowSummary(Summary):
+    """A :class:`Summary` of the reports whose period starts in [first, last] (UTC days), with finer counters.
+
+    The window is the summary's own ``since``/``until``, so a report starting after ``last`` is left out (a later
+    run with the same ``--as-of`` sees the same) whichever way the summary reads it, in-process or in workers.
+    """
+
+    def __init__(self, first: dt.date, last: dt.date) -> None:
+        super().__init__(
+            since=dt.datetime.combine(first, dt.time(), dt.UTC),
+            until=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC),
+        )
+        self.first, self.last = first, last
+        #: (domain, day, organization, result type, receiving MX) -> failed sessions
+        self.details: Counter[tuple[str, str, str, str, str]] = Counter()
+
+    @property
+    def skipped_after_as_of(self) -> int:
+        """Reports starting after the window's last day."""
+        return self.skipped_after_until
+
+    def apply(self, counted: Contribution) -> None:
+        """Count one report's contribution, and its failures by day, organization, result type and MX."""
+        before = self.reports
+        super().apply(counted)
+        if self.reports == before:  # a duplicate
+            return
+        organization, _report_id, day, policies = counted
+        for domain, _successful, _failed, details, _undetailed in policies:
+            for result_type, mx, count in details:
+                self.details[domain, day, organization, result_type, mx] += count
+
+
+@dataclass
+class DomainReports:
+    """What senders reported about one policy domain over the window."""
+
+    days: list[str] = field(default_factory=list)
+    """UTC days with at least one report, ascending."""
+    successful: int = 0
+    failed: int = 0
+    enforce_failed: int = 0
+    """Failed sessions whose result type enforce turns into failed mail (rules.ENFORCE_FAILURES)."""
+    policy_failed: int = 0
+    """Failed sessions where the sender had no usable policy (rules.POLICY_FAILURES)."""
+    by_day: dict[str, dict[str, int]] = field(default_factory=dict)
+    """day -> successful, failed, enforce_failed."""
+    by_result_type: dict[str, int] = field(default_factory=dict)
+    by_organization: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_mx: dict[str, dict[str, int]] = field(default_factory=dict)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    """(result type, MX) groups, largest first: sessions, organizations, whether enforce fails them."""
+
+    @property
+    def sessions(self) -> int:
+        """Successful and failed sessions."""
+        return self.successful + self.failed
+
+    @property
+    def failure_rate(self) -> float:
+        """Share of sessions that enforce would have turned into failed mail."""
+        return self.enforce_failed / self.sessions if self.sessions else 0.0
+
+    @property
+    def policy_failure_rate(self) -> float:
+        """Share of sessions where the sender could not fetch or validate the policy."""
+        return self.policy_failed / self.sessions if self.sessions else 0.0
+
+    def clean_days(self, after: str = "") -> int:
+        """Days with reports after ``after`` (YYYY-MM-DD) and after the last day with an enforce failure."""
+        failing = [day for day, counts in self.by_day.items() if counts["enforce_failed"]]
+        last = max([after, *failing])
+        return sum(1 for day in self.days if day > last)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``reports`` member of ``mtasts status --json``."""
+        return {
+            "days": len(self.days),
+            "first_day": self.days[0] if self.days else None,
+            "last_day": self.days[-1] if self.days else None,
+            "successful": self.successful,
+            "failed": self.failed,
+            "failure_rate": round(self.failure_rate, 6),
+            "enforce_failed": self.enforce_failed,
+            "policy_failed": self.policy_failed,
+            "clean_days": self.clean_days(),
+            "top_failures": self.failures[:TOP_FAILURES],
+            "by_result_type": self.by_result_type,
+        }  # per day, organization and MX: on the --html page (the JSON of 1,000 domains stays small)
+
+
+def domain_reports(summary: WindowSummary) -> dict[str, DomainReports]:
+    """Per policy domain, the window's counters (days, totals, enforce failures, failure groups)."""
+    out: dict[str, DomainReports] = {}
+    for name, d in summary.domains.items():
+        r = out[name] = DomainReports(
+            days=sorted(d.by_day),
+            successful=d.successful,
+            failed=d.failed,
+            by_day={day: {**counts, "enforce_failed": 0} for day, counts in sorted(d.by_day.items())},
+            by_result_type=dict(sorted(d.by_result_type.items(), key=lambda kv: (-kv[1], kv[0]))),
+            by_organization={k: dict(v) for k, v in sorted(d.by_organization.items())},
+            by_mx={k: dict(v) for k, v in sorted(d.by_mx.items()) if k != ALL_MX or v["failed"]},
+        )
+        r.by_mx.setdefault(ALL_MX, {"successful": d.successful, "failed": 0})["successful"] = d.successful
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for (name, day, organization, result_type, mx), count in summary.details.items():
+        r = out[name]
+        if result_type in ENFORCE_FAILURES:
+            r.enforce_failed += count
+            r.by_day[day]["enforce_failed"] += count
+        elif result_type in POLICY_FAILURES:
+            r.policy_failed += count
+        group = groups.setdefault(
+            (name, result_type, mx or ALL_MX),
+            {
+                "result_type": result_type,
+                "mx": mx or ALL_MX,
+                "sessions": 0,
+                "organizations": Counter(),
+                "enforce_fails": result_type in ENFORCE_FAILURES,
+                "last_day": day,
+            },
+        )
+        group["sessions"] += count
+        group["organizations"][organization] += count
+        group["last_day"] = max(group["last_day"], day)
+    for (name, _, _), group in sorted(groups.items()):
+        organizations: Counter[str] = group.pop("organizations")
+        group["organizations"] = [org for org, _ in sorted(organizations.items(), key=lambda kv: (-kv[1], kv[0]))]
+        out[name].failures.append(group)
+    for r in out.values():
+        r.failures.sort(key=lambda g: (-g["enforce_fails"], -g["sessions"], g["result_type"], g["mx"]))
+    return out
+
+
+def read_reports(
+    paths: Iterable[str], first: dt.date, last: dt.date, limit: int = DEFAULT_MAX_BYTES
+) -> tuple[WindowSummary, dict[str, DomainReports]]:
+    """Read every report under ``paths`` (files, folders, ``s3://``) into the window [first, last]."""
+    summary = WindowSummary(first, last)
+    for source in iter_sources(paths, limit):
+        summary.read(source.name, source.data, limit, source.problem)
+    return summary, domain_reports(summary)
+
+
+def report_evidence(
+    paths: Sequence[str], first: dt.date, last: dt.date, limit: int = DEFAULT_MAX_BYTES
+) -> tuple[int, list[dict[str, str]], dict[str, DomainReports]]:
+    """:func:`read_reports`, reduced to what a verdict needs: reports accepted, rejected, evidence per domain.
+
+    Small and picklable, so that ``mtasts status`` can run it in another process.
+    """
+    summary, reports = read_reports(paths, first, last, limit)
+    return summary.reports, summary.rejected, reports
+
+
+# --- live --------------------------------------------------------------------------------------
+
+
+@dataclass
+class LiveState:
+    """A domain as a sending MTA sees it now, compared with the plan."""
+
+    checked: bool = True
+    """False when the live part was not run (``--no-live``)."""
+    txt_id_live: bool = False
+    """The ``_mta-sts`` TXT record announces the planned id."""
+    policy_served: bool = False
+    """The policy host answered 200 text/plain with a valid policy over valid HTTPS (RFC 8461 §3.3)."""
+    policy_equal: bool = False
+    """The served bytes are the planned bytes."""
+    mx: list[str] = field(default_factory=list)
+    """Live MX hosts, by preference."""
+    uncovered: list[str] = field(default_factory=list)
+    """Live MX hosts that the planned patterns do not cover (RFC 8461 §4.1)."""
+    starttls: dict[str, str] = field(default_factory=dict)
+    """MX host -> "" when STARTTLS with a valid certificate for its name worked, else why not."""
+    starttls_checked: bool = True
+    pending: list[str] = field(default_factory=list)
+    """Delegation CNAMEs the owner of a ``dns: external`` domain has not published yet."""
+    problems: list[str] = field(default_factory=list)
+    """Failed checks, one line each (name: detail)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``live`` member of ``mtasts status --json``."""
+        return {
+            "checked": self.checked,
+            "txt_id_live": self.txt_id_live,
+            "policy_served": self.policy_served,
+            "policy_equal": self.policy_equal,
+            "mx": self.mx,
+            "uncovered_mx": self.uncovered,
+            "starttls": {host: (reason or "ok") for host, reason in self.starttls.items()}
+            if self.starttls_checked
+            else None,
+            "pending": self.pending,
+            "problems": self.problems,
+        }
+
+
+def live_from_checks(report: DomainReport, plan: DomainPlan, starttls: bool) -> LiveState:
+    """Read one :class:`DomainReport` of the checker (run with the plan as expected state)."""
+    checks = {c.name: c for c in report.checks}
+    state = LiveState(starttls_checked=starttls)
+    sts = checks.get("sts-record")
+    if sts is not None and sts.status != "fail":
+        token = sts.detail.split(";", 1)[0].split(" ", 1)[0]  # "id=<id>[ (via CNAME …)]; warnings"
+        state.txt_id_live = token == f"id={plan.policy_id}"
+    fetch, syntax, drift = checks.get("policy-fetch"), checks.get("policy-syntax"), checks.get("drift")
+    state.policy_served = bool(fetch and fetch.status != "fail" and syntax and syntax.status != "fail")
+    state.policy_equal = bool(drift and drift.status == "pass") or (
+        state.policy_served and not state.txt_id_live and drift is not None and "new policy is served" in drift.detail
+    )
+    for check in report.checks:
+        if check.name.startswith("starttls:"):
+            host = check.name.partition(":")[2]
+            state.mx.append(host)
+            state.starttls[host] = "" if check.status == "pass" else check.detail
+        elif check.name.startswith("delegation:") and check.status != "pass":
+            state.pending.append(check.name.partition(":")[2])
+        if check.status == "fail" and not check.name.startswith(("starttls:", "delegation:")):
+            state.problems.append(f"{check.name}: {check.detail}")
+    if not starttls:
+        state.mx = _hosts_from_coverage(checks)
+    state.uncovered = uncovered_mx(state.mx, plan.config.mx) if plan.config.mx else []
+    return state
+
+
+def _hosts_from_coverage(checks: Mapping[str, Any]) -> list[str]:
+    """MX hosts named by the mx-coverage check, when STARTTLS (which names every host) was not run.
+
+    A pass names all of them ("N MX host(s) covered: a, b"); otherwise only the uncovered ones are named
+    ("MX a, b not covered …"), which is what the verdict needs.
+    """
+    coverage = checks.get("mx-coverage")
+    if coverage is None:
+        return []
+    if coverage.status == "pass" and "covered: " in coverage.detail:
+        listed = coverage.detail.split("covered: ", 1)[1]
+    elif coverage.detail.startswith("MX ") and " not covered" in coverage.detail:
+        listed = coverage.detail[3:].split(" not covered", 1)[0]
+    else:
+        return []
+    return [h.strip() for h in listed.split(",") if h.strip()]
+
+
+#: STARTTLS sessions open at once (one per distinct MX host of the fleet).
+STARTTLS_PARALLEL = 200
+
+
+def read_live(plans: Sequence[DomainPlan], net: Network, starttls: bool = True) -> dict[str, LiveState]:
+    """Check every planned domain live, concurrently; the state of each.
+
+    DNS and HTTPS go through the checker (:func:`check_domains`, its own parallelism). STARTTLS is checked once
+    per distinct MX host of the whole fleet rather than once per domain: hosting providers serve thousands of
+    domains from a few MX hosts, and one session each is both faster and polite (``Network.starttls``, the
+    checker's own, verifies the certificate against the MX name, RFC 8461 §4.2).
+    """
+    expected = {p.domain: p for p in plans}
+    reports = check_domains(list(expected), net, expected, starttls=False)
+    states = {r.domain: live_from_checks(r, expected[r.domain], False) for r in reports}
+    if not starttls:
+        return states
+    partial = [r.domain for r in reports if not _coverage_lists_all(r)]
+    with ThreadPoolExecutor(max_workers=max(1, min(STARTTLS_PARALLEL, len(partial)))) as pool:
+        for domain, hosts in zip(partial, pool.map(lambda d: _mx_or_none(net, d), partial), strict=True):
+            if hosts is not None:
+                state = states[domain]
+                state.mx = hosts
+                plan = expected[domain]
+                state.uncovered = uncovered_mx(hosts, plan.config.mx) if plan.config.mx else []
+    hosts = sorted({h for state in states.values() for h in state.mx})
+    with ThreadPoolExecutor(max_workers=max(1, min(STARTTLS_PARALLEL, len(hosts)))) as pool:
+        results = dict(zip(hosts, pool.map(lambda h: _starttls(net, h), hosts), strict=True))
+    for state in states.values():
+        state.starttls_checked = True
+        state.starttls = {h: results[h] for h in state.mx}
+    return states
+
+
+def _coverage_lists_all(report: DomainReport) -> bool:
+    """The checker's mx-coverage check passed, naming every MX host (otherwise only the uncovered ones)."""
+    return any(c.name == "mx-coverage" and c.status == "pass" and "covered: " in c.detail for c in report.checks)
+
+
+def _mx_or_none(net: Network, domain: str) -> list[str] | None:
+    """The live MX hosts, or None when DNS fails (the checker has already reported that failure)."""
+    try:
+        return net.mx(domain)
+    except dns.exception.DNSException:
+        return None
+
+
+def _starttls(net: Network, host: str) -> str:
+    """Empty when ``host`` accepts STARTTLS with a certificate valid for its name, else why not."""
+    try:
+        net.starttls(host)
+    except FetchError as exc:
+        return str(exc)
+    return ""
