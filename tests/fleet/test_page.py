@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,10 +11,9 @@ from click.testing import CliRunner
 from fleetworld import AS_OF, DOMAINS, network_args
 from loopback import Loopback
 
+from browser import load
 from mtasts.cli import main
 from mtasts.fleet.page import RENDERED_MARKER, sparkline
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
 @pytest.fixture(scope="module")
@@ -39,21 +36,6 @@ def page(world: Loopback, report_dir: Path, tmp_path_factory: pytest.TempPathFac
     )  # fmt: skip
     assert result.exit_code == 1, result.output  # newmx.example is action-needed
     return out
-
-
-def load(page: Path, profile: Path) -> tuple[str, list[str]]:
-    """The DOM after the page's script ran in headless chromium, and every console message it logged."""
-    assert CHROMIUM, "chromium is not installed; bash scripts/test installs Debian's chromium package"
-    flags = [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-        "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000",
-    ]  # fmt: skip
-    result = subprocess.run(
-        [CHROMIUM, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout, [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
 
 
 def test_page_is_self_contained(page: Path) -> None:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from reports import as_json, report
 
+from browser import load
 from mtasts.cli import main
 from mtasts.tlsrpt.html import RENDERED_MARKER
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 CHARTS = ("sessions-over-time", "failures-by-result-type", "failures-by-organization", "failures-by-mx")
 
 
@@ -30,29 +28,6 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = CliRunner().invoke(main, ["reports", "summarize", str(folder), "--html", str(out), "--json"])
     assert result.exit_code == 0, result.stderr
     return out
-
-
-def load(page: Path, profile: Path) -> tuple[str, list[str]]:
-    """The DOM after the page's scripts ran in headless chromium, and every console message it logged."""
-    assert CHROMIUM, "chromium is not installed; bash scripts/test installs Debian's chromium package"
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        "--enable-logging=stderr",  # console messages come out as `INFO:CONSOLE:<line>] "<text>", source: ...`
-        "--v=0",
-        "--virtual-time-budget=5000",
-    ]
-    result = subprocess.run(
-        [CHROMIUM, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout, [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
 
 
 def test_page_requests_nothing_from_other_hosts(page: Path) -> None:
