@@ -392,15 +392,11 @@ def _read(path: str, limit: int) -> Source:
             data = os.read(fd, info.st_size + 1)
             if len(data) <= info.st_size:
                 return Source(path, data)
-            chunks, total = [data], len(data)
+            chunks = [data]
         else:
-            chunks, total = [], 0
-        while total <= limit:  # a file that grew, a device (/dev/zero), a pipe: read until the end or the cap
-            chunk = os.read(fd, min(_READ_CHUNK, limit + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
+            chunks = []
+        # a file that grew, a device (/dev/zero), a pipe: read until the end or the cap
+        total = _read_on(fd, chunks, limit)
     except OSError as exc:
         return Source(path, None, f"file not readable: {exc.strerror}")
     finally:
@@ -408,6 +404,18 @@ def _read(path: str, limit: int) -> Source:
     if total > limit:
         return Source(path, None, f"more than {limit} bytes (--max-bytes)")
     return Source(path, b"".join(chunks))
+
+
+def _read_on(fd: int, chunks: list[bytes], limit: int) -> int:
+    """Append what is left of ``fd`` to ``chunks``, stopping once they hold more than ``limit`` bytes; their total."""
+    total = sum(map(len, chunks))
+    while total <= limit:
+        chunk = os.read(fd, min(_READ_CHUNK, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return total
 
 
 #: First read of a walked file: most reports fit, so no fstat is needed to size the read.
@@ -433,13 +441,8 @@ def _read_walked(path: str, limit: int) -> Source:
         size = os.fstat(fd).st_size  # a large file: is it worth reading on?
         if size > limit:
             return Source(path, None, f"file size {size} exceeds {limit} bytes")
-        chunks, total = [data], len(data)
-        while total <= limit:
-            chunk = os.read(fd, min(_READ_CHUNK, limit + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
+        chunks = [data]
+        total = _read_on(fd, chunks, limit)
     except OSError as exc:
         return Source(path, None, f"file not readable: {exc.strerror}")
     finally:
