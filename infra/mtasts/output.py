@@ -54,5 +54,17 @@ def print_plan(plan: StackPlan) -> None:
         for d in delegated:
             for r in d.delegation:
                 owner.add_row(r.name, r.type, r.value)
-            owner.add_row(f"(ACM validation for {d.mta_sts_host})", "CNAME", "see the stack output after `pulumi up`")
         out.print(owner)
+    print_quotas(plan)
+
+
+def print_quotas(plan: StackPlan) -> None:
+    """What the stack needs of each AWS quota next to the value it assumes (mtasts.resources.quotas)."""
+    quotas = Table(title="AWS quotas (needed / assumed limit; pulumi up checks the account's applied values)")
+    for column in ("Quota", "Needed", "Limit", "AWS default", "Counts"):
+        quotas.add_column(column, overflow="fold")
+    for need in plan.quota_needs():
+        q = need.quota
+        flag = "" if need.ok else "  EXCEEDED"
+        quotas.add_row(q.key, f"{need.needed}{flag}", str(need.limit), str(q.default), need.note)
+    console().print(quotas)

@@ -20,10 +20,13 @@ from ..lifecycle.retirement import OUTPUT_NAME, from_output, removal_problems
 from ..plan import StackPlan, plan_stack
 from .domain import MtaStsDomain, MtaStsDomainArgs
 from .guard import RetirementGuard
+from .quotas import applied_quotas, assign_shards, quota_problems, quota_values, shard_capacity, shard_count
 from .reports import TlsRptReceiver, TlsRptReceiverArgs
+from .rollout import PolicyRollout
+from .shared import SharedDomain, SharedDomainArgs, SharedHosting, SharedHostingArgs, published_delegations
 from .store import PolicyStore, PolicyStoreArgs
 
-__all__ = ["deploy", "main", "read_settings", "tune_garbage_collector"]
+__all__ = ["boto3_session", "deploy", "main", "read_settings", "tune_garbage_collector", "us_east_1_provider"]
 
 
 def read_settings() -> dict[str, object]:
@@ -61,6 +64,34 @@ def _refuse_unsafe_removals(previous: object, planned: list[str], now: float) ->
     return {}
 
 
+def us_east_1_provider(aws_profile: str | None) -> aws.Provider:
+    """The explicit provider for CloudFront's certificates (us-east-1).
+
+    Credentials seam: explicit providers do not inherit the stack's ``aws:*`` settings, so this is the one place
+    that builds it (and :func:`boto3_session` the one place for boto3 here); mtasts.resources.credentials passes
+    the stack's profile, assumed roles, allowed accounts and default tags on.
+    """
+    return aws.Provider("aws-us-east-1", region="us-east-1", profile=aws_profile)
+
+
+def boto3_session(aws_profile: str | None) -> Any:
+    """The boto3 session of the program's own calls (the Service Quotas read); see :func:`us_east_1_provider`."""
+    import boto3
+
+    return boto3.session.Session(profile_name=aws_profile or None)
+
+
+#: Up to this many domains each TXT record also names the rollout step in ``depends_on``. Beyond it the order is
+#: carried by the record's value alone (it is the rollout's output), because Pulumi's SDK walks a dependency's
+#: whole graph on each edge (``resource_cycle_breaker``), and the rollout's graph is the whole stack.
+MAX_EXPLICIT_ROLLOUT_EDGES = 200
+
+
+def _value_only(output: pulumi.Output[Any]) -> pulumi.Output[Any]:
+    """``output``'s value without its resource dependencies (see :data:`MAX_EXPLICIT_ROLLOUT_EDGES`)."""
+    return pulumi.Output(set(), output.future(), output.is_known(), output.is_secret())
+
+
 def deploy(
     plan: StackPlan,
     *,
@@ -69,34 +100,78 @@ def deploy(
     previous_retirement: pulumi.Input[object] | None = None,
     now: float | None = None,
     zone_id: Callable[[str], pulumi.Input[str]] | None = None,
+    previous_shards: pulumi.Input[object] | None = None,
+    delegated: set[str] | None = None,
 ) -> dict[str, Any]:
     """Declare every resource of ``plan`` and return the stack outputs.
 
     ``previous_retirement`` is the ``retirement`` output of the stack's last deployment; a domain it lists
     that the plan drops before that is safe (RFC 8461 §8.3) fails the program, in preview already.
+    ``previous_shards`` is its ``hostingShards`` output, so dedicated distributions keep their origin access
+    control and function (mtasts.resources.quotas.assign_shards). ``delegated`` are the ``dns: external``
+    domains whose owner published the CNAMEs (``None``: all); the others are pending (mtasts.resources.shared).
     """
     now = time.time() if now is None else now
     zone_id = zone_id or _zone_ids()
     price_class = str(plan.config.settings.get("priceClass", "PriceClass_100"))
-    us_east_1 = aws.Provider("aws-us-east-1", region="us-east-1", profile=aws_profile)
-    store = PolicyStore("policies", PolicyStoreArgs(stack=stack))
-    domains: dict[str, MtaStsDomain] = {}
+    overrides = plan.config.settings.get("quotas")
+    capacity = shard_capacity(quota_values(overrides if isinstance(overrides, dict) else None))
+    dedicated_names = [d.domain for d in plan.domains if d.config.hosting == "dedicated"]
+    shared_plans = [d for d in plan.domains if d.config.hosting != "dedicated"]
+    shards = shard_count(len(dedicated_names), capacity) if dedicated_names else 0
+    us_east_1 = us_east_1_provider(aws_profile) if dedicated_names else None
+    store = PolicyStore("policies", PolicyStoreArgs(stack=stack, shards=shards))
+    assignment = pulumi.Output.from_input(previous_shards).apply(
+        lambda prev: assign_shards(dedicated_names, prev if isinstance(prev, dict) else None, capacity)
+    )
+    shared = SharedHosting("shared", SharedHostingArgs(stack=stack, store=store)) if shared_plans else None
+    domains: dict[str, MtaStsDomain | SharedDomain] = {}
     for d in plan.domains:
         zone, _ = d.location(d.sts_record.name)
-        domains[d.domain] = MtaStsDomain(
-            d.domain,
-            MtaStsDomainArgs(
-                plan=d,
-                store=store,
-                zone_id=zone_id(zone),
-                us_east_1=us_east_1,
-                price_class=price_class,
-                aws_profile=aws_profile,
-            ),
-        )
-    bucket_policy = store.grant_read([c.distribution.arn for c in domains.values()])
+        if d.config.hosting == "dedicated" and us_east_1 is not None:
+            oac_ids = [o.id for o in store.origin_access_controls]
+            filter_arns = [f.arn for f in store.path_filters]
+            domains[d.domain] = MtaStsDomain(
+                d.domain,
+                MtaStsDomainArgs(
+                    plan=d,
+                    store=store,
+                    zone_id=zone_id(zone),
+                    us_east_1=us_east_1,
+                    price_class=price_class,
+                    aws_profile=aws_profile,
+                    origin_access_control_id=_pick(assignment, d.domain, oac_ids),
+                    path_filter_arn=_pick(assignment, d.domain, filter_arns),
+                ),
+            )
+        elif shared is not None:
+            pending = d.external and delegated is not None and d.domain not in delegated
+            domains[d.domain] = SharedDomain(
+                d.domain,
+                SharedDomainArgs(plan=d, store=store, hosting=shared, zone_id=zone_id(zone), pending=pending),
+            )
+    arns = [c.distribution.arn for c in domains.values() if isinstance(c, MtaStsDomain)]
+    if shared is not None:
+        arns.append(shared.distribution.arn)
+    bucket_policy = store.grant_read(arns)
+    targets: dict[str, pulumi.Output[dict[str, Any]]] = {}
+    for name, c in domains.items():
+        target = c.rollout_target() if isinstance(c, MtaStsDomain) else c.rollout_target(shared.distribution.id)  # type: ignore[union-attr]
+        if target is not None:
+            targets[name] = target
+    serving = [r for c in domains.values() for r in c.serving]
+    # One step for the whole deployment (mtasts.resources.rollout): after every object, host and certificate.
+    rollout = PolicyRollout(
+        "policy-rollout",
+        pulumi.Output.all(**targets) if targets else {},
+        profile=aws_profile,
+        opts=pulumi.ResourceOptions(depends_on=[*serving, bucket_policy]),
+    )
+    explicit = len(domains) <= MAX_EXPLICIT_ROLLOUT_EDGES
+    published = rollout.published if explicit else _value_only(rollout.published)
     for component in domains.values():
-        component.publish(readable=[bucket_policy])
+        component.publish(published, readable=[bucket_policy], rollout=rollout if explicit else None)
+    rollout.failures.apply(_report_failures)
     reports = plan.config.settings.get("reports")
     receiver = None
     if isinstance(reports, dict):
@@ -121,36 +196,44 @@ def deploy(
     )
     return {
         "bucketName": store.bucket.bucket,
-        "domains": {
-            name: {
-                "policyUrl": c.policy_url,
-                "policyId": c.policy_id,
-                "txtValues": {r.name: r.value for r in c.plan.records},
-                "distributionDomainName": c.distribution.domain_name,
-                "delegation": _delegation(c),
-            }
-            for name, c in domains.items()
-        },
+        "domains": {name: _domain_outputs(c) for name, c in domains.items()},
         "reportsEndpoint": receiver.uri if receiver else None,
         "reportsBucket": receiver.bucket.bucket if receiver else None,
         # Read back by the next deployment to refuse unsafe removals; see docs/gitops.md.
         OUTPUT_NAME: pulumi.Output.all(guard_check, guard.record).apply(lambda v: v[1]),
+        # Read back by the next deployment so no distribution changes shard needlessly.
+        SHARDS_OUTPUT: assignment,
+        "sharedRoutingEndpoint": shared.connection_group.routing_endpoint if shared else None,
     }
 
 
-def _delegation(component: MtaStsDomain) -> list[Any]:
-    """CNAMEs the owner of a ``dns: external`` domain publishes, ACM validation included."""
-    plan = component.plan
-    if not plan.external:
-        return []
-    validation = component.certificate.domain_validation_options[0]
-    records: list[Any] = [r.to_dict() for r in plan.delegation]
-    records.append(
-        pulumi.Output.all(validation.resource_record_name, validation.resource_record_value).apply(
-            lambda v: {"name": v[0].rstrip("."), "type": "CNAME", "value": v[1].rstrip("."), "ttl": plan.config.ttl}
-        )
-    )
-    return records
+#: Stack output holding each dedicated domain's shard.
+SHARDS_OUTPUT = "hostingShards"
+
+
+def _pick(assignment: pulumi.Output[dict[str, int]], domain: str, values: list[pulumi.Output[str]]) -> Any:
+    """The value of ``domain``'s shard among ``values`` (one per shard)."""
+    return pulumi.Output.all(assignment, *values).apply(lambda v: v[1 + v[0][domain]])
+
+
+def _report_failures(failures: object) -> None:
+    """Log each domain the rollout held back as an error: ``pulumi up`` then fails, after all else is done."""
+    if isinstance(failures, dict):
+        for domain, why in sorted(failures.items()):
+            pulumi.log.error(f"domains.{domain}: policy not verified live, its _mta-sts TXT keeps the old id: {why}")
+
+
+def _domain_outputs(c: MtaStsDomain | SharedDomain) -> dict[str, Any]:
+    plan = c.plan
+    return {
+        "policyUrl": c.policy_url,
+        "policyId": c.policy_id,
+        "txtValues": {r.name: r.value for r in plan.records},
+        "hosting": c.hosting,
+        "distributionDomainName": c.distribution.domain_name if isinstance(c, MtaStsDomain) else None,
+        "delegation": [r.to_dict() for r in plan.delegation],
+        "pending": bool(getattr(c, "pending", False)),
+    }
 
 
 def tune_garbage_collector() -> None:
@@ -182,16 +265,39 @@ def main(templates: TemplateStore | None = None) -> None:
         raise pulumi.RunError("invalid stack config:\n" + "\n".join(f"error: {line}" for line in exc.lines())) from None
     if plan.config.settings.get("preflight", True):
         _preflight(plan)
+    aws_profile = pulumi.Config("aws").get("profile")
+    if plan.config.settings.get("preflight", True):
+        _check_quotas(plan, aws_profile)
     own = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
-    previous = pulumi.StackReference(own).get_output(OUTPUT_NAME)
+    reference = pulumi.StackReference(own)
     outputs = deploy(
         plan,
         stack=pulumi.get_stack(),
-        aws_profile=pulumi.Config("aws").get("profile"),
-        previous_retirement=previous,
+        aws_profile=aws_profile,
+        previous_retirement=reference.get_output(OUTPUT_NAME),
+        previous_shards=reference.get_output(SHARDS_OUTPUT),
+        delegated=published_delegations(plan.domains),
     )
     for name, value in outputs.items():
         pulumi.export(name, value)
+
+
+def _check_quotas(plan: StackPlan, aws_profile: str | None, client: Any = None) -> None:
+    """Refuse, before declaring anything, a stack that would pass one of the account's applied quotas.
+
+    Reads the applied values with the Service Quotas API (``ListServiceQuotas``, us-east-1) and fails with one
+    line per quota exceeded, naming its code and the command that raises it (mtasts.resources.quotas).
+    """
+    if client is None:
+        client = boto3_session(aws_profile).client("service-quotas", region_name="us-east-1")
+    try:
+        applied = applied_quotas(client)
+    except Exception as exc:  # without the API, the stack's assumed values are checked
+        pulumi.log.warn(f"could not read the account's quotas ({exc}); checking against mta-sts:quotas / defaults")
+        applied = {}
+    problems = quota_problems(plan.quota_needs(), applied)
+    if problems:
+        raise pulumi.RunError("quotas exceeded:\n" + "\n".join(f"error: {p}" for p in problems))
 
 
 def _preflight(plan: StackPlan) -> None:
