@@ -327,7 +327,7 @@ def test_external_dns_is_hosted_shared_with_three_cnames_and_no_validation_recor
     }
     run = build(settings)
     assert run.mocks.inputs["partner.example-sts-txt"]["name"] == "_mta-sts.partner.example.hosting.example.net"
-    assert run.mocks.inputs["partner.example-a"]["name"] == "mta-sts.partner.example.hosting.example.net"
+    assert run.mocks.inputs["partner.example-cname"]["name"] == "mta-sts.partner.example.hosting.example.net"
     assert not any("certificate" in name for name in run.mocks.inputs)
     tenant = run.mocks.inputs["partner.example-tenant"]
     assert tenant["domains"] == [{"domain": "mta-sts.partner.example"}]

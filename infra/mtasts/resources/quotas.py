@@ -272,7 +272,8 @@ def stack_needs(plan: StackPlan) -> list[Need]:
     for d in plan.domains:
         zone, _ = d.location(d.sts_record.name)
         # A and AAAA for mta-sts, the TXT records; dedicated adds ACM's validation CNAME in the domain's zone.
-        records[zone] += 2 + len(d.records) + (1 if d.config.hosting == "dedicated" else 0)
+        hosts = 1 if d.external else 2  # a CNAME behind the owner's, else A and AAAA
+        records[zone] += hosts + len(d.records) + (1 if d.config.hosting == "dedicated" else 0)
     fullest = max(records.items(), key=lambda kv: (kv[1], kv[0]), default=("", 0))
     counts = {
         "distributions": (len(dedicated), "one per dedicated domain"),

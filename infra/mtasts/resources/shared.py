@@ -154,8 +154,25 @@ class SharedDomain(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.policy_object = policy_object(name, plan, args.store, child)
         routing = args.hosting.connection_group.routing_endpoint
-        # Same record names as dedicated hosting: a mode switch updates the alias target in place.
-        self.alias_records = alias_records(self, name, args.zone_id, routing)
+        if plan.external:
+            # Behind the owner's CNAME: one CNAME more to the connection group. An external domain is always
+            # shared, so it never switches to the A/AAAA records of dedicated hosting.
+            _, host_name = plan.location(plan.mta_sts_host)
+            self.alias_records = [
+                aws.route53.Record(
+                    f"{name}-cname",
+                    zone_id=args.zone_id,
+                    name=host_name,
+                    type="CNAME",
+                    ttl=300,
+                    records=[routing],
+                    allow_overwrite=plan.config.allow_overwrite,
+                    opts=child,
+                )
+            ]
+        else:
+            # Same record names as dedicated hosting: a mode switch updates the alias target in place.
+            self.alias_records = alias_records(self, name, args.zone_id, routing)
         self.tenant: aws.cloudfront.DistributionTenant | None = None
         if not args.pending:
             self.tenant = aws.cloudfront.DistributionTenant(
