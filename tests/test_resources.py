@@ -182,15 +182,19 @@ def test_rollout_order_serving_then_rollout_then_txt(example: Run) -> None:
     valid certificate; the rollout step depends on every object, host and distribution and the bucket policy.
     """
     rollout = example.regs["policy-rollout"]
+    order = list(example.mocks.inputs)  # the order in which the engine received the registrations
     for d in example.plan.domains:
         needs = {f"{d.domain}-{s}" for s in ("policy", "a", "aaaa", "certificate-validation", "distribution")}
-        assert needs <= set(rollout.depends_on)
+        # The rollout step waits for each of them (their values are in its targets) ...
+        assert all(order.index(n) < order.index("policy-rollout") for n in needs)
         for suffix in ("sts-txt", "tlsrpt-txt"):
             if f"{d.domain}-{suffix}" in example.regs:
+                # ... and each TXT names them, the bucket policy and the rollout step in depends_on.
                 assert set(example.regs[f"{d.domain}-{suffix}"].depends_on) == needs | {
                     "policies-bucket-policy",
                     "policy-rollout",
                 }
+                assert order.index(f"{d.domain}-{suffix}") > order.index("policy-rollout")
         target = example.mocks.inputs["policy-rollout"]["targets"][d.domain]
         assert (target["policyId"], target["kind"]) == (d.policy_id, "distribution")
         assert target["targetId"].startswith("E")

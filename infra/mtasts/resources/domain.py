@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ __all__ = [
     "policy_object",
     "publish_txt",
     "route53_txt_value",
+    "value_only",
 ]
 
 #: AWS's managed cache policy "CachingOptimized": no cookies, headers or query strings in the cache key.
@@ -170,24 +171,26 @@ class MtaStsDomain(pulumi.ComponentResource):
 
     def rollout_target(self) -> pulumi.Output[dict[str, Any]]:
         """The domain's entry in the stack's rollout step."""
-        return pulumi.Output.all(self.distribution.id).apply(
+        ready = [value_only(r.fqdn) for r in self.alias_records]
+        return pulumi.Output.all(self.distribution.id, value_only(self.policy_object.etag), *ready).apply(
             lambda v: {
                 "policyId": self.plan.policy_id,
                 "kind": "distribution",
                 "targetId": v[0],
                 "distributionId": v[0],
+                "paths": [POLICY_PATH],
             }
         )
 
     def publish(
         self,
-        published: pulumi.Input[Mapping[str, str]],
+        published: pulumi.Input[str | None],
         readable: Sequence[pulumi.Resource] = (),
         rollout: pulumi.Resource | None = None,
     ) -> None:
         """Second phase: the TXT records, carrying the id the rollout step verified (RFC 8461 §8.1).
 
-        ``published`` is the rollout step's per-domain map of verified ids; ``readable`` are the resources that
+        ``published`` is the id the rollout step verified live for this domain; ``readable`` are the resources that
         let CloudFront read the object (the stack's bucket policy). Each TXT record depends on everything a
         sender needs (:attr:`serving`, ``readable``) and, when given, on ``rollout`` itself (the program passes
         it for stacks small enough that this edge stays cheap; otherwise the value carries the order).
@@ -205,6 +208,11 @@ class MtaStsDomain(pulumi.ComponentResource):
 
     def _adopt(self, opts: pulumi.ResourceOptions, label: str, name: str, kind: str) -> pulumi.ResourceOptions:
         return adopt_options(self.plan, opts, label, name, kind)
+
+
+def value_only(output: pulumi.Output[Any]) -> pulumi.Output[Any]:
+    """``output``'s value, waited for, without recording a dependency on its resources (see rollout_target)."""
+    return pulumi.Output(set(), output.future(), output.is_known(), output.is_secret())
 
 
 def adopt_options(
@@ -267,17 +275,16 @@ def alias_records(
 
 def publish_txt(
     component: Any,
-    published: pulumi.Input[Mapping[str, str]],
+    published: pulumi.Input[str | None],
     readable: Sequence[pulumi.Resource],
     rollout: pulumi.Resource | None,
 ) -> None:
-    """Declare ``component``'s TXT records with the id the rollout step verified for its domain."""
+    """Declare ``component``'s TXT records; ``published`` is the id the rollout step verified for its domain."""
     if component._published:
         raise RuntimeError(f"{component._name}: publish() called twice")
     component._published = True
     plan: DomainPlan = component.plan
-    domain = plan.domain
-    verified = pulumi.Output.from_input(published).apply(lambda p: p.get(domain) if p else None)
+    verified = pulumi.Output.from_input(published)
     depends = [*component.serving, *readable, *([rollout] if rollout is not None else [])]
     opts = pulumi.ResourceOptions(parent=component, depends_on=depends)
     component.txt_records = [

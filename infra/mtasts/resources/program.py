@@ -6,6 +6,7 @@ Pulumi's mock runtime.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import Callable
@@ -87,9 +88,38 @@ def boto3_session(aws_profile: str | None) -> Any:
 MAX_EXPLICIT_ROLLOUT_EDGES = 200
 
 
-def _value_only(output: pulumi.Output[Any]) -> pulumi.Output[Any]:
-    """``output``'s value without its resource dependencies (see :data:`MAX_EXPLICIT_ROLLOUT_EDGES`)."""
-    return pulumi.Output(set(), output.future(), output.is_known(), output.is_secret())
+def _fan_out(output: pulumi.Output[Any], keys: list[str], keep_dependency: bool) -> dict[str, pulumi.Output[Any]]:
+    """One output per key of ``output``'s mapping, all resolved by a single pass over it.
+
+    ``output.apply(lambda m: m[key])`` once per domain would make Pulumi's SDK inspect the whole mapping (for
+    unknowns) once per domain: quadratic in the stack. With ``keep_dependency`` false the outputs carry the
+    value but not ``output``'s resources, see :data:`MAX_EXPLICIT_ROLLOUT_EDGES`.
+    """
+    loop = asyncio.get_event_loop()
+    futures: dict[str, asyncio.Future[Any]] = {k: loop.create_future() for k in keys}
+
+    async def spread() -> None:
+        try:
+            value = await output.future(with_unknowns=True)
+        except Exception as exc:  # every waiting output fails the same way
+            for f in futures.values():
+                f.set_exception(exc)
+            return
+        for k, f in futures.items():
+            f.set_result(value.get(k) if isinstance(value, dict) else None)
+
+    spreading = asyncio.ensure_future(spread())
+    known = asyncio.ensure_future(output.is_known())
+    secret = asyncio.ensure_future(output.is_secret())
+    resources: Any = output.resources() if keep_dependency else set()
+    if keep_dependency:
+        resources = asyncio.ensure_future(resources)
+
+    async def value_of(key: str) -> Any:
+        await spreading
+        return await futures[key]
+
+    return {k: pulumi.Output(resources, value_of(k), known, secret) for k in keys}
 
 
 def deploy(
@@ -124,6 +154,7 @@ def deploy(
     assignment = pulumi.Output.from_input(previous_shards).apply(
         lambda prev: assign_shards(dedicated_names, prev if isinstance(prev, dict) else None, capacity)
     )
+    shard_of = _fan_out(assignment, dedicated_names, keep_dependency=True)
     shared = SharedHosting("shared", SharedHostingArgs(stack=stack, store=store)) if shared_plans else None
     domains: dict[str, MtaStsDomain | SharedDomain] = {}
     for d in plan.domains:
@@ -140,8 +171,8 @@ def deploy(
                     us_east_1=us_east_1,
                     price_class=price_class,
                     aws_profile=aws_profile,
-                    origin_access_control_id=_pick(assignment, d.domain, oac_ids),
-                    path_filter_arn=_pick(assignment, d.domain, filter_arns),
+                    origin_access_control_id=_pick(shard_of[d.domain], oac_ids),
+                    path_filter_arn=_pick(shard_of[d.domain], filter_arns),
                 ),
             )
         elif shared is not None:
@@ -159,18 +190,19 @@ def deploy(
         target = c.rollout_target() if isinstance(c, MtaStsDomain) else c.rollout_target(shared.distribution.id)  # type: ignore[union-attr]
         if target is not None:
             targets[name] = target
-    serving = [r for c in domains.values() for r in c.serving]
-    # One step for the whole deployment (mtasts.resources.rollout): after every object, host and certificate.
+    # One step for the whole deployment (mtasts.resources.rollout). Its targets wait for each distribution or
+    # tenant (a dependency the engine records) and for each object and host record (by value only: thousands of
+    # recorded edges into one resource cost Pulumi's SDK quadratic time, see MAX_EXPLICIT_ROLLOUT_EDGES).
     rollout = PolicyRollout(
         "policy-rollout",
         pulumi.Output.all(**targets) if targets else {},
         profile=aws_profile,
-        opts=pulumi.ResourceOptions(depends_on=[*serving, bucket_policy]),
+        opts=pulumi.ResourceOptions(depends_on=[bucket_policy]),
     )
     explicit = len(domains) <= MAX_EXPLICIT_ROLLOUT_EDGES
-    published = rollout.published if explicit else _value_only(rollout.published)
-    for component in domains.values():
-        component.publish(published, readable=[bucket_policy], rollout=rollout if explicit else None)
+    published = _fan_out(rollout.published, list(domains), keep_dependency=explicit)
+    for name, component in domains.items():
+        component.publish(published[name], readable=[bucket_policy], rollout=rollout if explicit else None)
     rollout.failures.apply(_report_failures)
     reports = plan.config.settings.get("reports")
     receiver = None
@@ -211,9 +243,9 @@ def deploy(
 SHARDS_OUTPUT = "hostingShards"
 
 
-def _pick(assignment: pulumi.Output[dict[str, int]], domain: str, values: list[pulumi.Output[str]]) -> Any:
-    """The value of ``domain``'s shard among ``values`` (one per shard)."""
-    return pulumi.Output.all(assignment, *values).apply(lambda v: v[1 + v[0][domain]])
+def _pick(shard: pulumi.Output[int], values: list[pulumi.Output[str]]) -> Any:
+    """The value of the domain's ``shard`` among ``values`` (one per shard)."""
+    return pulumi.Output.all(shard, *values).apply(lambda v: v[1 + v[0]])
 
 
 def _report_failures(failures: object) -> None:

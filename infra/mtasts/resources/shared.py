@@ -23,7 +23,7 @@ names the missing CNAMEs.
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ import pulumi_aws as aws
 
 from ..plan import DomainPlan
 from ..policy import POLICY_PATH
-from .domain import CACHING_OPTIMIZED_POLICY_ID, alias_records, policy_object, publish_txt
+from .domain import CACHING_OPTIMIZED_POLICY_ID, alias_records, policy_object, publish_txt, value_only
 from .store import PolicyStore, path_filter
 
 __all__ = [
@@ -205,7 +205,7 @@ class SharedDomain(pulumi.ComponentResource):
         """The domain's entry in the rollout step; ``None`` while pending."""
         if self.tenant is None:
             return None
-        return pulumi.Output.all(self.tenant.id, distribution_id).apply(
+        return pulumi.Output.all(self.tenant.id, distribution_id, value_only(self.policy_object.etag)).apply(
             lambda v: {
                 "policyId": self.plan.policy_id,
                 "kind": "tenant",
@@ -217,7 +217,7 @@ class SharedDomain(pulumi.ComponentResource):
 
     def publish(
         self,
-        published: pulumi.Input[Mapping[str, str]],
+        published: pulumi.Input[str | None],
         readable: Sequence[pulumi.Resource] = (),
         rollout: pulumi.Resource | None = None,
     ) -> None:
