@@ -48,14 +48,17 @@ class ModelledCloudFront:
     """Invalidations that complete ``seconds`` after creation on a simulated clock."""
 
     def __init__(self, clock: SimClock, seconds: float) -> None:
-        self.clock, self.seconds, self.done_at = clock, seconds, {}  # type: ignore[var-annotated]
+        self.clock, self.seconds = clock, seconds
+        self.done_at: dict[str, float] = {}
 
     def create_invalidation(self, DistributionId: str, InvalidationBatch: Any) -> dict[str, Any]:
+        """Start an invalidation that completes ``seconds`` from now."""
         iid = f"I{len(self.done_at)}"
         self.done_at[iid] = self.clock.now + self.seconds
         return {"Invalidation": {"Id": iid, "Status": "InProgress"}}
 
     def get_invalidation(self, DistributionId: str, Id: str) -> dict[str, Any]:
+        """Completed once its time has come."""
         done = self.clock.now >= self.done_at[Id]
         return {"Invalidation": {"Id": Id, "Status": "Completed" if done else "InProgress"}}
 
