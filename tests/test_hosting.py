@@ -219,3 +219,81 @@ def test_main_refuses_a_stack_over_the_accounts_applied_quota(monkeypatch: pytes
     finally:
         pulumi.runtime.set_all_config({})
     assert not any(t.startswith("aws:") for t in mocks.types.values())
+
+
+def test_300_dedicated_domains_stay_within_every_association_quota() -> None:
+    """300 dedicated domains at AWS's default quotas: 3 OACs and 3 functions, none with more than 100 distributions."""
+    run = build({"domains": {f"d{i:03d}.example.com": {"template": "none"} for i in range(300)}})
+    dists = list(by_type(run, "aws:cloudfront/distribution:Distribution").values())
+    assert len(dists) == 300
+    per_oac = Counter(d["origins"][0]["originAccessControlId"] for d in dists)
+    per_function = Counter(d["defaultCacheBehavior"]["functionAssociations"][0]["functionArn"] for d in dists)
+    assert sorted(per_oac.values()) == [100, 100, 100]
+    assert sorted(per_function.values()) == [100, 100, 100]
+    assert len(by_type(run, "aws:cloudfront/originAccessControl:OriginAccessControl")) == 3
+
+
+def test_deploy_policy_allows_what_shared_hosting_calls(shared: Run) -> None:
+    """The deploy role may manage tenants, connection groups, tenant invalidations and read Service Quotas."""
+    import fnmatch
+    from pathlib import Path
+
+    policy = json.loads((Path(__file__).resolve().parents[1] / "iam" / "deploy-policy.json").read_text())
+
+    def allowed(action: str) -> bool:
+        return any(
+            fnmatch.fnmatchcase(action, pattern)
+            for st in policy["Statement"]
+            if st["Effect"] == "Allow"
+            for pattern in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+        )
+
+    assert {t for t in shared.mocks.types.values() if t.startswith("aws:cloudfront/")} >= {
+        "aws:cloudfront/distributionTenant:DistributionTenant",
+        "aws:cloudfront/connectionGroup:ConnectionGroup",
+        "aws:cloudfront/multitenantDistribution:MultitenantDistribution",
+    }
+    needed = [
+        "cloudfront:CreateDistributionTenant",
+        "cloudfront:DeleteDistributionTenant",
+        "cloudfront:CreateConnectionGroup",
+        "cloudfront:CreateInvalidationForDistributionTenant",
+        "cloudfront:GetInvalidationForDistributionTenant",
+        "cloudfront:CreateDistribution",
+        "servicequotas:ListServiceQuotas",
+    ]
+    assert [a for a in needed if not allowed(a)] == []
+
+
+def test_hosting_values_are_validated() -> None:
+    """mta-sts:hosting and a domain's hosting accept only dedicated or shared, one line each."""
+    from mtasts.config import parse_stack_settings
+    from mtasts.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        parse_stack_settings({"hosting": "cheap", "domains": {"a.example": {"template": "none", "hosting": 1}}})
+    lines = err.value.lines()
+    assert "mta-sts:hosting: 'cheap' is not one of dedicated, shared" in lines
+    assert "domains.a.example.hosting: 1 is not one of dedicated, shared" in lines
+
+
+def test_domain_hosting_overrides_the_stack_setting() -> None:
+    """A domain's hosting wins over mta-sts:hosting; dns external defaults to shared whatever the stack says."""
+    from mtasts.config import parse_stack_settings
+
+    config = parse_stack_settings(
+        {
+            "hosting": "shared",
+            "hostingZone": "h.example.net",
+            "domains": {
+                "a.example": {"template": "none", "hosting": "dedicated"},
+                "b.example": {"template": "none"},
+                "c.example": {"template": "none", "dns": "external"},
+            },
+        }
+    )
+    assert [(d.domain, d.hosting) for d in config.domains] == [
+        ("a.example", "dedicated"),
+        ("b.example", "shared"),
+        ("c.example", "shared"),
+    ]
