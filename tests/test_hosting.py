@@ -297,3 +297,30 @@ def test_domain_hosting_overrides_the_stack_setting() -> None:
         ("b.example", "shared"),
         ("c.example", "shared"),
     ]
+
+
+def test_delegation_lookup_published_missing_wrong_and_transient() -> None:
+    """A CNAME to the target is published; none or elsewhere is pending; a failed lookup keeps the domain."""
+    from mtasts.config import parse_stack_settings
+    from mtasts.plan import plan_stack
+    from mtasts.resources.shared import published_delegations
+
+    names = ("ok", "none", "wrong", "flaky")
+    plan = plan_stack(
+        parse_stack_settings(
+            {
+                "hostingZone": "h.example.net",
+                "domains": {f"{n}.example": {"dns": "external", "template": "none"} for n in names},
+            }
+        )
+    )
+
+    def lookup(name: str) -> list[str]:
+        if name.startswith("mta-sts.flaky."):
+            raise TimeoutError("resolver did not answer")
+        return {
+            "mta-sts.ok.example": ["mta-sts.ok.example.h.example.net."],
+            "mta-sts.wrong.example": ["elsewhere.example.org."],
+        }.get(name, [])
+
+    assert published_delegations(plan.domains, lookup) == {"ok.example", "flaky.example"}

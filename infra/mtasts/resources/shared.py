@@ -239,10 +239,13 @@ def published_delegations(
     lookup: Callable[[str], Sequence[str]] | None = None,
     workers: int = 32,
 ) -> set[str]:
-    """The ``dns: external`` domains whose ``mta-sts`` CNAME already points at the kit's target.
+    """The ``dns: external`` domains whose ``mta-sts`` CNAME points at the kit's target, or may do.
 
-    ``lookup(name)`` returns the CNAME targets of ``name`` (default: dnspython, 5 s per lookup, any failure
-    counts as not published). Lookups run ``workers`` at a time, so 10,000 domains take seconds.
+    ``lookup(name)`` returns the CNAME targets of ``name`` (empty when the name has none or does not exist);
+    default: dnspython, 5 s per lookup. A lookup that fails (timeout, SERVFAIL) counts as published: pending
+    would drop a live domain's tenant and TXT records, and a transient DNS failure must never do that; for a
+    domain that is really not delegated yet CloudFront then refuses the tenant, with its own error. Lookups run
+    ``workers`` at a time, so 10,000 domains take seconds.
     """
     external = [p for p in plans if p.external and p.delegation]
     resolve = lookup or _cname_targets
@@ -251,8 +254,9 @@ def published_delegations(
         wanted = plan.delegation[0]
         try:
             targets = {t.rstrip(".").lower() for t in resolve(wanted.name)}
-        except Exception:  # unresolvable means not published yet
-            return plan.domain, False
+        except Exception as exc:  # transient: keep the domain as it is
+            pulumi.log.warn(f"domains.{plan.domain}: could not look up {wanted.name} ({exc}); treated as delegated")
+            return plan.domain, True
         return plan.domain, wanted.value.lower() in targets
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -262,5 +266,8 @@ def published_delegations(
 def _cname_targets(name: str) -> list[str]:
     import dns.resolver
 
-    answer = dns.resolver.resolve(name, "CNAME", lifetime=5.0, raise_on_no_answer=False)
+    try:
+        answer = dns.resolver.resolve(name, "CNAME", lifetime=5.0, raise_on_no_answer=False)
+    except dns.resolver.NXDOMAIN:
+        return []
     return [str(r.target) for r in answer] if answer.rrset is not None else []
