@@ -190,6 +190,7 @@ def build(
     shards: dict[str, int] | None = None,
     delegated: set[str] | None = None,
     mocks: Mocks | None = None,
+    previous_domains: dict[str, Any] | None = None,
 ) -> Run:
     """Run the program on ``settings`` under mocks and return what it registered, once all of it resolved."""
     now = PROGRAM_CLOCK if now is None else now
@@ -208,6 +209,7 @@ def build(
                 now=now,
                 previous_shards=shards or {},
                 delegated=delegated,
+                previous_domains=previous_domains or {},
             )
         run.update(regs=regs, plan=plan)
         return pulumi.Output.from_input(outputs).apply(lambda resolved: run.update(outputs=resolved))

@@ -174,6 +174,22 @@ def test_switching_modes_keeps_host_records_and_id() -> None:
     assert dedicated.mocks.inputs["example.com-policy"] == shared.mocks.inputs["example.com-policy"]
 
 
+def test_switching_a_live_domain_in_place_is_refused() -> None:
+    """A domain live on dedicated hosting cannot be switched to shared in place: one line naming it, in preview.
+
+    CloudFront moves a host name only from a disabled distribution, so the policy URL would stop answering.
+    """
+    settings = {
+        "hosting": "shared",
+        "domains": {"example.com": {"template": "none"}, "new.example": {"template": "none"}},
+    }
+    previous = {"example.com": {"hosting": "dedicated", "pending": False}}
+    with pytest.raises(Exception, match=r"domains\.example\.com\.hosting: example\.com is live on dedicated hosting"):
+        build(settings, previous_domains=previous)
+    run = build(settings, previous_domains={"example.com": {"hosting": "shared", "pending": False}})
+    assert run.outputs["domains"]["example.com"]["hosting"] == "shared"
+
+
 def test_dedicated_external_is_refused_with_one_line() -> None:
     """hosting: dedicated on a dns: external domain is refused, naming the field and the reason."""
     from mtasts.config import parse_stack_settings

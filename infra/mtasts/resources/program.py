@@ -58,6 +58,28 @@ def _zone_ids() -> Callable[[str], pulumi.Output[str]]:
     return lookup
 
 
+def _refuse_mode_switches(previous: object, modes: dict[str, str]) -> dict[str, Any]:
+    """Refuse to switch a live domain between dedicated and shared hosting in place.
+
+    CloudFront lets a host name belong to one distribution or tenant at a time, and moves it only from a
+    disabled one (``UpdateDomainAssociation``, CloudFront API reference): a switch would leave the policy URL
+    unanswered for a while, and the kit does not automate the move. See docs/deploy.md, "Changing modes".
+    """
+    problems = []
+    for domain, entry in previous.items() if isinstance(previous, dict) else ():
+        was = entry.get("hosting") if isinstance(entry, dict) else None
+        now = modes.get(str(domain))
+        if was in ("dedicated", "shared") and now is not None and now != was and not entry.get("pending"):
+            problems.append(
+                f"domains.{domain}.hosting: {domain} is live on {was} hosting; switching it to {now} in place is "
+                "not supported (CloudFront moves a host name only from a disabled distribution): keep "
+                f"hosting: {was} for it, see docs/deploy.md#changing-modes"
+            )
+    if problems:
+        raise pulumi.RunError("\n".join(f"error: {p}" for p in problems))
+    return {}
+
+
 def _refuse_unsafe_removals(previous: object, planned: list[str], now: float) -> dict[str, Any]:
     problems = removal_problems(from_output(previous), planned, now)
     if problems:
@@ -131,6 +153,7 @@ def deploy(
     now: float | None = None,
     zone_id: Callable[[str], pulumi.Input[str]] | None = None,
     previous_shards: pulumi.Input[object] | None = None,
+    previous_domains: pulumi.Input[object] | None = None,
     delegated: set[str] | None = None,
 ) -> dict[str, Any]:
     """Declare every resource of ``plan`` and return the stack outputs.
@@ -138,8 +161,10 @@ def deploy(
     ``previous_retirement`` is the ``retirement`` output of the stack's last deployment; a domain it lists
     that the plan drops before that is safe (RFC 8461 §8.3) fails the program, in preview already.
     ``previous_shards`` is its ``hostingShards`` output, so dedicated distributions keep their origin access
-    control and function (mtasts.resources.quotas.assign_shards). ``delegated`` are the ``dns: external``
-    domains whose owner published the CNAMEs (``None``: all); the others are pending (mtasts.resources.shared).
+    control and function (mtasts.resources.quotas.assign_shards). ``previous_domains`` is its ``domains``
+    output: a live domain whose hosting mode changed is refused (:func:`_refuse_mode_switches`).
+    ``delegated`` are the ``dns: external`` domains whose owner published the CNAMEs (``None``: all); the
+    others are pending (mtasts.resources.shared).
     """
     now = time.time() if now is None else now
     zone_id = zone_id or _zone_ids()
@@ -223,6 +248,8 @@ def deploy(
         "retirement-guard", list(plan.domains), pulumi.ResourceOptions(depends_on=list(domains.values()))
     )
     planned = sorted(domains)
+    modes = {d.domain: d.config.hosting for d in plan.domains}
+    switch_check = pulumi.Output.from_input(previous_domains).apply(lambda prev: _refuse_mode_switches(prev, modes))
     guard_check = pulumi.Output.from_input(previous_retirement).apply(
         lambda prev: _refuse_unsafe_removals(prev, planned, now)
     )
@@ -232,7 +259,7 @@ def deploy(
         "reportsEndpoint": receiver.uri if receiver else None,
         "reportsBucket": receiver.bucket.bucket if receiver else None,
         # Read back by the next deployment to refuse unsafe removals; see docs/gitops.md.
-        OUTPUT_NAME: pulumi.Output.all(guard_check, guard.record).apply(lambda v: v[1]),
+        OUTPUT_NAME: pulumi.Output.all(guard_check, switch_check, guard.record).apply(lambda v: v[2]),
         # Read back by the next deployment so no distribution changes shard needlessly.
         SHARDS_OUTPUT: assignment,
         "sharedRoutingEndpoint": shared.connection_group.routing_endpoint if shared else None,
@@ -308,6 +335,7 @@ def main(templates: TemplateStore | None = None) -> None:
         aws_profile=aws_profile,
         previous_retirement=reference.get_output(OUTPUT_NAME),
         previous_shards=reference.get_output(SHARDS_OUTPUT),
+        previous_domains=reference.get_output("domains"),
         delegated=published_delegations(plan.domains),
     )
     for name, value in outputs.items():
