@@ -202,9 +202,11 @@ def test_rollout_order_serving_then_rollout_then_txt(example: Run) -> None:
 
 
 def test_retirement_guard_comes_after_every_domain(example: Run) -> None:
-    """The stack's guard depends on every domain, so it records after go-live and is deleted first."""
+    """The stack's guard depends on every domain's TXT records (the last of each), so it records after go-live."""
     guard = example.regs["retirement-guard"]
-    assert sorted(guard.depends_on) == sorted(d.domain for d in example.plan.domains)
+    txt = [n for n, r in example.regs.items() if r.type == "aws:route53/record:Record" and n.endswith("-txt")]
+    assert sorted(guard.depends_on) == sorted(txt)
+    assert {n.rsplit("-", 2)[0] for n in txt} == {d.domain for d in example.plan.domains}
     assert example.mocks.inputs["retirement-guard"]["domains"]["example.com"] == {
         "mode": "enforce",
         "max_age": 604800,

@@ -243,10 +243,11 @@ def deploy(
             ),
         )
 
-    # After every domain (it depends on all of them): see mtasts.resources.guard.
-    guard = RetirementGuard(
-        "retirement-guard", list(plan.domains), pulumi.ResourceOptions(depends_on=list(domains.values()))
-    )
+    # After every domain: see mtasts.resources.guard. Its TXT records are each domain's last resources (they
+    # depend on all the others); naming only them, not every child, keeps this one resource's edges few
+    # (Pulumi's SDK copies a resource's dependency set on every edge it adds). A pending domain has none yet.
+    last = [r for c in domains.values() for r in (c.txt_records or c.serving)]
+    guard = RetirementGuard("retirement-guard", list(plan.domains), pulumi.ResourceOptions(depends_on=last))
     planned = sorted(domains)
     modes = {d.domain: d.config.hosting for d in plan.domains}
     switch_check = pulumi.Output.from_input(previous_domains).apply(lambda prev: _refuse_mode_switches(prev, modes))
