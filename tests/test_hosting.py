@@ -190,20 +190,35 @@ def test_switching_a_live_domain_in_place_is_refused() -> None:
     assert run.outputs["domains"]["example.com"]["hosting"] == "shared"
 
 
-def test_dedicated_external_is_refused_with_one_line() -> None:
-    """hosting: dedicated on a dns: external domain is refused, naming the field and the reason."""
-    from mtasts.config import parse_stack_settings
-    from mtasts.errors import ConfigError
+def test_new_dedicated_external_domain_is_refused_but_an_existing_one_stays() -> None:
+    """hosting: dedicated on dns: external: a warning in the plan, refused for a new domain, kept for a live one.
 
-    with pytest.raises(ConfigError) as err:
-        parse_stack_settings(
-            {
-                "hostingZone": "h.example.net",
-                "domains": {"p.example": {"dns": "external", "hosting": "dedicated", "template": "none"}},
-            }
-        )
-    (line,) = err.value.lines()
-    assert line.startswith("domains.p.example.hosting: dedicated cannot serve a dns: external domain")
+    A new one's ACM validation CNAME is only known after the deployment that waits on it; a domain deployed so
+    by an earlier version keeps working, with the validation CNAME in its delegation output.
+    """
+    from mtasts.config import parse_stack_settings
+
+    settings = {
+        "hostingZone": "h.example.net",
+        "domains": {"p.example": {"dns": "external", "hosting": "dedicated", "template": "none"}},
+    }
+    (domain,) = parse_stack_settings(settings).domains
+    assert [w.path for w in domain.warnings] == ["domains.p.example.hosting"]
+    with pytest.raises(Exception, match=r"domains\.p\.example\.hosting: a new dns: external domain cannot be"):
+        build(settings)
+    legacy = {"p.example": {"distributionDomainName": "e1.cloudfront.net", "policyId": "x"}}  # no hosting key
+    run = build(settings, previous_domains=legacy)
+    assert "p.example-certificate-validation-record" not in run.mocks.inputs
+    names = [r["name"] for r in run.outputs["domains"]["p.example"]["delegation"]]
+    assert names == ["mta-sts.p.example", "_mta-sts.p.example", "_smtp._tls.p.example", "_a1b2.mta-sts.p.example"]
+
+
+def test_upgrade_keeps_legacy_external_domains_from_switching_silently() -> None:
+    """Outputs from before hosting modes count as dedicated: an external domain now defaulting to shared is refused."""
+    settings = {"hostingZone": "h.example.net", "domains": {"p.example": {"dns": "external", "template": "none"}}}
+    legacy = {"p.example": {"distributionDomainName": "e1.cloudfront.net"}}
+    with pytest.raises(Exception, match=r"p\.example is live on dedicated hosting; switching it to shared"):
+        build(settings, previous_domains=legacy)
 
 
 def test_main_refuses_a_stack_over_the_accounts_applied_quota(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -360,13 +360,15 @@ def _parse_domain(
         problems.append(Problem(f"{base}.hosting", f"{hosting!r} is not one of {', '.join(HOSTING_MODES)}"))
     elif hosting == "dedicated" and dns == "external":
         # A dedicated distribution needs an ACM certificate validated by DNS, whose record name ACM only
-        # chooses once the certificate is requested: the owner could not publish it before the first
-        # `pulumi up`, which would wait on it. Shared hosting uses CloudFront-managed HTTP validation instead.
-        problems.append(
+        # chooses once the certificate is requested: the owner cannot publish it before the first `pulumi up`,
+        # which would wait on it. Only a domain deployed that way by an earlier version of the kit (its
+        # validation CNAME published) can stay; the program refuses a new one (mtasts.resources.program).
+        warnings.append(
             Problem(
                 f"{base}.hosting",
-                "dedicated cannot serve a dns: external domain (its certificate's DNS validation record is only "
-                "known after the first deployment); use shared, whose certificate needs no record",
+                "dedicated hosting of a dns: external domain only works for a domain already deployed so (its "
+                "ACM validation CNAME published); a new one is refused by pulumi up: use shared, which needs no "
+                "validation record",
             )
         )
     max_age: int | None = None

@@ -91,21 +91,24 @@ class MtaStsDomain(pulumi.ComponentResource):
         )
         validation = self.certificate.domain_validation_options[0]
         zone_id = args.zone_id
+        validation_fqdns: list[pulumi.Input[str]]
         if plan.external:
-            # mtasts.config refuses this: ACM picks the validation record's name only once the certificate is
-            # requested, so the owner could not have published it before this deployment waits on it.
-            raise ValueError(f"{c.domain}: dns external is hosted shared, never dedicated")
-        self.validation_record = aws.route53.Record(
-            f"{name}-certificate-validation-record",
-            zone_id=zone_id,
-            name=validation.resource_record_name,
-            type=validation.resource_record_type,
-            records=[validation.resource_record_value],
-            ttl=300,
-            allow_overwrite=True,  # ACM's validation name is unique to this certificate
-            opts=child,
-        )
-        validation_fqdns = [self.validation_record.fqdn]
+            # Only a domain deployed so before (the program refuses a new one): its owner published ACM's
+            # validation CNAME, listed in the ``delegation`` output; nothing to write here.
+            validation_fqdns = [validation.resource_record_name]
+            self.validation_record = None
+        else:
+            self.validation_record = aws.route53.Record(
+                f"{name}-certificate-validation-record",
+                zone_id=zone_id,
+                name=validation.resource_record_name,
+                type=validation.resource_record_type,
+                records=[validation.resource_record_value],
+                ttl=300,
+                allow_overwrite=True,  # ACM's validation name is unique to this certificate
+                opts=child,
+            )
+            validation_fqdns = [self.validation_record.fqdn]
         self.certificate_validation = aws.acm.CertificateValidation(
             f"{name}-certificate-validation",
             certificate_arn=self.certificate.arn,

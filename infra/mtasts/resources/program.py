@@ -58,22 +58,43 @@ def _zone_ids() -> Callable[[str], pulumi.Output[str]]:
     return lookup
 
 
-def _refuse_mode_switches(previous: object, modes: dict[str, str]) -> dict[str, Any]:
-    """Refuse to switch a live domain between dedicated and shared hosting in place.
+def _previous_hosting(entry: object) -> str | None:
+    """A domain's hosting mode in the previous ``domains`` output (``None``: not live there).
+
+    Outputs from before hosting modes name none, and every domain was dedicated then (it had a
+    ``distributionDomainName``).
+    """
+    if not isinstance(entry, dict) or entry.get("pending"):
+        return None
+    hosting = entry.get("hosting")
+    if hosting in ("dedicated", "shared"):
+        return str(hosting)
+    return "dedicated" if entry.get("distributionDomainName") else None
+
+
+def _refuse_mode_switches(previous: object, modes: dict[str, str], external: set[str]) -> dict[str, Any]:
+    """Refuse to switch a live domain between dedicated and shared in place, and a new dedicated external domain.
 
     CloudFront lets a host name belong to one distribution or tenant at a time, and moves it only from a
     disabled one (``UpdateDomainAssociation``, CloudFront API reference): a switch would leave the policy URL
-    unanswered for a while, and the kit does not automate the move. See docs/deploy.md, "Changing modes".
+    unanswered for a while, and the kit does not automate the move (docs/deploy.md, "Changing modes"). A
+    ``dns: external`` domain can be dedicated only if it already was: a new one's ACM validation CNAME would only
+    be known after this deployment, which waits on it.
     """
+    before = previous if isinstance(previous, dict) else {}
     problems = []
-    for domain, entry in previous.items() if isinstance(previous, dict) else ():
-        was = entry.get("hosting") if isinstance(entry, dict) else None
-        now = modes.get(str(domain))
-        if was in ("dedicated", "shared") and now is not None and now != was and not entry.get("pending"):
+    for domain, now in sorted(modes.items()):
+        was = _previous_hosting(before.get(domain))
+        if was is not None and now != was:
             problems.append(
                 f"domains.{domain}.hosting: {domain} is live on {was} hosting; switching it to {now} in place is "
                 "not supported (CloudFront moves a host name only from a disabled distribution): keep "
                 f"hosting: {was} for it, see docs/deploy.md#changing-modes"
+            )
+        elif was is None and now == "dedicated" and domain in external:
+            problems.append(
+                f"domains.{domain}.hosting: a new dns: external domain cannot be hosted dedicated (its ACM "
+                "validation CNAME is only known after the certificate is requested); use hosting: shared"
             )
     if problems:
         raise pulumi.RunError("\n".join(f"error: {p}" for p in problems))
@@ -250,7 +271,10 @@ def deploy(
     guard = RetirementGuard("retirement-guard", list(plan.domains), pulumi.ResourceOptions(depends_on=last))
     planned = sorted(domains)
     modes = {d.domain: d.config.hosting for d in plan.domains}
-    switch_check = pulumi.Output.from_input(previous_domains).apply(lambda prev: _refuse_mode_switches(prev, modes))
+    external = {d.domain for d in plan.domains if d.external}
+    switch_check = pulumi.Output.from_input(previous_domains).apply(
+        lambda prev: _refuse_mode_switches(prev, modes, external)
+    )
     guard_check = pulumi.Output.from_input(previous_retirement).apply(
         lambda prev: _refuse_unsafe_removals(prev, planned, now)
     )
@@ -285,13 +309,22 @@ def _report_failures(failures: object) -> None:
 
 def _domain_outputs(c: MtaStsDomain | SharedDomain) -> dict[str, Any]:
     plan = c.plan
+    delegation: list[Any] = [r.to_dict() for r in plan.delegation]
+    if isinstance(c, MtaStsDomain) and plan.external:
+        # A dedicated external domain from before hosting modes: its owner also keeps ACM's validation CNAME.
+        validation = c.certificate.domain_validation_options[0]
+        delegation.append(
+            pulumi.Output.all(validation.resource_record_name, validation.resource_record_value).apply(
+                lambda v: {"name": v[0].rstrip("."), "type": "CNAME", "value": v[1].rstrip("."), "ttl": plan.config.ttl}
+            )
+        )
     return {
         "policyUrl": c.policy_url,
         "policyId": c.policy_id,
         "txtValues": {r.name: r.value for r in plan.records},
         "hosting": c.hosting,
         "distributionDomainName": c.distribution.domain_name if isinstance(c, MtaStsDomain) else None,
-        "delegation": [r.to_dict() for r in plan.delegation],
+        "delegation": delegation,
         "pending": bool(getattr(c, "pending", False)),
     }
 
