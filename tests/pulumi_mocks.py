@@ -50,6 +50,8 @@ class Mocks(pulumi.runtime.Mocks):
         self.types: dict[str, str] = {}
         self.previous_outputs = previous_outputs or {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        #: Domains the mocked rollout step fails, with the id their TXT had before (``None``: new domain).
+        self.rollout_failures: dict[str, str | None] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         """Outputs per resource type, in camelCase as the provider returns them."""
@@ -87,6 +89,21 @@ class Mocks(pulumi.runtime.Mocks):
                     "domainName": f"{rid.lower()}.cloudfront.net",
                     "hostedZoneId": "Z2FDTNDATAQYW2",
                 }
+            case "aws:cloudfront/connectionGroup:ConnectionGroup":
+                rid = f"cg_{zlib.crc32(name.encode()):010d}"
+                outputs |= {
+                    "arn": f"arn:aws:cloudfront::{ACCOUNT}:connection-group/{rid}",
+                    "routingEndpoint": f"d{zlib.crc32(name.encode()):010d}.cloudfront.net",
+                }
+            case "aws:cloudfront/multitenantDistribution:MultitenantDistribution":
+                rid = f"E{zlib.crc32(name.encode()):010d}"
+                outputs |= {
+                    "arn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/{rid}",
+                    "domainName": f"{rid.lower()}.cloudfront.net",
+                }
+            case "aws:cloudfront/distributionTenant:DistributionTenant":
+                rid = f"dt_{zlib.crc32(name.encode()):010d}"
+                outputs["arn"] = f"arn:aws:cloudfront::{ACCOUNT}:distribution-tenant/{rid}"
             case "aws:cloudfront/function:Function":
                 outputs["arn"] = f"arn:aws:cloudfront::{ACCOUNT}:function/{name}"
             case "aws:route53/record:Record":
@@ -99,6 +116,13 @@ class Mocks(pulumi.runtime.Mocks):
                 outputs = {k: v for k, v in inputs.items() if k != "__provider"}
                 if "trigger" in outputs:
                     outputs["invalidationId"] = f"I{name}"
+                if "targets" in outputs:
+                    # The rollout step: every target verified, except the ones a test makes fail.
+                    targets = outputs["targets"] or {}
+                    published = {d: t["policyId"] for d, t in targets.items() if d not in self.rollout_failures}
+                    published |= {d: old for d, old in self.rollout_failures.items() if old is not None}
+                    outputs["published"] = published
+                    outputs["failures"] = {d: "mocked failure" for d in self.rollout_failures if d in targets}
                 if "domains" in outputs:
                     # The guard's create, with the real provider logic and a fixed clock.
                     guard = RetirementGuardProvider(clock=lambda: GUARD_CLOCK)
@@ -158,10 +182,19 @@ class Run:
     outputs: dict[str, Any]
 
 
-def build(settings: dict[str, Any], previous: dict[str, Any] | None = None, now: float | None = None) -> Run:
+def build(
+    settings: dict[str, Any],
+    previous: dict[str, Any] | None = None,
+    now: float | None = None,
+    *,
+    shards: dict[str, int] | None = None,
+    delegated: set[str] | None = None,
+    mocks: Mocks | None = None,
+    previous_domains: dict[str, Any] | None = None,
+) -> Run:
     """Run the program on ``settings`` under mocks and return what it registered, once all of it resolved."""
     now = PROGRAM_CLOCK if now is None else now
-    mocks = Mocks()
+    mocks = mocks or Mocks()
     use_mocks(mocks)
     run: dict[str, Any] = {}
 
@@ -169,7 +202,15 @@ def build(settings: dict[str, Any], previous: dict[str, Any] | None = None, now:
     def program() -> pulumi.Output[Any]:
         with recording() as regs:
             plan = plan_stack(parse_stack_settings(settings))
-            outputs = deploy(plan, stack="test", previous_retirement=previous or {}, now=now)
+            outputs = deploy(
+                plan,
+                stack="test",
+                previous_retirement=previous or {},
+                now=now,
+                previous_shards=shards or {},
+                delegated=delegated,
+                previous_domains=previous_domains or {},
+            )
         run.update(regs=regs, plan=plan)
         return pulumi.Output.from_input(outputs).apply(lambda resolved: run.update(outputs=resolved))
 

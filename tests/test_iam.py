@@ -120,6 +120,34 @@ NEEDS: dict[str, list[str]] = {
     ],
     "invalidation": ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"],
     "lookups": ["route53:ListHostedZones", "route53:ListHostedZonesByName", "sts:GetCallerIdentity"],
+    # Shared hosting (CloudFront SaaS Manager): the multi-tenant distribution is a distribution.
+    "aws:cloudfront/multitenantDistribution:MultitenantDistribution": [
+        "cloudfront:CreateDistribution",
+        "cloudfront:GetDistribution",
+        "cloudfront:UpdateDistribution",
+        "cloudfront:DeleteDistribution",
+    ],
+    "aws:cloudfront/connectionGroup:ConnectionGroup": [
+        "cloudfront:CreateConnectionGroup",
+        "cloudfront:GetConnectionGroup",
+        "cloudfront:UpdateConnectionGroup",
+        "cloudfront:DeleteConnectionGroup",
+    ],
+    "aws:cloudfront/distributionTenant:DistributionTenant": [
+        "cloudfront:CreateDistributionTenant",
+        "cloudfront:GetDistributionTenant",
+        "cloudfront:UpdateDistributionTenant",
+        "cloudfront:DeleteDistributionTenant",
+        "cloudfront:GetManagedCertificateDetails",
+        "cloudfront:VerifyDnsConfiguration",
+        "cloudfront:TagResource",
+    ],
+    # The rollout step of shared hosting and the quota check before anything is declared.
+    "tenant-invalidation": [
+        "cloudfront:CreateInvalidationForDistributionTenant",
+        "cloudfront:GetInvalidationForDistributionTenant",
+    ],
+    "quotas": ["servicequotas:ListServiceQuotas"],
 }
 REPORTS_NEEDS: dict[str, list[str]] = {
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": [
@@ -247,7 +275,19 @@ READS: dict[str, list[str]] = {
     "aws:ses/receiptRuleSet:ReceiptRuleSet": ["ses:DescribeReceiptRuleSet"],
     "aws:ses/activeReceiptRuleSet:ActiveReceiptRuleSet": ["ses:DescribeActiveReceiptRuleSet"],
     "aws:ses/receiptRule:ReceiptRule": ["ses:DescribeReceiptRule"],
-    "lookups": ["route53:ListHostedZones", "route53:ListHostedZonesByName", "sts:GetCallerIdentity"],
+    "aws:cloudfront/multitenantDistribution:MultitenantDistribution": ["cloudfront:GetDistribution"],
+    "aws:cloudfront/connectionGroup:ConnectionGroup": ["cloudfront:GetConnectionGroup"],
+    "aws:cloudfront/distributionTenant:DistributionTenant": [
+        "cloudfront:GetDistributionTenant",
+        "cloudfront:GetManagedCertificateDetails",
+        "cloudfront:ListTagsForResource",
+    ],
+    "lookups": [
+        "route53:ListHostedZones",
+        "route53:ListHostedZonesByName",
+        "sts:GetCallerIdentity",
+        "servicequotas:ListServiceQuotas",  # the quota check runs in preview too
+    ],
 }
 
 
@@ -323,12 +363,28 @@ def aws_types(run: Run) -> set[str]:
     return {t for t in run.mocks.types.values() if t.startswith("aws:")}
 
 
-def test_every_created_type_is_covered(run: Run) -> None:
-    """Each resource type the program registers has its CRUD actions allowed."""
-    types = aws_types(run)
-    assert types <= NEEDS.keys(), types - NEEDS.keys()
-    missing = [a for t in types | {"invalidation", "lookups"} for a in NEEDS[t] if not allowed(a, POLICY)]
-    assert missing == []
+@pytest.fixture(scope="module")
+def shared_run() -> Run:
+    return build(
+        {
+            "hosting": "shared",
+            "hostingZone": "hosting.example.net",
+            "domains": {
+                "example.com": {"mx": ["m.example.com"], "rua": ["mailto:t@example.com"]},
+                "partner.example": {"dns": "external", "template": "none", "rua": ["mailto:t@example.net"]},
+            },
+        }
+    )
+
+
+def test_every_created_type_is_covered(run: Run, shared_run: Run) -> None:
+    """Each resource type the program registers, in either hosting mode, has its CRUD actions allowed."""
+    for each, calls in ((run, {"invalidation", "lookups", "quotas"}), (shared_run, {"tenant-invalidation"})):
+        types = aws_types(each)
+        assert types <= NEEDS.keys(), types - NEEDS.keys()
+        missing = [a for t in types | calls for a in NEEDS[t] if not allowed(a, POLICY)]
+        assert missing == []
+    assert "aws:cloudfront/distributionTenant:DistributionTenant" in aws_types(shared_run)
 
 
 def test_report_endpoint_types_are_covered_by_the_reports_policy(reports_run: Run) -> None:
@@ -341,10 +397,11 @@ def test_report_endpoint_types_are_covered_by_the_reports_policy(reports_run: Ru
     assert missing == []
 
 
-def test_preview_role_reads_everything_a_refresh_reads(run: Run, reports_run: Run) -> None:
+def test_preview_role_reads_everything_a_refresh_reads(run: Run, reports_run: Run, shared_run: Run) -> None:
     """`pulumi preview --refresh` can read every resource the program registers, with and without reports."""
     for types, policies in (
         (aws_types(run), (PREVIEW_POLICY,)),
+        (aws_types(shared_run), (PREVIEW_POLICY,)),
         (aws_types(reports_run), (PREVIEW_POLICY, PREVIEW_REPORTS_POLICY)),
     ):
         assert types <= READS.keys(), types - READS.keys()

@@ -5,15 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-import pulumi
 import pytest
 from moto import mock_aws
 
-from mtasts.config import parse_stack_settings
-from mtasts.plan import plan_stack
 from mtasts.resources.invalidation import InvalidationError, PolicyInvalidationProvider, invalidate_and_wait
-from mtasts.resources.program import deploy
-from pulumi_mocks import Mocks, use_mocks
+from pulumi_mocks import Mocks, build
 
 
 @pytest.fixture
@@ -133,44 +129,25 @@ def test_wait_is_bounded() -> None:
     assert clock.now == 20
 
 
-class FailingInvalidation(Mocks):
-    """Mocks in which creating the invalidation fails, as a CloudFront error would."""
+def test_failed_rollout_leaves_only_that_domains_txt_record_untouched() -> None:
+    """A domain whose rollout fails keeps its old TXT id while the others publish theirs (RFC 8461 §8.1).
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        if args.typ == "pulumi-python:dynamic:Resource" and "trigger" in args.inputs:
-            raise InvalidationError("invalidation failed; the _mta-sts TXT record was left unchanged")
-        return super().new_resource(args)
-
-
-def test_failed_invalidation_leaves_the_txt_record_untouched() -> None:
-    """A policy change whose invalidation fails uploads the body but never sends the new TXT value to the engine.
-
-    Pulumi only changes a record it is sent, so the live `_mta-sts` TXT keeps the old id (RFC 8461 §8.1).
+    The rollout step reports per domain the id verified live; the failed domain's is its previous one.
     """
-
-    def run(mocks: Mocks, mx: str) -> Any:
-        use_mocks(mocks)
-        settings = {"domains": {"example.com": {"mode": "enforce", "max_age": 86400, "mx": [mx]}}}
-
-        @pulumi.runtime.test
-        def program() -> pulumi.Output[Any]:
-            plan = plan_stack(parse_stack_settings(settings))
-            return pulumi.Output.from_input(deploy(plan, stack="test", previous_retirement={}, now=0.0))
-
-        return program()
-
-    before = Mocks()
-    run(before, "mx1.example.com")
-    old_txt = before.inputs["example.com-sts-txt"]["records"]
-
-    failing = FailingInvalidation()
-    with pytest.raises(InvalidationError, match="left unchanged"):
-        run(failing, "mx2.example.com")
-    assert failing.inputs["example.com-policy"]["content"] != before.inputs["example.com-policy"]["content"]
-    assert "example.com-sts-txt" not in failing.inputs
-    held_back = plan_stack(
-        parse_stack_settings(
-            {"domains": {"example.com": {"mode": "enforce", "max_age": 86400, "mx": ["mx2.example.com"]}}}
-        )
+    domains = {
+        f"d{i}.example.com": {"mode": "enforce", "max_age": 86400, "mx": [f"mx.d{i}.example.com"]} for i in range(3)
+    }
+    before = build({"domains": domains})
+    old = {d: before.mocks.inputs[f"{d}-sts-txt"]["records"] for d in domains}
+    changed = {d: {**s, "mx": [f"mx2.{d}"]} for d, s in domains.items()}
+    failing = Mocks()
+    failing.rollout_failures = {"d1.example.com": before.plan.get("d1.example.com").policy_id}
+    after = build({"domains": changed}, mocks=failing)
+    assert (
+        after.mocks.inputs["d1.example.com-policy"]["content"]
+        != before.mocks.inputs["d1.example.com-policy"]["content"]
     )
-    assert held_back.get("example.com").sts_record.value not in old_txt  # the id that was not published
+    assert after.mocks.inputs["d1.example.com-sts-txt"]["records"] == old["d1.example.com"]
+    for d in ("d0.example.com", "d2.example.com"):
+        assert after.mocks.inputs[f"{d}-sts-txt"]["records"] == [after.plan.get(d).sts_record.value]
+        assert after.mocks.inputs[f"{d}-sts-txt"]["records"] != old[d]

@@ -13,6 +13,26 @@ from mtasts.resources import program
 from pulumi_mocks import Mocks, use_mocks
 
 
+@pytest.fixture(autouse=True)
+def no_quota_api(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The Service Quotas read answers from a fake client (no AWS credentials, no network)."""
+    seen: list[object] = []
+    monkeypatch.setattr(program, "boto3_session", lambda profile: FakeSession(seen))
+    return seen
+
+
+class FakeSession:
+    """Stands in for boto3's session: its service-quotas client lists nothing."""
+
+    def __init__(self, seen: list[object]) -> None:
+        self.seen = seen
+
+    def client(self, service: str, region_name: str | None = None) -> object:
+        """A client whose ListServiceQuotas lists no quota."""
+        self.seen.append((service, region_name))
+        return type("C", (), {"list_service_quotas": staticmethod(lambda **kw: {"Quotas": []})})()
+
+
 def run_main(config: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Mocks:
     mocks = Mocks()
     use_mocks(mocks)

@@ -175,31 +175,38 @@ def test_txt_records_carry_the_planned_values_and_ttl(example: Run) -> None:
             assert tlsrpt["records"] == [d.tlsrpt_record.value]
 
 
-def test_rollout_order_object_then_invalidation_then_txt(example: Run) -> None:
-    """The TXT records depend on the invalidation, which depends on the object, distribution and bucket policy.
+def test_rollout_order_serving_then_rollout_then_txt(example: Run) -> None:
+    """Each TXT depends on its object, A/AAAA, validated certificate, distribution, bucket policy and the rollout.
 
-    RFC 8461 §8.1: the id changes only once CloudFront serves the new body; for a new domain that also needs
-    the bucket policy naming its distribution, or the policy URL answers 403.
+    RFC 8461 §8.1: the id changes only once CloudFront serves the new body from a host that resolves, with a
+    valid certificate; the rollout step depends on every object, host and distribution and the bucket policy.
     """
+    rollout = example.regs["policy-rollout"]
+    order = list(example.mocks.inputs)  # the order in which the engine received the registrations
     for d in example.plan.domains:
-        invalidation = example.regs[f"{d.domain}-invalidation"]
-        assert set(invalidation.depends_on) == {
-            f"{d.domain}-policy",
-            f"{d.domain}-distribution",
-            "policies-bucket-policy",
-        }
+        needs = {f"{d.domain}-{s}" for s in ("policy", "a", "aaaa", "certificate-validation", "distribution")}
+        # The rollout step waits for each of them (their values are in its targets) ...
+        assert all(order.index(n) < order.index("policy-rollout") for n in needs)
         for suffix in ("sts-txt", "tlsrpt-txt"):
             if f"{d.domain}-{suffix}" in example.regs:
-                assert example.regs[f"{d.domain}-{suffix}"].depends_on == [f"{d.domain}-invalidation"]
-        inputs = example.mocks.inputs[f"{d.domain}-invalidation"]
-        assert inputs["trigger"] == d.policy_id
-        assert inputs["paths"] == ["/.well-known/mta-sts.txt"]
+                # ... and each TXT names them, the bucket policy and the rollout step in depends_on.
+                assert set(example.regs[f"{d.domain}-{suffix}"].depends_on) == needs | {
+                    "policies-bucket-policy",
+                    "policy-rollout",
+                }
+                assert order.index(f"{d.domain}-{suffix}") > order.index("policy-rollout")
+        target = example.mocks.inputs["policy-rollout"]["targets"][d.domain]
+        assert (target["policyId"], target["kind"]) == (d.policy_id, "distribution")
+        assert target["targetId"].startswith("E")
+    assert "policies-bucket-policy" in rollout.depends_on
 
 
 def test_retirement_guard_comes_after_every_domain(example: Run) -> None:
-    """The stack's guard depends on every domain, so it records after go-live and is deleted first."""
+    """The stack's guard depends on every domain's TXT records (the last of each), so it records after go-live."""
     guard = example.regs["retirement-guard"]
-    assert sorted(guard.depends_on) == sorted(d.domain for d in example.plan.domains)
+    txt = [n for n, r in example.regs.items() if r.type == "aws:route53/record:Record" and n.endswith("-txt")]
+    assert sorted(guard.depends_on) == sorted(txt)
+    assert {n.rsplit("-", 2)[0] for n in txt} == {d.domain for d in example.plan.domains}
     assert example.mocks.inputs["retirement-guard"]["domains"]["example.com"] == {
         "mode": "enforce",
         "max_age": 604800,
@@ -215,7 +222,10 @@ def test_children_are_parented_to_their_component(example: Run) -> None:
             assert reg.parent is None
         elif name.startswith("policies-"):
             assert reg.parent == "policies", name
-        elif reg.type not in ("pulumi:providers:aws", "mtasts:index:PolicyStore") and name != "retirement-guard":
+        elif reg.type not in ("pulumi:providers:aws", "mtasts:index:PolicyStore") and name not in (
+            "retirement-guard",
+            "policy-rollout",
+        ):
             domain = next(d.domain for d in example.plan.domains if name.startswith(d.domain + "-"))
             assert reg.parent == domain, name
 
@@ -237,6 +247,7 @@ def test_outputs(example: Run) -> None:
         assert o["txtValues"] == {r.name: r.value for r in d.records}
         assert o["distributionDomainName"].endswith(".cloudfront.net")
         assert o["delegation"] == []
+        assert (o["hosting"], o["pending"]) == ("dedicated", False)
     assert out["retirement"]["example.com"]["mode"] == "enforce"
     assert out["retirement"]["xn--bcher-kva.example"]["mode"] == "none"
 
@@ -258,12 +269,10 @@ def test_changing_one_policy_changes_only_that_domain() -> None:
         if json.dumps(before.mocks.inputs[name], sort_keys=True, default=str)
         != json.dumps(after.mocks.inputs[name], sort_keys=True, default=str)
     }
-    assert differing == {
-        "d7.example.com-policy",
-        "d7.example.com-invalidation",
-        "d7.example.com-sts-txt",
-        "retirement-guard",
-    }
+    assert differing == {"d7.example.com-policy", "policy-rollout", "d7.example.com-sts-txt", "retirement-guard"}
+    targets_before = before.mocks.inputs["policy-rollout"]["targets"]
+    targets_after = after.mocks.inputs["policy-rollout"]["targets"]
+    assert {d for d in targets_before if targets_before[d] != targets_after[d]} == {"d7.example.com"}
     guard_before = before.mocks.inputs["retirement-guard"]["domains"]
     guard_after = after.mocks.inputs["retirement-guard"]["domains"]
     assert {d for d in guard_before if guard_before[d] != guard_after[d]} == {"d7.example.com"}
@@ -314,8 +323,8 @@ def test_zone_lookup_is_done_once_per_zone() -> None:
     assert lookups == ["example.com"]
 
 
-def test_external_dns_writes_into_the_hosting_zone_and_outputs_cnames() -> None:
-    """dns: external puts the TXT and alias records under the hosting zone and outputs the owner's CNAMEs."""
+def test_external_dns_is_hosted_shared_with_three_cnames_and_no_validation_record() -> None:
+    """dns: external is a tenant in the hosting zone; the owner's three CNAMEs are the plan's, none for ACM."""
     settings = {
         "hostingZone": "hosting.example.net",
         "domains": {
@@ -324,17 +333,17 @@ def test_external_dns_writes_into_the_hosting_zone_and_outputs_cnames() -> None:
     }
     run = build(settings)
     assert run.mocks.inputs["partner.example-sts-txt"]["name"] == "_mta-sts.partner.example.hosting.example.net"
-    assert run.mocks.inputs["partner.example-a"]["name"] == "mta-sts.partner.example.hosting.example.net"
-    assert "partner.example-certificate-validation-record" not in run.mocks.inputs
-    assert run.mocks.inputs["partner.example-distribution"]["aliases"] == ["mta-sts.partner.example"]
+    assert run.mocks.inputs["partner.example-cname"]["name"] == "mta-sts.partner.example.hosting.example.net"
+    assert not any("certificate" in name for name in run.mocks.inputs)
+    tenant = run.mocks.inputs["partner.example-tenant"]
+    assert tenant["domains"] == [{"domain": "mta-sts.partner.example"}]
+    assert tenant["managedCertificateRequest"]["validationTokenHost"] == "cloudfront"
     delegation = run.outputs["domains"]["partner.example"]["delegation"]
-    assert [r["name"] for r in delegation] == [
-        "mta-sts.partner.example",
-        "_mta-sts.partner.example",
-        "_smtp._tls.partner.example",
-        "_a1b2.mta-sts.partner.example",
+    assert [(r["name"], r["type"], r["value"]) for r in delegation] == [
+        ("mta-sts.partner.example", "CNAME", "mta-sts.partner.example.hosting.example.net"),
+        ("_mta-sts.partner.example", "CNAME", "_mta-sts.partner.example.hosting.example.net"),
+        ("_smtp._tls.partner.example", "CNAME", "_smtp._tls.partner.example.hosting.example.net"),
     ]
-    assert delegation[-1]["value"].endswith(".acm-validations.aws")
 
 
 def test_unsafe_removal_fails_the_program() -> None:
@@ -403,4 +412,5 @@ def test_bucket_policy_past_the_size_limit_names_the_account(monkeypatch: pytest
     }
     assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     for i in range(3):
-        assert "policies-bucket-policy" in run.regs[f"d{i}.example.com-invalidation"].depends_on
+        assert "policies-bucket-policy" in run.regs[f"d{i}.example.com-sts-txt"].depends_on
+    assert "policies-bucket-policy" in run.regs["policy-rollout"].depends_on

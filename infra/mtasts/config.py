@@ -499,10 +499,30 @@ class DomainConfig:
     adopt: tuple[str, ...] = ()
     """Existing records to import into the stack on the next ``pulumi up``: ``_mta-sts``, ``_smtp._tls``,
     ``mta-sts`` (its A and AAAA records)."""
+    hosting: str = "dedicated"
+    """How CloudFront serves the policy: ``dedicated`` (a distribution of its own) or ``shared`` (a tenant of the
+    stack's multi-tenant distribution); the domain's ``hosting`` key, else ``shared`` for ``dns: external``, else
+    ``mta-sts:hosting``."""
 
 
 #: Keys a domain may set; anything else is a typo and an error.
-DOMAIN_KEYS = ("template", "mode", "max_age", "mx", "rua", "zone", "ttl", "retire", "dns", "allow_overwrite", "adopt")
+DOMAIN_KEYS = (
+    "template",
+    "mode",
+    "max_age",
+    "mx",
+    "rua",
+    "zone",
+    "ttl",
+    "retire",
+    "dns",
+    "allow_overwrite",
+    "adopt",
+    "hosting",
+)
+#: ``mta-sts:hosting`` and a domain's ``hosting``: see docs/deploy.md, "Choosing a hosting mode".
+HOSTING_MODES = ("dedicated", "shared")
+DEFAULT_HOSTING = "dedicated"
 ADOPTABLE = ("_mta-sts", "_smtp._tls", "mta-sts")
 _ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}\Z")
 DNS_MODES = ("route53", "external")
@@ -559,6 +579,22 @@ def _parse_domain(
         )
         allow_overwrite = False
     adopt_zone_id, adopt = _check_adopt(settings.get("adopt"), f"{base}.adopt", problems)
+    hosting = settings.get("hosting")
+    if hosting is not None and hosting not in HOSTING_MODES:
+        problems.append(Problem(f"{base}.hosting", f"{hosting!r} is not one of {', '.join(HOSTING_MODES)}"))
+    elif hosting == "dedicated" and dns == "external":
+        # A dedicated distribution needs an ACM certificate validated by DNS, whose record name ACM only
+        # chooses once the certificate is requested: the owner cannot publish it before the first `pulumi up`,
+        # which would wait on it. Only a domain deployed that way by an earlier version of the kit (its
+        # validation CNAME published) can stay; the program refuses a new one (mtasts.resources.program).
+        warnings.append(
+            Problem(
+                f"{base}.hosting",
+                "dedicated hosting of a dns: external domain only works for a domain already deployed so (its "
+                "ACM validation CNAME published); a new one is refused by pulumi up: use shared, which needs no "
+                "validation record",
+            )
+        )
     max_age: int | None = None
     if "max_age" in settings:
         max_age = _check_max_age(settings["max_age"], f"{base}.max_age", problems)
@@ -633,6 +669,7 @@ def _parse_domain(
         allow_overwrite=allow_overwrite,
         adopt_zone_id=adopt_zone_id,
         adopt=adopt,
+        hosting=str(hosting) if hosting is not None else ("shared" if dns == "external" else ""),
     )
 
 
@@ -805,6 +842,30 @@ def _check_promotion(value: object, path: str, problems: list[Problem]) -> objec
     return check_promotion(value, path, problems)
 
 
+def _check_hosting(value: object, path: str, problems: list[Problem]) -> object:
+    if value not in HOSTING_MODES:
+        problems.append(Problem(path, f"{value!r} is not one of {', '.join(HOSTING_MODES)}"))
+    return value
+
+
+def _check_quotas(value: object, path: str, problems: list[Problem]) -> object:
+    """``quotas: {<name>: <whole number>}``: AWS quotas raised for this account (names: mtasts.resources.quotas)."""
+    from .resources.quotas import QUOTAS  # no Pulumi import: quotas.py is plain Python
+
+    if not isinstance(value, dict):
+        problems.append(Problem(path, f"expected a mapping of quota names to numbers, got {_type_name(value)}"))
+        return {}
+    checked: dict[str, int] = {}
+    for name, number in value.items():
+        if name not in QUOTAS:
+            problems.append(Problem(f"{path}.{name}", f"unknown quota (known: {', '.join(QUOTAS)})"))
+        elif isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            problems.append(Problem(f"{path}.{name}", f"expected a whole number of at least 1, got {number!r}"))
+        else:
+            checked[str(name)] = number
+    return checked
+
+
 #: Stack-level ``mta-sts:*`` keys besides ``domains``: name → (check, default).
 STACK_KEYS: dict[str, tuple[Callable[[object, str, list[Problem]], object], object]] = {
     "preflight": (_check_bool, True),
@@ -812,6 +873,8 @@ STACK_KEYS: dict[str, tuple[Callable[[object, str, list[Problem]], object], obje
     "priceClass": (_check_price_class, "PriceClass_100"),
     "reports": (_check_reports, None),
     "promotion": (_check_promotion, None),
+    "hosting": (_check_hosting, DEFAULT_HOSTING),
+    "quotas": (_check_quotas, {}),
 }
 
 
@@ -887,6 +950,8 @@ def parse_stack_settings(
         )
     if problems:
         raise ConfigError(problems)
+    stack_hosting = str(resolved.get("hosting") or DEFAULT_HOSTING)
+    domains = [d if d.hosting else replace(d, hosting=stack_hosting) for d in domains]
     if resolved.get("reports"):
         # The stack's report endpoint is added to every rua (mtasts.plan), so "no rua" advice does not apply.
         domains = [replace(d, warnings=tuple(w for w in d.warnings if not w.path.endswith(".rua"))) for d in domains]

@@ -212,9 +212,26 @@ def print_plan(plan: StackPlan) -> None:
         owner: list[Sequence[Cell]] = []
         for d in delegated:
             owner += [[r.name, r.type, r.value] for r in d.delegation]
-            owner.append([f"(ACM validation for {d.mta_sts_host})", "CNAME", "see the stack output after `pulumi up`"])
         print_table(
             "CNAMEs each domain owner publishes once (dns: external)",
             [Column("Name", copy=True), Column("Type"), Column("Value", copy=True)],
             owner,
         )
+    print_quotas(plan)
+
+
+def print_quotas(plan: StackPlan) -> None:
+    """What the stack needs of each AWS quota next to the value it assumes (mtasts.resources.quotas)."""
+    rows: list[Sequence[Cell]] = []
+    for need in plan.quota_needs():
+        q = need.quota
+        flag = "" if need.ok else "  EXCEEDED"
+        rows.append([q.key, f"{need.needed}{flag}", str(need.limit), str(q.default), need.note])
+    columns = [
+        Column("Quota", copy=True),
+        Column("Needed", justify="right"),
+        Column("Limit", justify="right"),
+        Column("AWS default", justify="right"),
+        Column("Counts"),
+    ]
+    print_table("AWS quotas (needed / assumed limit; pulumi up checks the account's applied values)", columns, rows)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import DomainConfig, StackConfig, TemplateStore, load_stack_file
 from .errors import ConfigError, Problem
@@ -23,6 +23,9 @@ from .records import (
     tlsrpt_record_name,
     tlsrpt_record_value,
 )
+
+if TYPE_CHECKING:
+    from .resources.quotas import Need
 
 __all__ = ["DnsRecord", "DomainPlan", "StackPlan", "plan_domain", "plan_stack", "plan_stack_file", "stack_file_path"]
 
@@ -62,8 +65,9 @@ class DomainPlan:
     hosting_zone: str | None = None
     """With ``dns: external``, the stack's zone where the kit writes this domain's records."""
     delegation: tuple[DnsRecord, ...] = ()
-    """With ``dns: external``, the CNAMEs the domain owner publishes once (the ACM validation CNAME comes from the
-    deployment's outputs)."""
+    """With ``dns: external``, the three CNAMEs the domain owner publishes once (``mta-sts``, ``_mta-sts``,
+    ``_smtp._tls``), each to the same name under the hosting zone; such a domain is hosted ``shared``, whose
+    CloudFront-managed certificate is validated over HTTP, so there is no validation record to publish."""
 
     @property
     def external(self) -> bool:
@@ -127,6 +131,7 @@ class DomainPlan:
             "records": [r.to_dict() for r in self.records],
             "dns": c.dns,
             "delegation": [r.to_dict() for r in self.delegation],
+            "hosting": c.hosting,
             "retire": c.retire,
             "warnings": [str(w) for w in c.warnings],
         }
@@ -159,7 +164,13 @@ class StackPlan:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``mtasts plan --json``."""
-        return {"domains": [d.to_dict() for d in self.domains]}
+        return {"domains": [d.to_dict() for d in self.domains], "quotas": [n.to_dict() for n in self.quota_needs()]}
+
+    def quota_needs(self) -> list[Need]:
+        """What the stack needs of each AWS quota, next to the value it assumes (see mtasts.resources.quotas)."""
+        from .resources.quotas import stack_needs
+
+        return stack_needs(self)
 
 
 def plan_domain(config: DomainConfig, hosting_zone: str | None = None) -> DomainPlan:
@@ -183,7 +194,9 @@ def plan_domain(config: DomainConfig, hosting_zone: str | None = None) -> Domain
         return DomainPlan(config, policy, body, pid, tuple(records))
     if hosting_zone is None:
         raise ConfigError(Problem(f"domains.{config.key}.dns", "external DNS needs mta-sts:hostingZone"))
-    names = [f"mta-sts.{config.domain}", *(r.name for r in records)]
+    # Always the same three, whatever the policy, rua, hosting mode or distribution: the owner publishes them
+    # once. A target the kit has nothing to put under yet (no rua) simply does not exist until it does.
+    names = [f"mta-sts.{config.domain}", sts_record_name(config.domain), tlsrpt_record_name(config.domain)]
     delegation = tuple(DnsRecord(n, "CNAME", f"{n}.{hosting_zone}", config.ttl) for n in names)
     return DomainPlan(config, policy, body, pid, tuple(records), hosting_zone, delegation)
 

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from ..plan import DnsRecord, DomainPlan
 from ..policy import POLICY_PATH
-from ..records import split_txt_strings
-from .invalidation import PolicyInvalidation
+from ..records import split_txt_strings, sts_record_value
 from .store import PolicyStore
 
-__all__ = ["CACHING_OPTIMIZED_POLICY_ID", "MtaStsDomain", "MtaStsDomainArgs", "route53_txt_value"]
+__all__ = [
+    "CACHING_OPTIMIZED_POLICY_ID",
+    "MtaStsDomain",
+    "MtaStsDomainArgs",
+    "alias_records",
+    "policy_object",
+    "publish_txt",
+    "route53_txt_value",
+    "value_only",
+]
 
 #: AWS's managed cache policy "CachingOptimized": no cookies, headers or query strings in the cache key.
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -43,16 +52,23 @@ class MtaStsDomainArgs:
     price_class: str = "PriceClass_100"
     """CloudFront price class."""
     aws_profile: str | None = None
-    """AWS profile for the boto3 calls of the invalidation (the default credential chain when unset)."""
+    """Unused since the rollout step (mtasts.resources.rollout) does the invalidations; kept for callers."""
+    origin_access_control_id: pulumi.Input[str] | None = None
+    """The origin access control of the domain's shard (default: the store's first)."""
+    path_filter_arn: pulumi.Input[str] | None = None
+    """The CloudFront Function of the domain's shard (default: the store's first)."""
 
 
 class MtaStsDomain(pulumi.ComponentResource):
     """Publishes one domain's MTA-STS policy and records, in the order RFC 8461 §8.1 needs.
 
     Two phases, because the stack's bucket policy needs every distribution's ARN and the TXT records need the
-    bucket policy: the constructor declares what serves the policy (object, certificate, distribution, alias
-    records); :meth:`publish` then declares the invalidation and the TXT records that depend on it.
+    bucket policy and the stack's rollout step: the constructor declares what serves the policy (object,
+    certificate, distribution, alias records); :meth:`publish` then declares the TXT records, whose ``id`` is
+    the one the rollout step verified live (mtasts.resources.rollout).
     """
+
+    hosting = "dedicated"
 
     def __init__(self, name: str, args: MtaStsDomainArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mtasts:index:MtaStsDomain", name, None, opts)
@@ -64,17 +80,8 @@ class MtaStsDomain(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=args.us_east_1)
         host = plan.mta_sts_host
-        _, host_record_name = plan.location(host)
 
-        self.policy_object = aws.s3.BucketObjectv2(
-            f"{name}-policy",
-            bucket=args.store.bucket.id,
-            key=f"{c.domain}{POLICY_PATH}",
-            content=plan.policy_text,
-            content_type=POLICY_CONTENT_TYPE,
-            cache_control=POLICY_CACHE_CONTROL,
-            opts=child,
-        )
+        self.policy_object = policy_object(name, plan, args.store, child)
 
         self.certificate = aws.acm.Certificate(
             f"{name}-certificate",
@@ -84,9 +91,11 @@ class MtaStsDomain(pulumi.ComponentResource):
         )
         validation = self.certificate.domain_validation_options[0]
         zone_id = args.zone_id
+        validation_fqdns: list[pulumi.Input[str]]
         if plan.external:
-            # The domain owner publishes the validation CNAME once (stack output); nothing to write here.
-            validation_fqdns: list[pulumi.Input[str]] = [validation.resource_record_name]
+            # Only a domain deployed so before (the program refuses a new one): its owner published ACM's
+            # validation CNAME, listed in the ``delegation`` output; nothing to write here.
+            validation_fqdns = [validation.resource_record_name]
             self.validation_record = None
         else:
             self.validation_record = aws.route53.Record(
@@ -119,7 +128,7 @@ class MtaStsDomain(pulumi.ComponentResource):
                 {
                     "origin_id": "policy-bucket",
                     "domain_name": args.store.bucket.bucket_regional_domain_name,
-                    "origin_access_control_id": args.store.origin_access_control.id,
+                    "origin_access_control_id": args.origin_access_control_id or args.store.origin_access_control.id,
                     # The bucket keeps each domain's policy under <domain>/ (see the object's key).
                     "origin_path": f"/{c.domain}",
                 }
@@ -132,7 +141,9 @@ class MtaStsDomain(pulumi.ComponentResource):
                 "cached_methods": ["GET", "HEAD"],
                 "cache_policy_id": CACHING_OPTIMIZED_POLICY_ID,
                 "compress": True,
-                "function_associations": [{"event_type": "viewer-request", "function_arn": args.store.path_filter.arn}],
+                "function_associations": [
+                    {"event_type": "viewer-request", "function_arn": args.path_filter_arn or args.store.path_filter.arn}
+                ],
             },
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             viewer_certificate={
@@ -142,78 +153,168 @@ class MtaStsDomain(pulumi.ComponentResource):
             },
             opts=child,
         )
-        self.alias_records = [
-            aws.route53.Record(
-                f"{name}-{kind.lower()}",
-                zone_id=zone_id,
-                name=host_record_name,
-                type=kind,
-                aliases=[
-                    {
-                        "name": self.distribution.domain_name,
-                        "zone_id": self.distribution.hosted_zone_id,
-                        "evaluate_target_health": False,
-                    }
-                ],
-                allow_overwrite=c.allow_overwrite,
-                opts=self._adopt(child, "mta-sts", host_record_name, kind),
-            )
-            for kind in ("A", "AAAA")
-        ]
+        self.alias_records = alias_records(
+            self, name, zone_id, self.distribution.domain_name, self.distribution.hosted_zone_id
+        )
 
         self.policy_url = plan.policy_url
         self.policy_id = plan.policy_id
-        self.invalidation: PolicyInvalidation | None = None
         self.txt_records: list[aws.route53.Record] = []
+        self._published = False
 
-    def publish(self, readable: Sequence[pulumi.Resource] = ()) -> None:
-        """Second phase: invalidate the policy path, then publish the TXT records (RFC 8461 §8.1).
+    @property
+    def serving(self) -> list[pulumi.Resource]:
+        """What a sender needs before the id changes: object, host records, validated certificate, distribution."""
+        return [self.policy_object, *self.alias_records, self.certificate_validation, self.distribution]
 
-        ``readable`` are the resources that let CloudFront read the object (the stack's bucket policy, which
-        can only be written once every distribution exists): the invalidation, and so the TXT records, wait
-        for them too, so a new domain's id is never published while its policy URL still answers 403.
+    @property
+    def endpoint(self) -> pulumi.Output[str]:
+        """The CloudFront name the ``mta-sts`` host resolves to."""
+        return self.distribution.domain_name
+
+    def rollout_target(self) -> pulumi.Output[dict[str, Any]]:
+        """The domain's entry in the stack's rollout step."""
+        ready = [value_only(r.fqdn) for r in self.alias_records]
+        return pulumi.Output.all(self.distribution.id, value_only(self.policy_object.etag), *ready).apply(
+            lambda v: {
+                "policyId": self.plan.policy_id,
+                "kind": "distribution",
+                "targetId": v[0],
+                "distributionId": v[0],
+                "paths": [POLICY_PATH],
+            }
+        )
+
+    def publish(
+        self,
+        published: pulumi.Input[str | None],
+        readable: Sequence[pulumi.Resource] = (),
+        rollout: pulumi.Resource | None = None,
+    ) -> None:
+        """Second phase: the TXT records, carrying the id the rollout step verified (RFC 8461 §8.1).
+
+        ``published`` is the id the rollout step verified live for this domain; ``readable`` are the resources that
+        let CloudFront read the object (the stack's bucket policy). Each TXT record depends on everything a
+        sender needs (:attr:`serving`, ``readable``) and, when given, on ``rollout`` itself (the program passes
+        it for stacks small enough that this edge stays cheap; otherwise the value carries the order).
         Registers the component's outputs; call exactly once.
         """
-        if self.invalidation is not None:
-            raise RuntimeError(f"{self._name}: publish() called twice")
-        plan = self.plan
-        # RFC 8461 §8.1: the new body must be what CloudFront serves before the id changes.
-        self.invalidation = PolicyInvalidation(
-            f"{self._name}-invalidation",
-            distribution_id=self.distribution.id,
-            paths=[POLICY_PATH],
-            trigger=plan.policy_id,
-            profile=self._aws_profile,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy_object, self.distribution, *readable]),
-        )
-        after_invalidation = pulumi.ResourceOptions(parent=self, depends_on=[self.invalidation])
-        self.txt_records = [self._txt(self._name, r, after_invalidation) for r in plan.records]
+        publish_txt(self, published, readable, rollout)
         self.register_outputs(
             {
-                "policyUrl": plan.policy_url,
-                "policyId": plan.policy_id,
-                "txtValues": {r.name: r.value for r in plan.records},
+                "policyUrl": self.plan.policy_url,
+                "policyId": self.plan.policy_id,
+                "txtValues": {r.name: r.value for r in self.plan.records},
                 "distributionDomainName": self.distribution.domain_name,
             }
         )
 
     def _adopt(self, opts: pulumi.ResourceOptions, label: str, name: str, kind: str) -> pulumi.ResourceOptions:
-        """Import an existing record listed under the domain's ``adopt`` setting (``pulumi import`` by config)."""
-        c = self.plan.config
-        if label not in c.adopt or c.adopt_zone_id is None:
-            return opts
-        return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(import_=f"{c.adopt_zone_id}_{name}_{kind}"))
+        return adopt_options(self.plan, opts, label, name, kind)
 
-    def _txt(self, name: str, record: DnsRecord, opts: pulumi.ResourceOptions) -> aws.route53.Record:
-        label = "_mta-sts" if record.name.startswith("_mta-sts.") else "_smtp._tls"
-        _, record_name = self.plan.location(record.name)
-        return aws.route53.Record(
-            f"{name}-{'sts' if label == '_mta-sts' else 'tlsrpt'}-txt",
-            zone_id=self._zone_id,
-            name=record_name,
-            type="TXT",
-            ttl=record.ttl,
-            records=[route53_txt_value(record.value)],
-            allow_overwrite=self.plan.config.allow_overwrite,
-            opts=self._adopt(opts, label, record_name, "TXT"),
+
+def value_only(output: pulumi.Output[Any]) -> pulumi.Output[Any]:
+    """``output``'s value, waited for, without recording a dependency on its resources (see rollout_target)."""
+    return pulumi.Output(set(), output.future(), output.is_known(), output.is_secret())
+
+
+def adopt_options(
+    plan: DomainPlan, opts: pulumi.ResourceOptions, label: str, name: str, kind: str
+) -> pulumi.ResourceOptions:
+    """Import an existing record listed under the domain's ``adopt`` setting (``pulumi import`` by config)."""
+    c = plan.config
+    if label not in c.adopt or c.adopt_zone_id is None:
+        return opts
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(import_=f"{c.adopt_zone_id}_{name}_{kind}"))
+
+
+def policy_object(
+    name: str, plan: DomainPlan, store: PolicyStore, opts: pulumi.ResourceOptions
+) -> aws.s3.BucketObjectv2:
+    """``<domain>/.well-known/mta-sts.txt`` in the stack's bucket: the exact bytes ``mtasts render`` prints."""
+    return aws.s3.BucketObjectv2(
+        f"{name}-policy",
+        bucket=store.bucket.id,
+        key=f"{plan.domain}{POLICY_PATH}",
+        content=plan.policy_text,
+        content_type=POLICY_CONTENT_TYPE,
+        cache_control=POLICY_CACHE_CONTROL,
+        opts=opts,
+    )
+
+
+#: Route53's hosted zone id for every alias to CloudFront (AWS General Reference, "Amazon CloudFront endpoints").
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+
+
+def alias_records(
+    component: pulumi.ComponentResource,
+    name: str,
+    zone_id: pulumi.Input[str],
+    target: pulumi.Input[str],
+    target_zone_id: pulumi.Input[str] = CLOUDFRONT_ZONE_ID,
+) -> list[aws.route53.Record]:
+    """A and AAAA alias records for ``mta-sts.<domain>`` to a CloudFront name.
+
+    Both hosting modes use these same two records (same names), so switching a domain's mode changes only the
+    alias target, in place: Route 53 swaps it atomically and the host never stops resolving.
+    """
+    plan: DomainPlan = component.plan  # type: ignore[attr-defined]
+    _, host_record_name = plan.location(plan.mta_sts_host)
+    child = pulumi.ResourceOptions(parent=component)
+    return [
+        aws.route53.Record(
+            f"{name}-{kind.lower()}",
+            zone_id=zone_id,
+            name=host_record_name,
+            type=kind,
+            aliases=[{"name": target, "zone_id": target_zone_id, "evaluate_target_health": False}],
+            allow_overwrite=plan.config.allow_overwrite,
+            opts=adopt_options(plan, child, "mta-sts", host_record_name, kind),
         )
+        for kind in ("A", "AAAA")
+    ]
+
+
+def publish_txt(
+    component: Any,
+    published: pulumi.Input[str | None],
+    readable: Sequence[pulumi.Resource],
+    rollout: pulumi.Resource | None,
+) -> None:
+    """Declare ``component``'s TXT records; ``published`` is the id the rollout step verified for its domain."""
+    if component._published:
+        raise RuntimeError(f"{component._name}: publish() called twice")
+    component._published = True
+    plan: DomainPlan = component.plan
+    verified = pulumi.Output.from_input(published)
+    depends = [*component.serving, *readable, *([rollout] if rollout is not None else [])]
+    opts = pulumi.ResourceOptions(parent=component, depends_on=depends)
+    component.txt_records = [
+        _txt(component, r, verified if r.name.startswith("_mta-sts.") else None, opts) for r in plan.records
+    ]
+
+
+def _txt(
+    component: Any, record: DnsRecord, verified: pulumi.Output[str | None] | None, opts: pulumi.ResourceOptions
+) -> aws.route53.Record:
+    """One TXT record; ``_mta-sts`` carries ``verified`` (the planned id once live, else the previous one)."""
+    plan: DomainPlan = component.plan
+    label = "_mta-sts" if record.name.startswith("_mta-sts.") else "_smtp._tls"
+    _, record_name = plan.location(record.name)
+    value: pulumi.Input[str] = route53_txt_value(record.value)
+    if verified is not None:
+        planned = record.value
+        value = verified.apply(
+            lambda vid: route53_txt_value(sts_record_value(vid) if vid and vid != plan.policy_id else planned)
+        )
+    return aws.route53.Record(
+        f"{component._name}-{'sts' if label == '_mta-sts' else 'tlsrpt'}-txt",
+        zone_id=component._zone_id,
+        name=record_name,
+        type="TXT",
+        ttl=record.ttl,
+        records=[value],
+        allow_overwrite=plan.config.allow_overwrite,
+        opts=adopt_options(plan, opts, label, record_name, "TXT"),
+    )

@@ -1,4 +1,9 @@
-"""A CloudFront invalidation that waits until it is Completed: the middle step of the safe rollout.
+"""A CloudFront invalidation that waits until it is Completed, and the dynamic-resource base of the kit.
+
+The program no longer declares one :class:`PolicyInvalidation` per domain: one rollout step per deployment
+(mtasts.resources.rollout) starts, waits for and verifies every invalidation at once, because each of these
+held one of the dynamic-provider host's four workers for its whole wait. This module keeps the single-
+invalidation helper and :class:`CachedProviderResource`, which the rollout step and the guard build on.
 
 RFC 8461 §8.1 (and §3.1): the new policy must be what senders fetch *before*
 the ``_mta-sts`` id changes, or a sender that sees the new id fetches the old

@@ -6,6 +6,7 @@ Pulumi's mock runtime.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import Callable
@@ -20,10 +21,13 @@ from ..lifecycle.retirement import OUTPUT_NAME, from_output, removal_problems
 from ..plan import StackPlan, plan_stack
 from .domain import MtaStsDomain, MtaStsDomainArgs
 from .guard import RetirementGuard
+from .quotas import applied_quotas, assign_shards, quota_problems, quota_values, shard_capacity, shard_count
 from .reports import TlsRptReceiver, TlsRptReceiverArgs
+from .rollout import PolicyRollout
+from .shared import SharedDomain, SharedDomainArgs, SharedHosting, SharedHostingArgs, published_delegations
 from .store import PolicyStore, PolicyStoreArgs
 
-__all__ = ["deploy", "main", "read_settings", "tune_garbage_collector"]
+__all__ = ["boto3_session", "deploy", "main", "read_settings", "tune_garbage_collector", "us_east_1_provider"]
 
 
 def read_settings() -> dict[str, object]:
@@ -54,11 +58,111 @@ def _zone_ids() -> Callable[[str], pulumi.Output[str]]:
     return lookup
 
 
+def _previous_hosting(entry: object) -> str | None:
+    """A domain's hosting mode in the previous ``domains`` output (``None``: not live there).
+
+    Outputs from before hosting modes name none, and every domain was dedicated then (it had a
+    ``distributionDomainName``).
+    """
+    if not isinstance(entry, dict) or entry.get("pending"):
+        return None
+    hosting = entry.get("hosting")
+    if hosting in ("dedicated", "shared"):
+        return str(hosting)
+    return "dedicated" if entry.get("distributionDomainName") else None
+
+
+def _refuse_mode_switches(previous: object, modes: dict[str, str], external: set[str]) -> dict[str, Any]:
+    """Refuse to switch a live domain between dedicated and shared in place, and a new dedicated external domain.
+
+    CloudFront lets a host name belong to one distribution or tenant at a time, and moves it only from a
+    disabled one (``UpdateDomainAssociation``, CloudFront API reference): a switch would leave the policy URL
+    unanswered for a while, and the kit does not automate the move (docs/deploy.md, "Changing modes"). A
+    ``dns: external`` domain can be dedicated only if it already was: a new one's ACM validation CNAME would only
+    be known after this deployment, which waits on it.
+    """
+    before = previous if isinstance(previous, dict) else {}
+    problems = []
+    for domain, now in sorted(modes.items()):
+        was = _previous_hosting(before.get(domain))
+        if was is not None and now != was:
+            problems.append(
+                f"domains.{domain}.hosting: {domain} is live on {was} hosting; switching it to {now} in place is "
+                "not supported (CloudFront moves a host name only from a disabled distribution): keep "
+                f"hosting: {was} for it, see docs/deploy.md#changing-modes"
+            )
+        elif was is None and now == "dedicated" and domain in external:
+            problems.append(
+                f"domains.{domain}.hosting: a new dns: external domain cannot be hosted dedicated (its ACM "
+                "validation CNAME is only known after the certificate is requested); use hosting: shared"
+            )
+    if problems:
+        raise pulumi.RunError("\n".join(f"error: {p}" for p in problems))
+    return {}
+
+
 def _refuse_unsafe_removals(previous: object, planned: list[str], now: float) -> dict[str, Any]:
     problems = removal_problems(from_output(previous), planned, now)
     if problems:
         raise pulumi.RunError("\n".join(f"error: {p}" for p in problems))
     return {}
+
+
+def us_east_1_provider(aws_profile: str | None) -> aws.Provider:
+    """The explicit provider for CloudFront's certificates (us-east-1).
+
+    Credentials seam: explicit providers do not inherit the stack's ``aws:*`` settings, so this is the one place
+    that builds it (and :func:`boto3_session` the one place for boto3 here); mtasts.resources.credentials passes
+    the stack's profile, assumed roles, allowed accounts and default tags on.
+    """
+    return aws.Provider("aws-us-east-1", region="us-east-1", profile=aws_profile)
+
+
+def boto3_session(aws_profile: str | None) -> Any:
+    """The boto3 session of the program's own calls (the Service Quotas read); see :func:`us_east_1_provider`."""
+    import boto3
+
+    return boto3.session.Session(profile_name=aws_profile or None)
+
+
+#: Up to this many domains each TXT record also names the rollout step in ``depends_on``. Beyond it the order is
+#: carried by the record's value alone (it is the rollout's output), because Pulumi's SDK walks a dependency's
+#: whole graph on each edge (``resource_cycle_breaker``), and the rollout's graph is the whole stack.
+MAX_EXPLICIT_ROLLOUT_EDGES = 200
+
+
+def _fan_out(output: pulumi.Output[Any], keys: list[str], keep_dependency: bool) -> dict[str, pulumi.Output[Any]]:
+    """One output per key of ``output``'s mapping, all resolved by a single pass over it.
+
+    ``output.apply(lambda m: m[key])`` once per domain would make Pulumi's SDK inspect the whole mapping (for
+    unknowns) once per domain: quadratic in the stack. With ``keep_dependency`` false the outputs carry the
+    value but not ``output``'s resources, see :data:`MAX_EXPLICIT_ROLLOUT_EDGES`.
+    """
+    loop = asyncio.get_event_loop()
+    futures: dict[str, asyncio.Future[Any]] = {k: loop.create_future() for k in keys}
+
+    async def spread() -> None:
+        try:
+            value = await output.future(with_unknowns=True)
+        except Exception as exc:  # every waiting output fails the same way
+            for f in futures.values():
+                f.set_exception(exc)
+            return
+        for k, f in futures.items():
+            f.set_result(value.get(k) if isinstance(value, dict) else None)
+
+    spreading = asyncio.ensure_future(spread())
+    known = asyncio.ensure_future(output.is_known())
+    secret = asyncio.ensure_future(output.is_secret())
+    resources: Any = output.resources() if keep_dependency else set()
+    if keep_dependency:
+        resources = asyncio.ensure_future(resources)
+
+    async def value_of(key: str) -> Any:
+        await spreading
+        return await futures[key]
+
+    return {k: pulumi.Output(resources, value_of(k), known, secret) for k in keys}
 
 
 def deploy(
@@ -69,34 +173,83 @@ def deploy(
     previous_retirement: pulumi.Input[object] | None = None,
     now: float | None = None,
     zone_id: Callable[[str], pulumi.Input[str]] | None = None,
+    previous_shards: pulumi.Input[object] | None = None,
+    previous_domains: pulumi.Input[object] | None = None,
+    delegated: set[str] | None = None,
 ) -> dict[str, Any]:
     """Declare every resource of ``plan`` and return the stack outputs.
 
     ``previous_retirement`` is the ``retirement`` output of the stack's last deployment; a domain it lists
     that the plan drops before that is safe (RFC 8461 §8.3) fails the program, in preview already.
+    ``previous_shards`` is its ``hostingShards`` output, so dedicated distributions keep their origin access
+    control and function (mtasts.resources.quotas.assign_shards). ``previous_domains`` is its ``domains``
+    output: a live domain whose hosting mode changed is refused (:func:`_refuse_mode_switches`).
+    ``delegated`` are the ``dns: external`` domains whose owner published the CNAMEs (``None``: all); the
+    others are pending (mtasts.resources.shared).
     """
     now = time.time() if now is None else now
     zone_id = zone_id or _zone_ids()
     price_class = str(plan.config.settings.get("priceClass", "PriceClass_100"))
-    us_east_1 = aws.Provider("aws-us-east-1", region="us-east-1", profile=aws_profile)
-    store = PolicyStore("policies", PolicyStoreArgs(stack=stack))
-    domains: dict[str, MtaStsDomain] = {}
+    overrides = plan.config.settings.get("quotas")
+    capacity = shard_capacity(quota_values(overrides if isinstance(overrides, dict) else None))
+    dedicated_names = [d.domain for d in plan.domains if d.config.hosting == "dedicated"]
+    shared_plans = [d for d in plan.domains if d.config.hosting != "dedicated"]
+    shards = shard_count(len(dedicated_names), capacity) if dedicated_names else 0
+    us_east_1 = us_east_1_provider(aws_profile) if dedicated_names else None
+    store = PolicyStore("policies", PolicyStoreArgs(stack=stack, shards=shards))
+    assignment = pulumi.Output.from_input(previous_shards).apply(
+        lambda prev: assign_shards(dedicated_names, prev if isinstance(prev, dict) else None, capacity)
+    )
+    shard_of = _fan_out(assignment, dedicated_names, keep_dependency=True)
+    shared = SharedHosting("shared", SharedHostingArgs(stack=stack, store=store)) if shared_plans else None
+    domains: dict[str, MtaStsDomain | SharedDomain] = {}
     for d in plan.domains:
         zone, _ = d.location(d.sts_record.name)
-        domains[d.domain] = MtaStsDomain(
-            d.domain,
-            MtaStsDomainArgs(
-                plan=d,
-                store=store,
-                zone_id=zone_id(zone),
-                us_east_1=us_east_1,
-                price_class=price_class,
-                aws_profile=aws_profile,
-            ),
-        )
-    bucket_policy = store.grant_read([c.distribution.arn for c in domains.values()])
-    for component in domains.values():
-        component.publish(readable=[bucket_policy])
+        if d.config.hosting == "dedicated" and us_east_1 is not None:
+            oac_ids = [o.id for o in store.origin_access_controls]
+            filter_arns = [f.arn for f in store.path_filters]
+            domains[d.domain] = MtaStsDomain(
+                d.domain,
+                MtaStsDomainArgs(
+                    plan=d,
+                    store=store,
+                    zone_id=zone_id(zone),
+                    us_east_1=us_east_1,
+                    price_class=price_class,
+                    aws_profile=aws_profile,
+                    origin_access_control_id=_pick(shard_of[d.domain], oac_ids),
+                    path_filter_arn=_pick(shard_of[d.domain], filter_arns),
+                ),
+            )
+        elif shared is not None:
+            pending = d.external and delegated is not None and d.domain not in delegated
+            domains[d.domain] = SharedDomain(
+                d.domain,
+                SharedDomainArgs(plan=d, store=store, hosting=shared, zone_id=zone_id(zone), pending=pending),
+            )
+    arns = [c.distribution.arn for c in domains.values() if isinstance(c, MtaStsDomain)]
+    if shared is not None:
+        arns.append(shared.distribution.arn)
+    bucket_policy = store.grant_read(arns)
+    targets: dict[str, pulumi.Output[dict[str, Any]]] = {}
+    for name, c in domains.items():
+        target = c.rollout_target() if isinstance(c, MtaStsDomain) else c.rollout_target(shared.distribution.id)  # type: ignore[union-attr]
+        if target is not None:
+            targets[name] = target
+    # One step for the whole deployment (mtasts.resources.rollout). Its targets wait for each distribution or
+    # tenant (a dependency the engine records) and for each object and host record (by value only: thousands of
+    # recorded edges into one resource cost Pulumi's SDK quadratic time, see MAX_EXPLICIT_ROLLOUT_EDGES).
+    rollout = PolicyRollout(
+        "policy-rollout",
+        pulumi.Output.all(**targets) if targets else {},
+        profile=aws_profile,
+        opts=pulumi.ResourceOptions(depends_on=[bucket_policy]),
+    )
+    explicit = len(domains) <= MAX_EXPLICIT_ROLLOUT_EDGES
+    published = _fan_out(rollout.published, list(domains), keep_dependency=explicit)
+    for name, component in domains.items():
+        component.publish(published[name], readable=[bucket_policy], rollout=rollout if explicit else None)
+    rollout.failures.apply(_report_failures)
     reports = plan.config.settings.get("reports")
     receiver = None
     if isinstance(reports, dict):
@@ -118,46 +271,69 @@ def deploy(
             ),
         )
 
-    # After every domain (it depends on all of them): see mtasts.resources.guard.
-    guard = RetirementGuard(
-        "retirement-guard", list(plan.domains), pulumi.ResourceOptions(depends_on=list(domains.values()))
-    )
+    # After every domain: see mtasts.resources.guard. Its TXT records are each domain's last resources (they
+    # depend on all the others); naming only them, not every child, keeps this one resource's edges few
+    # (Pulumi's SDK copies a resource's dependency set on every edge it adds). A pending domain has none yet.
+    last = [r for c in domains.values() for r in (c.txt_records or c.serving)]
+    guard = RetirementGuard("retirement-guard", list(plan.domains), pulumi.ResourceOptions(depends_on=last))
     planned = sorted(domains)
+    modes = {d.domain: d.config.hosting for d in plan.domains}
+    external = {d.domain for d in plan.domains if d.external}
+    switch_check = pulumi.Output.from_input(previous_domains).apply(
+        lambda prev: _refuse_mode_switches(prev, modes, external)
+    )
     guard_check = pulumi.Output.from_input(previous_retirement).apply(
         lambda prev: _refuse_unsafe_removals(prev, planned, now)
     )
     return {
         "bucketName": store.bucket.bucket,
-        "domains": {
-            name: {
-                "policyUrl": c.policy_url,
-                "policyId": c.policy_id,
-                "txtValues": {r.name: r.value for r in c.plan.records},
-                "distributionDomainName": c.distribution.domain_name,
-                "delegation": _delegation(c),
-            }
-            for name, c in domains.items()
-        },
+        "domains": {name: _domain_outputs(c) for name, c in domains.items()},
         "reportsEndpoint": receiver.uri if receiver else None,
         "reportsBucket": receiver.bucket.bucket if receiver else None,
         # Read back by the next deployment to refuse unsafe removals; see docs/gitops.md.
-        OUTPUT_NAME: pulumi.Output.all(guard_check, guard.record).apply(lambda v: v[1]),
+        OUTPUT_NAME: pulumi.Output.all(guard_check, switch_check, guard.record).apply(lambda v: v[2]),
+        # Read back by the next deployment so no distribution changes shard needlessly.
+        SHARDS_OUTPUT: assignment,
+        "sharedRoutingEndpoint": shared.connection_group.routing_endpoint if shared else None,
     }
 
 
-def _delegation(component: MtaStsDomain) -> list[Any]:
-    """CNAMEs the owner of a ``dns: external`` domain publishes, ACM validation included."""
-    plan = component.plan
-    if not plan.external:
-        return []
-    validation = component.certificate.domain_validation_options[0]
-    records: list[Any] = [r.to_dict() for r in plan.delegation]
-    records.append(
-        pulumi.Output.all(validation.resource_record_name, validation.resource_record_value).apply(
-            lambda v: {"name": v[0].rstrip("."), "type": "CNAME", "value": v[1].rstrip("."), "ttl": plan.config.ttl}
+#: Stack output holding each dedicated domain's shard.
+SHARDS_OUTPUT = "hostingShards"
+
+
+def _pick(shard: pulumi.Output[int], values: list[pulumi.Output[str]]) -> Any:
+    """The value of the domain's ``shard`` among ``values`` (one per shard)."""
+    return pulumi.Output.all(shard, *values).apply(lambda v: v[1 + v[0]])
+
+
+def _report_failures(failures: object) -> None:
+    """Log each domain the rollout held back as an error: ``pulumi up`` then fails, after all else is done."""
+    if isinstance(failures, dict):
+        for domain, why in sorted(failures.items()):
+            pulumi.log.error(f"domains.{domain}: policy not verified live, its _mta-sts TXT keeps the old id: {why}")
+
+
+def _domain_outputs(c: MtaStsDomain | SharedDomain) -> dict[str, Any]:
+    plan = c.plan
+    delegation: list[Any] = [r.to_dict() for r in plan.delegation]
+    if isinstance(c, MtaStsDomain) and plan.external:
+        # A dedicated external domain from before hosting modes: its owner also keeps ACM's validation CNAME.
+        validation = c.certificate.domain_validation_options[0]
+        delegation.append(
+            pulumi.Output.all(validation.resource_record_name, validation.resource_record_value).apply(
+                lambda v: {"name": v[0].rstrip("."), "type": "CNAME", "value": v[1].rstrip("."), "ttl": plan.config.ttl}
+            )
         )
-    )
-    return records
+    return {
+        "policyUrl": c.policy_url,
+        "policyId": c.policy_id,
+        "txtValues": {r.name: r.value for r in plan.records},
+        "hosting": c.hosting,
+        "distributionDomainName": c.distribution.domain_name if isinstance(c, MtaStsDomain) else None,
+        "delegation": delegation,
+        "pending": bool(getattr(c, "pending", False)),
+    }
 
 
 def tune_garbage_collector() -> None:
@@ -189,16 +365,40 @@ def main(templates: TemplateStore | None = None) -> None:
         raise pulumi.RunError("invalid stack config:\n" + "\n".join(f"error: {line}" for line in exc.lines())) from None
     if plan.config.settings.get("preflight", True):
         _preflight(plan)
+    aws_profile = pulumi.Config("aws").get("profile")
+    if plan.config.settings.get("preflight", True):
+        _check_quotas(plan, aws_profile)
     own = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
-    previous = pulumi.StackReference(own).get_output(OUTPUT_NAME)
+    reference = pulumi.StackReference(own)
     outputs = deploy(
         plan,
         stack=pulumi.get_stack(),
-        aws_profile=pulumi.Config("aws").get("profile"),
-        previous_retirement=previous,
+        aws_profile=aws_profile,
+        previous_retirement=reference.get_output(OUTPUT_NAME),
+        previous_shards=reference.get_output(SHARDS_OUTPUT),
+        previous_domains=reference.get_output("domains"),
+        delegated=published_delegations(plan.domains),
     )
     for name, value in outputs.items():
         pulumi.export(name, value)
+
+
+def _check_quotas(plan: StackPlan, aws_profile: str | None, client: Any = None) -> None:
+    """Refuse, before declaring anything, a stack that would pass one of the account's applied quotas.
+
+    Reads the applied values with the Service Quotas API (``ListServiceQuotas``, us-east-1) and fails with one
+    line per quota exceeded, naming its code and the command that raises it (mtasts.resources.quotas).
+    """
+    if client is None:
+        client = boto3_session(aws_profile).client("service-quotas", region_name="us-east-1")
+    try:
+        applied = applied_quotas(client)
+    except Exception as exc:  # without the API, the stack's assumed values are checked
+        pulumi.log.warn(f"could not read the account's quotas ({exc}); checking against mta-sts:quotas / defaults")
+        applied = {}
+    problems = quota_problems(plan.quota_needs(), applied)
+    if problems:
+        raise pulumi.RunError("quotas exceeded:\n" + "\n".join(f"error: {p}" for p in problems))
 
 
 def _preflight(plan: StackPlan) -> None:

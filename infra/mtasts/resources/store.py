@@ -12,7 +12,7 @@ import pulumi_aws as aws
 from ..policy import POLICY_PATH
 from .bucket import private_bucket
 
-__all__ = ["PolicyStore", "PolicyStoreArgs", "bucket_policy_document"]
+__all__ = ["PolicyStore", "PolicyStoreArgs", "bucket_policy_document", "path_filter"]
 
 #: Above this many distributions the bucket policy names the account's distributions by wildcard instead of
 #: one ARN each, to stay under S3's 20 KB bucket policy limit (about 70 bytes per ARN).
@@ -64,20 +64,35 @@ def bucket_policy_document(bucket_arn: str, account_id: str, distribution_arns: 
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
 
 
+def path_filter(name: str, opts: pulumi.ResourceOptions) -> aws.cloudfront.Function:
+    """The viewer-request function serving only the policy path (:data:`PATH_FILTER_CODE`)."""
+    return aws.cloudfront.Function(
+        name,
+        runtime="cloudfront-js-2.0",
+        comment=f"Serve only {POLICY_PATH}; 404 for anything else",
+        code=PATH_FILTER_CODE,
+        publish=True,
+        opts=opts,
+    )
+
+
 @dataclass(frozen=True)
 class PolicyStoreArgs:
     """Settings of the stack's policy store."""
 
     stack: str
     """Stack name, used in resource descriptions."""
+    shards: int = 1
+    """Origin access controls and CloudFront Functions to make, one of each per shard of dedicated
+    distributions (:func:`mtasts.resources.quotas.assign_shards`); 0 when every domain is hosted shared."""
 
 
 class PolicyStore(pulumi.ComponentResource):
     """The private S3 bucket holding every domain's policy, and what CloudFront needs to read it."""
 
     bucket: aws.s3.Bucket
-    origin_access_control: aws.cloudfront.OriginAccessControl
-    path_filter: aws.cloudfront.Function
+    origin_access_controls: list[aws.cloudfront.OriginAccessControl]
+    path_filters: list[aws.cloudfront.Function]
 
     def __init__(self, name: str, args: PolicyStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mtasts:index:PolicyStore", name, None, opts)
@@ -91,23 +106,33 @@ class PolicyStore(pulumi.ComponentResource):
             versioning_configuration={"status": "Enabled"},
             opts=child,
         )
-        self.origin_access_control = aws.cloudfront.OriginAccessControl(
-            f"{name}-oac",
-            description=f"MTA-STS policies of stack {args.stack}",
-            origin_access_control_origin_type="s3",
-            signing_behavior="always",
-            signing_protocol="sigv4",
-            opts=child,
-        )
-        self.path_filter = aws.cloudfront.Function(
-            f"{name}-path-filter",
-            runtime="cloudfront-js-2.0",
-            comment=f"Serve only {POLICY_PATH}; 404 for anything else",
-            code=PATH_FILTER_CODE,
-            publish=True,
-            opts=child,
-        )
+        # CloudFront allows 100 distributions per origin access control and per function (both adjustable;
+        # "Quotas"): one of each per shard. Shard 0 keeps the names a one-shard stack always had.
+        self.origin_access_controls = [
+            aws.cloudfront.OriginAccessControl(
+                f"{name}-oac" + (f"-{i}" if i else ""),
+                description=f"MTA-STS policies of stack {args.stack}" + (f" (shard {i})" if i else ""),
+                origin_access_control_origin_type="s3",
+                signing_behavior="always",
+                signing_protocol="sigv4",
+                opts=child,
+            )
+            for i in range(args.shards)
+        ]
+        self.path_filters = [
+            path_filter(f"{name}-path-filter" + (f"-{i}" if i else ""), child) for i in range(args.shards)
+        ]
         self.register_outputs({"bucketName": self.bucket.bucket})
+
+    @property
+    def origin_access_control(self) -> aws.cloudfront.OriginAccessControl:
+        """Shard 0's origin access control."""
+        return self.origin_access_controls[0]
+
+    @property
+    def path_filter(self) -> aws.cloudfront.Function:
+        """Shard 0's path filter."""
+        return self.path_filters[0]
 
     def grant_read(self, distribution_arns: Sequence[pulumi.Output[str]]) -> aws.s3.BucketPolicy:
         """The bucket policy for the stack's distributions; call once, after every domain is declared.

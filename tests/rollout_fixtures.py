@@ -1,0 +1,73 @@
+"""A loopback HTTPS "CloudFront" for the rollout step: serves each host's current body with SNI and Host checks."""
+
+from __future__ import annotations
+
+import http.server
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import trustme
+
+from mtasts.resources.rollout import fetch_policy
+
+
+@dataclass
+class Edge:
+    """What the loopback edge serves: host -> body; ``requests`` counts fetches per host."""
+
+    bodies: dict[str, bytes] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)
+    port: int = 0
+    ca_file: str = ""
+
+    def fetch(self, host: str) -> bytes:
+        """Fetch ``host``'s policy through this edge, as the rollout step does through CloudFront."""
+        return fetch_policy(host, connect_to=("127.0.0.1", self.port), ca_file=self.ca_file, timeout=5.0)
+
+
+@contextmanager
+def loopback_edge(hosts: list[str], tmp_dir: str) -> Iterator[Edge]:
+    """Start an HTTPS server on 127.0.0.1 with a certificate for ``hosts``; stop it on exit."""
+    ca = trustme.CA()
+    cert = ca.issue_cert(*hosts)
+    ca_file = f"{tmp_dir}/ca.pem"
+    ca.cert_pem.write_to_path(ca_file)
+    edge = Edge(ca_file=ca_file)
+    lock = threading.Lock()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # http.server's naming
+            host = (self.headers.get("Host") or "").lower()
+            with lock:
+                edge.requests[host] = edge.requests.get(host, 0) + 1
+                body = edge.bodies.get(host)
+            if self.path != "/.well-known/mta-sts.txt" or body is None:
+                self.send_response(404)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            """Quiet."""
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    edge.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield edge
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

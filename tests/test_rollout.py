@@ -1,0 +1,257 @@
+"""The rollout step: every invalidation started at once, waited for together, then verified over HTTPS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from mtasts.policy import Policy, policy_id
+from mtasts.resources import rollout
+from mtasts.resources.rollout import PolicyRolloutProvider, RolloutTarget, fetch_policy, run_rollout
+from rollout_fixtures import loopback_edge
+
+
+def body(i: int, version: int) -> bytes:
+    return Policy(mode="testing", max_age=86400, mx=(f"mx{version}.d{i}.example.com",)).to_bytes()
+
+
+class FakeClock:
+    """Time that advances only when the code sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class RecordingCloudFront:
+    """Invalidations complete after ``polls`` reads each; records the order of calls and the most in flight."""
+
+    def __init__(self, polls: int = 2, on_complete: Any = None) -> None:
+        self.polls = polls
+        self.calls: list[str] = []
+        self.left: dict[str, int] = {}
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.on_complete = on_complete
+        self.target_of: dict[str, str] = {}
+
+    def _create(self, target: str) -> dict[str, Any]:
+        iid = f"I{len(self.left)}"
+        self.left[iid] = self.polls
+        self.target_of[iid] = target
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        self.calls.append(f"create {target}")
+        return {"Invalidation": {"Id": iid, "Status": "InProgress"}}
+
+    def _get(self, iid: str) -> dict[str, Any]:
+        self.calls.append(f"get {iid}")
+        self.left[iid] -= 1
+        if self.left[iid] == 0:
+            self.in_flight -= 1
+            if self.on_complete:
+                self.on_complete(self.target_of[iid])
+        return {"Invalidation": {"Id": iid, "Status": "Completed" if self.left[iid] <= 0 else "InProgress"}}
+
+    def create_invalidation(self, DistributionId: str, InvalidationBatch: Any) -> dict[str, Any]:
+        return self._create(DistributionId)
+
+    def get_invalidation(self, DistributionId: str, Id: str) -> dict[str, Any]:
+        return self._get(Id)
+
+    def create_invalidation_for_distribution_tenant(self, Id: str, InvalidationBatch: Any) -> dict[str, Any]:
+        return self._create(Id)
+
+    def get_invalidation_for_distribution_tenant(self, DistributionTenantId: str, Id: str) -> dict[str, Any]:
+        return self._get(Id)
+
+
+def tenants(count: int, version: int = 2) -> list[RolloutTarget]:
+    return [
+        RolloutTarget(f"d{i}.example.com", policy_id(body(i, version)), "tenant", f"dt_{i}", "EMULTI")
+        for i in range(count)
+    ]
+
+
+def test_all_invalidations_start_before_any_wait_and_finish_in_one_invalidations_time(tmp_path: Path) -> None:
+    """50 changed tenants: 50 creates, then polling; done after one invalidation's polls, not 50 of them."""
+    count = 50
+    hosts = [f"mta-sts.d{i}.example.com" for i in range(count)]
+    with loopback_edge(hosts, str(tmp_path)) as edge:
+        edge.bodies = {f"mta-sts.d{i}.example.com": body(i, 2) for i in range(count)}
+        client, clock = RecordingCloudFront(polls=3), FakeClock()
+        result = run_rollout(client, tenants(count), {}, fetch=edge.fetch, poll=5, sleep=clock.sleep, clock=clock)
+    assert result.failures == {}
+    assert result.published == {t.domain: t.policy_id for t in tenants(count)}
+    assert all(c.startswith("create") for c in client.calls[:count])
+    assert client.most_in_flight == count
+    assert clock.now == 10  # three polls, two sleeps of 5 s: one invalidation's wait for all 50
+
+
+def test_a_domain_serving_stale_bytes_holds_back_only_itself(tmp_path: Path) -> None:
+    """A tenant whose edge still serves the old body fails verification; it keeps its old id, the others go."""
+    hosts = [f"mta-sts.d{i}.example.com" for i in range(3)]
+    previous = {f"d{i}.example.com": policy_id(body(i, 1)) for i in range(3)}
+    with loopback_edge(hosts, str(tmp_path)) as edge:
+        edge.bodies = {f"mta-sts.d{i}.example.com": body(i, 2) for i in range(3)}
+        edge.bodies["mta-sts.d1.example.com"] = body(1, 1)
+        clock = FakeClock()
+        result = run_rollout(
+            RecordingCloudFront(),
+            tenants(3),
+            previous,
+            fetch=edge.fetch,
+            timeout=30,
+            poll=5,
+            sleep=clock.sleep,
+            clock=clock,
+        )
+    assert set(result.failures) == {"d1.example.com"}
+    assert f"serves id {previous['d1.example.com']}, not" in result.failures["d1.example.com"]
+    assert result.published["d1.example.com"] == previous["d1.example.com"]
+    assert result.published["d0.example.com"] == policy_id(body(0, 2))
+
+
+def test_unchanged_domains_are_not_invalidated() -> None:
+    """A domain whose id is already published needs no invalidation and no fetch."""
+    client = RecordingCloudFront()
+    targets = tenants(2)
+    previous = {targets[0].domain: targets[0].policy_id}
+    fetched: list[str] = []
+
+    def fetch(host: str) -> bytes:
+        fetched.append(host)
+        return body(1, 2)
+
+    clock = FakeClock()
+    result = run_rollout(client, targets, previous, fetch=fetch, sleep=clock.sleep, clock=clock)
+    assert [c for c in client.calls if c.startswith("create")] == ["create dt_1"]
+    assert fetched == ["mta-sts.d1.example.com"]
+    assert result.published == {t.domain: t.policy_id for t in targets}
+
+
+def test_in_progress_limit_per_distribution_is_respected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With room for 2 paths in flight per distribution, 5 tenants are invalidated 2 at a time, all in the end."""
+    monkeypatch.setattr(rollout, "MAX_PATHS_IN_PROGRESS", 2)
+    client, clock = RecordingCloudFront(polls=1), FakeClock()
+    targets = tenants(5)
+    result = run_rollout(
+        client, targets, {}, fetch=lambda h: body(int(h.split(".")[1][1:]), 2), sleep=clock.sleep, clock=clock
+    )
+    assert client.most_in_flight == 2
+    assert result.failures == {}
+    assert len(result.published) == 5
+
+
+def test_an_api_error_fails_one_domain_with_its_reason() -> None:
+    """CloudFront refusing one tenant's invalidation fails that domain only, naming the error."""
+
+    class Refusing(RecordingCloudFront):
+        def create_invalidation_for_distribution_tenant(self, Id: str, InvalidationBatch: Any) -> dict[str, Any]:
+            if Id == "dt_0":
+                raise RuntimeError("AccessDenied")
+            return super().create_invalidation_for_distribution_tenant(Id, InvalidationBatch)
+
+    clock = FakeClock()
+    result = run_rollout(Refusing(), tenants(2), {}, fetch=lambda h: body(1, 2), sleep=clock.sleep, clock=clock)
+    assert result.failures == {"d0.example.com": "CloudFront invalidation could not be created (AccessDenied)"}
+    assert "d0.example.com" not in result.published  # a new domain: no TXT value at all
+    assert result.published == {"d1.example.com": policy_id(body(1, 2))}
+
+
+def test_wait_is_bounded_by_one_deadline() -> None:
+    """Invalidations still in progress at the deadline fail with the wait named; nothing waits longer."""
+    clock = FakeClock()
+    result = run_rollout(
+        RecordingCloudFront(polls=1000),
+        tenants(3),
+        {},
+        fetch=lambda h: b"",
+        timeout=20,
+        poll=5,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    assert clock.now == 20
+    assert all("did not complete within 20 s" in why for why in result.failures.values())
+    assert len(result.failures) == 3
+
+
+def test_against_moto_distributions_and_loopback_https(fake_aws_credentials: None, tmp_path: Path) -> None:
+    """Real boto3 calls (moto) for 3 dedicated distributions, then HTTPS verification through the loopback edge."""
+    with mock_aws():
+        client = boto3.client("cloudfront")
+        targets = []
+        for i in range(3):
+            created = client.create_distribution(
+                DistributionConfig={
+                    "CallerReference": f"d{i}",
+                    "Comment": "",
+                    "Enabled": True,
+                    "Origins": {
+                        "Quantity": 1,
+                        "Items": [
+                            {
+                                "Id": "o",
+                                "DomainName": "b.s3.amazonaws.com",
+                                "S3OriginConfig": {"OriginAccessIdentity": ""},
+                            }
+                        ],
+                    },
+                    "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "https-only", "MinTTL": 0},
+                }
+            )
+            dist = created["Distribution"]["Id"]
+            targets.append(RolloutTarget(f"d{i}.example.com", policy_id(body(i, 2)), "distribution", dist, dist))
+        hosts = [f"mta-sts.d{i}.example.com" for i in range(3)]
+        with loopback_edge(hosts, str(tmp_path)) as edge:
+            edge.bodies = {f"mta-sts.d{i}.example.com": body(i, 2) for i in range(3)}
+            result = run_rollout(client, targets, {}, fetch=edge.fetch, poll=0.01)
+        for t in targets:
+            listed = client.list_invalidations(DistributionId=t.target_id)["InvalidationList"]
+            assert listed["Quantity"] == 1
+    assert result.failures == {}
+    assert result.published == {t.domain: t.policy_id for t in targets}
+    assert edge.requests == dict.fromkeys(hosts, 1)
+
+
+def test_fetch_refuses_a_policy_over_64_kib(tmp_path: Path) -> None:
+    """The verification read is capped at 64 KiB (RFC 8461 §3.3), so a hostile edge cannot stall it."""
+    with loopback_edge(["mta-sts.big.example"], str(tmp_path)) as edge:
+        edge.bodies = {"mta-sts.big.example": b"x" * 70_000}
+        with pytest.raises(ValueError, match="larger than 65536 bytes"):
+            fetch_policy("mta-sts.big.example", connect_to=("127.0.0.1", edge.port), ca_file=edge.ca_file)
+
+
+def test_provider_update_rolls_out_only_changes_and_retries_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """update() starts from the ids verified last time; a failure last time makes diff report a change."""
+    seen: list[tuple[list[str], dict[str, str]]] = []
+
+    def fake_run(client: Any, targets: list[RolloutTarget], previous: dict[str, str], **_: Any) -> Any:
+        seen.append(([t.domain for t in targets], dict(previous)))
+        return rollout.RolloutResult(published={t.domain: t.policy_id for t in targets})
+
+    monkeypatch.setattr(rollout, "run_rollout", fake_run)
+    monkeypatch.setattr(rollout, "_client", lambda props: None)
+    provider = PolicyRolloutProvider()
+    target = {"policyId": "b", "kind": "tenant", "targetId": "dt_1", "distributionId": "E"}
+    olds = {"targets": {"x.example": {**target, "policyId": "a"}}, "published": {"x.example": "a"}, "failures": {}}
+    news = {"targets": {"x.example": target}}
+    assert provider.diff("r", olds, news).changes is True
+    assert provider.diff("r", olds, dict(olds)).changes is False
+    assert provider.diff("r", {**olds, "failures": {"x.example": "e"}}, dict(olds)).changes is True
+    outs = provider.update("r", olds, news).outs
+    assert seen == [(["x.example"], {"x.example": "a"})]
+    assert outs["published"] == {"x.example": "b"}
+    moved = {"targets": {"x.example": {**target, "targetId": "dt_2", "policyId": "a"}}}
+    provider.update("r", {**olds, "targets": {"x.example": {**target, "policyId": "a"}}}, moved)
+    assert seen[-1][1] == {}  # moved to another tenant: verified again even with the same id
