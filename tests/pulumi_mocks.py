@@ -14,6 +14,7 @@ import pulumi.resource
 
 from mtasts.config import parse_stack_settings
 from mtasts.plan import StackPlan, plan_stack
+from mtasts.resources.credentials import AwsSettings
 from mtasts.resources.guard import RetirementGuardProvider
 from mtasts.resources.program import deploy
 
@@ -191,6 +192,7 @@ def build(
     delegated: set[str] | None = None,
     mocks: Mocks | None = None,
     previous_domains: dict[str, Any] | None = None,
+    aws_settings: AwsSettings | None = None,
 ) -> Run:
     """Run the program on ``settings`` under mocks and return what it registered, once all of it resolved."""
     now = PROGRAM_CLOCK if now is None else now
@@ -210,6 +212,7 @@ def build(
                 previous_shards=shards or {},
                 delegated=delegated,
                 previous_domains=previous_domains or {},
+                aws_settings=aws_settings,
             )
         run.update(regs=regs, plan=plan)
         return pulumi.Output.from_input(outputs).apply(lambda resolved: run.update(outputs=resolved))

@@ -195,7 +195,7 @@ def test_another_active_rule_set_is_refused_unless_allowed(ses: Any) -> None:
 def test_the_provider_checks_on_create_and_on_every_diff(ses: Any) -> None:
     """create records what was active; diff (preview and up) checks again and refuses a set activated since."""
     provider = ActiveRuleSetGuardProvider()
-    props = {"ruleSetName": "tlsrpt-receiver-rules", "region": "eu-west-1", "replace": False, "profile": None}
+    props = {"ruleSetName": "tlsrpt-receiver-rules", "region": "eu-west-1", "replace": False, "aws": {}}
     created = provider.create(props)
     assert created.outs is not None
     assert created.outs["previous"] == ""

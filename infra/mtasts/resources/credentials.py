@@ -18,20 +18,16 @@ module reads the settings once and hands the same ones to both:
   ``allowedAccountIds`` or is in ``forbiddenAccountIds`` — as the provider does (Terraform AWS provider,
   "allowed_account_ids"/"forbidden_account_ids").
 
-Wiring (``infra/mtasts/resources/program.py`` and the dynamic providers; not done here):
+Where it is used (tests/test_credentials_wiring.py):
 
-1. In :func:`mtasts.resources.program.main`, read ``settings = aws_settings()`` and pass it to ``deploy``
-   (replacing ``aws_profile=pulumi.Config("aws").get("profile")``).
-2. In ``deploy``, replace ``aws.Provider("aws-us-east-1", region="us-east-1", profile=aws_profile)`` with
-   ``provider("aws-us-east-1", "us-east-1", settings)``. Keep the resource name: a new name would replace the
-   provider and with it every certificate it manages.
-3. Give each dynamic resource the settings as a *secret* property (they may hold static keys or a web
-   identity token, and dynamic-resource inputs are stored in the state):
-   ``"aws": pulumi.Output.secret(settings.to_props())``. Inside the provider's ``create``/``update``/``delete``:
-   ``session = boto3_session(AwsSettings.from_props(props["aws"]), region)`` and ``session.client("cloudfront")``
-   (CloudFront is global: ``"us-east-1"``). Leave ``"aws"`` out of the provider's ``diff`` so a rotated role
-   does not replace resources. Pass no settings through the provider object itself: the kit serializes each
-   dynamic provider once per process (``CachedProviderResource``).
+1. :func:`mtasts.resources.program.main` reads ``aws_settings()`` once and passes it to the quota check and to
+   ``deploy(..., aws_settings=...)``.
+2. ``deploy`` builds the us-east-1 provider with :func:`provider` under its old name ``aws-us-east-1`` (a new
+   name would replace the provider and with it every certificate it manages).
+3. Each dynamic resource (the rollout step, the SES rule-set check) gets the settings as a *secret* input
+   ``"aws"`` (they may hold static keys or a web identity token, and dynamic-resource inputs are stored in the
+   state); inside the provider, ``boto3_session(AwsSettings.from_props(props["aws"]), region)``. ``"aws"`` is
+   left out of the providers' ``diff``, so rotated credentials replace or re-run nothing.
 4. ``mtasts`` commands that call AWS outside Pulumi (``reports summarize``) keep boto3's default chain: they
    run as the operator, not as the stack.
 """

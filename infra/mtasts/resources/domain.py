@@ -51,8 +51,6 @@ class MtaStsDomainArgs:
     """Provider in us-east-1, where CloudFront requires its certificates."""
     price_class: str = "PriceClass_100"
     """CloudFront price class."""
-    aws_profile: str | None = None
-    """Unused since the rollout step (mtasts.resources.rollout) does the invalidations; kept for callers."""
     origin_access_control_id: pulumi.Input[str] | None = None
     """The origin access control of the domain's shard (default: the store's first)."""
     path_filter_arn: pulumi.Input[str] | None = None
@@ -76,7 +74,6 @@ class MtaStsDomain(pulumi.ComponentResource):
         c = plan.config
         self.plan = plan
         self._zone_id = args.zone_id
-        self._aws_profile = args.aws_profile
         child = pulumi.ResourceOptions(parent=self)
         in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=args.us_east_1)
         host = plan.mta_sts_host

@@ -19,6 +19,9 @@ from ..config import NAMESPACE, STACK_KEYS, TemplateStore, parse_stack_settings
 from ..errors import MtastsError
 from ..lifecycle.retirement import OUTPUT_NAME, from_output, removal_problems
 from ..plan import StackPlan, plan_stack
+from .credentials import AwsSettings, aws_settings
+from .credentials import boto3_session as settings_session
+from .credentials import provider as explicit_provider
 from .domain import MtaStsDomain, MtaStsDomainArgs
 from .guard import RetirementGuard
 from .quotas import applied_quotas, assign_shards, quota_problems, quota_values, shard_capacity, shard_count
@@ -108,21 +111,19 @@ def _refuse_unsafe_removals(previous: object, planned: list[str], now: float) ->
     return {}
 
 
-def us_east_1_provider(aws_profile: str | None) -> aws.Provider:
-    """The explicit provider for CloudFront's certificates (us-east-1).
+def us_east_1_provider(settings: AwsSettings) -> aws.Provider:
+    """The explicit provider for CloudFront's certificates (us-east-1), with every ``aws:*`` setting of the stack.
 
-    Credentials seam: explicit providers do not inherit the stack's ``aws:*`` settings, so this is the one place
-    that builds it (and :func:`boto3_session` the one place for boto3 here); mtasts.resources.credentials passes
-    the stack's profile, assumed roles, allowed accounts and default tags on.
+    Explicit providers do not inherit the stack's ``aws:*`` settings (profile, assumed roles, allowed accounts,
+    default tags, …), so mtasts.resources.credentials passes them on. The name stays ``aws-us-east-1``: another
+    name would replace the provider and every certificate it manages.
     """
-    return aws.Provider("aws-us-east-1", region="us-east-1", profile=aws_profile)
+    return explicit_provider("aws-us-east-1", "us-east-1", settings)
 
 
-def boto3_session(aws_profile: str | None) -> Any:
-    """The boto3 session of the program's own calls (the Service Quotas read); see :func:`us_east_1_provider`."""
-    import boto3
-
-    return boto3.session.Session(profile_name=aws_profile or None)
+def boto3_session(settings: AwsSettings, region: str = "us-east-1") -> Any:
+    """The boto3 session of the program's own calls (the Service Quotas read), as the stack's ``aws:*`` settings say."""
+    return settings_session(settings, region)
 
 
 #: Up to this many domains each TXT record also names the rollout step in ``depends_on``. Beyond it the order is
@@ -169,7 +170,7 @@ def deploy(
     plan: StackPlan,
     *,
     stack: str,
-    aws_profile: str | None = None,
+    aws_settings: AwsSettings | None = None,
     previous_retirement: pulumi.Input[object] | None = None,
     now: float | None = None,
     zone_id: Callable[[str], pulumi.Input[str]] | None = None,
@@ -185,8 +186,10 @@ def deploy(
     control and function (mtasts.resources.quotas.assign_shards). ``previous_domains`` is its ``domains``
     output: a live domain whose hosting mode changed is refused (:func:`_refuse_mode_switches`).
     ``delegated`` are the ``dns: external`` domains whose owner published the CNAMEs (``None``: all); the
-    others are pending (mtasts.resources.shared).
+    others are pending (mtasts.resources.shared). ``aws_settings`` are the stack's ``aws:*`` settings, which the
+    us-east-1 provider and every dynamic provider's AWS calls use (mtasts.resources.credentials).
     """
+    settings = aws_settings or AwsSettings()
     now = time.time() if now is None else now
     zone_id = zone_id or _zone_ids()
     price_class = str(plan.config.settings.get("priceClass", "PriceClass_100"))
@@ -195,7 +198,7 @@ def deploy(
     dedicated_names = [d.domain for d in plan.domains if d.config.hosting == "dedicated"]
     shared_plans = [d for d in plan.domains if d.config.hosting != "dedicated"]
     shards = shard_count(len(dedicated_names), capacity) if dedicated_names else 0
-    us_east_1 = us_east_1_provider(aws_profile) if dedicated_names else None
+    us_east_1 = us_east_1_provider(settings) if dedicated_names else None
     store = PolicyStore("policies", PolicyStoreArgs(stack=stack, shards=shards))
     assignment = pulumi.Output.from_input(previous_shards).apply(
         lambda prev: assign_shards(dedicated_names, prev if isinstance(prev, dict) else None, capacity)
@@ -216,7 +219,6 @@ def deploy(
                     zone_id=zone_id(zone),
                     us_east_1=us_east_1,
                     price_class=price_class,
-                    aws_profile=aws_profile,
                     origin_access_control_id=_pick(shard_of[d.domain], oac_ids),
                     path_filter_arn=_pick(shard_of[d.domain], filter_arns),
                 ),
@@ -242,7 +244,7 @@ def deploy(
     rollout = PolicyRollout(
         "policy-rollout",
         pulumi.Output.all(**targets) if targets else {},
-        profile=aws_profile,
+        aws_settings=settings,
         opts=pulumi.ResourceOptions(depends_on=[bucket_policy]),
     )
     explicit = len(domains) <= MAX_EXPLICIT_ROLLOUT_EDGES
@@ -267,7 +269,7 @@ def deploy(
                 reserved_concurrency=reports["reserved_concurrency"],
                 max_body_bytes=int(reports["max_body_kib"]) * 1024,
                 replace_active_rule_set=bool(reports["replace_active_rule_set"]),
-                aws_profile=aws_profile,
+                aws_settings=settings,
             ),
         )
 
@@ -365,15 +367,15 @@ def main(templates: TemplateStore | None = None) -> None:
         raise pulumi.RunError("invalid stack config:\n" + "\n".join(f"error: {line}" for line in exc.lines())) from None
     if plan.config.settings.get("preflight", True):
         _preflight(plan)
-    aws_profile = pulumi.Config("aws").get("profile")
+    settings = aws_settings()
     if plan.config.settings.get("preflight", True):
-        _check_quotas(plan, aws_profile)
+        _check_quotas(plan, settings)
     own = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
     reference = pulumi.StackReference(own)
     outputs = deploy(
         plan,
         stack=pulumi.get_stack(),
-        aws_profile=aws_profile,
+        aws_settings=settings,
         previous_retirement=reference.get_output(OUTPUT_NAME),
         previous_shards=reference.get_output(SHARDS_OUTPUT),
         previous_domains=reference.get_output("domains"),
@@ -383,14 +385,14 @@ def main(templates: TemplateStore | None = None) -> None:
         pulumi.export(name, value)
 
 
-def _check_quotas(plan: StackPlan, aws_profile: str | None, client: Any = None) -> None:
+def _check_quotas(plan: StackPlan, settings: AwsSettings, client: Any = None) -> None:
     """Refuse, before declaring anything, a stack that would pass one of the account's applied quotas.
 
     Reads the applied values with the Service Quotas API (``ListServiceQuotas``, us-east-1) and fails with one
     line per quota exceeded, naming its code and the command that raises it (mtasts.resources.quotas).
     """
     if client is None:
-        client = boto3_session(aws_profile).client("service-quotas", region_name="us-east-1")
+        client = boto3_session(settings).client("service-quotas", region_name="us-east-1")
     try:
         applied = applied_quotas(client)
     except Exception as exc:  # without the API, the stack's assumed values are checked

@@ -25,6 +25,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateRes
 
 from ..config import REPORTS_PATH
 from .bucket import private_bucket
+from .credentials import AwsSettings
 from .invalidation import CachedProviderResource
 
 __all__ = [
@@ -82,9 +83,9 @@ class ActiveRuleSetGuardProvider(ResourceProvider):
     """
 
     def _check(self, props: dict[str, Any]) -> str:
-        import boto3
+        from .credentials import boto3_session  # the stack's aws:* credentials (mtasts.resources.credentials)
 
-        session = boto3.session.Session(profile_name=props.get("profile") or None, region_name=props["region"])
+        session = boto3_session(AwsSettings.from_props(props.get("aws") or {}), props["region"])
         return check_active_rule_set(
             session.client("ses"), props["ruleSetName"], bool(props.get("replace")), props["region"]
         )
@@ -97,7 +98,7 @@ class ActiveRuleSetGuardProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Check again: someone may have activated another rule set since the last deployment."""
         self._check(news)
-        keys = [k for k in ("ruleSetName", "region", "replace", "profile") if olds.get(k) != news.get(k)]
+        keys = [k for k in ("ruleSetName", "region", "replace") if olds.get(k) != news.get(k)]  # not "aws": rotated
         return DiffResult(changes=bool(keys), replaces=[], delete_before_replace=False)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -119,14 +120,14 @@ class ActiveRuleSetGuard(CachedProviderResource):
         rule_set_name: pulumi.Input[str],
         region: pulumi.Input[str],
         replace: bool,
-        profile: str | None,
+        aws_settings: AwsSettings | None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
             "ruleSetName": rule_set_name,
             "region": region,
             "replace": replace,
-            "profile": profile,
+            "aws": pulumi.Output.secret((aws_settings or AwsSettings()).to_props()),
             "previous": None,
         }
         super().__init__(ActiveRuleSetGuardProvider(), name, props, opts)
@@ -185,8 +186,8 @@ class TlsRptReceiverArgs:
     """Largest request body the function accepts."""
     replace_active_rule_set: bool = False
     """Whether the mail path may replace an active SES receipt rule set that is not the kit's."""
-    aws_profile: str | None = None
-    """The stack's ``aws:profile``, for the rule set check's own AWS calls."""
+    aws_settings: AwsSettings | None = None
+    """The stack's ``aws:*`` settings, for the rule set check's own AWS calls (mtasts.resources.credentials)."""
 
 
 class TlsRptReceiver(pulumi.ComponentResource):
@@ -444,7 +445,7 @@ class TlsRptReceiver(pulumi.ComponentResource):
             rule_set_name=rule_set.rule_set_name,
             region=args.region,
             replace=args.replace_active_rule_set,
-            profile=args.aws_profile,
+            aws_settings=args.aws_settings,
             opts=child,
         )
         aws.ses.ActiveReceiptRuleSet(

@@ -38,6 +38,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
 from ..policy import POLICY_PATH, policy_id
+from .credentials import AwsSettings
 from .invalidation import CachedProviderResource
 
 __all__ = ["PolicyRollout", "PolicyRolloutProvider", "RolloutTarget", "run_rollout", "served_policy_id"]
@@ -240,11 +241,10 @@ def run_rollout(
 
 
 def _client(props: Mapping[str, Any]) -> Any:
-    """The CloudFront client of the dynamic provider; the lead wires the stack's credentials here."""
-    import boto3
+    """The CloudFront client of the dynamic provider, with the stack's ``aws:*`` credentials (CloudFront is global)."""
+    from .credentials import boto3_session
 
-    session = boto3.session.Session(profile_name=props.get("profile") or None)
-    return session.client("cloudfront")
+    return boto3_session(AwsSettings.from_props(props.get("aws") or {}), "us-east-1").client("cloudfront")
 
 
 def _targets(props: Mapping[str, Any]) -> list[RolloutTarget]:
@@ -274,7 +274,7 @@ class PolicyRolloutProvider(ResourceProvider):
         return CreateResult(id_="policy-rollout", outs=self._run(props, {}))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Update when a target changes or a domain failed last time."""
+        """Update when a target changes or a domain failed last time (never for rotated credentials alone)."""
         changed = olds.get("targets") != news.get("targets") or bool(olds.get("failures"))
         return DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
@@ -303,9 +303,12 @@ class PolicyRollout(CachedProviderResource):
         self,
         name: str,
         targets: pulumi.Input[Mapping[str, Any]],
-        profile: str | None = None,
+        aws_settings: AwsSettings | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {"targets": targets, "profile": profile, "timeout": timeout, "published": None, "failures": None}
+        # The stack's aws:* settings as a secret: they may hold static keys or a web identity token, and
+        # dynamic-resource inputs are stored in the state (mtasts.resources.credentials).
+        credentials = pulumi.Output.secret((aws_settings or AwsSettings()).to_props())
+        props = {"targets": targets, "aws": credentials, "timeout": timeout, "published": None, "failures": None}
         super().__init__(PolicyRolloutProvider(), name, props, opts)
