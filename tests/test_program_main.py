@@ -96,3 +96,13 @@ def test_preflight_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
         {"preflight": False, "domains": {"example.com": {"template": "enforce", "mx": ["mx.example.com"]}}}, monkeypatch
     )
     assert "example.com-distribution" in mocks.inputs
+
+
+def test_main_says_an_empty_domains_key_is_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mta-sts:domains:` with no value is "empty" in pulumi up too, as in mtasts plan, not "missing"."""
+    with pytest.raises(pulumi.RunError) as info:
+        run_main({"domains": None}, monkeypatch)
+    assert str(info.value).splitlines()[1].startswith("error: mta-sts:domains: is empty;")
+    with pytest.raises(pulumi.RunError) as info:
+        run_main({"preflight": False}, monkeypatch)
+    assert str(info.value).splitlines()[1].startswith("error: mta-sts:domains: is missing;")

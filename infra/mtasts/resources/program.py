@@ -37,16 +37,18 @@ def read_settings() -> dict[str, object]:
     """Every ``mta-sts:*`` key of the running stack, parsed from JSON, namespace stripped."""
     prefix = f"{NAMESPACE}:"
     keys = {k for k in (*pulumi.runtime.config.CONFIG.get(), *pulumi.runtime.config.get_config_env()) if k}
-    names = {k[len(prefix) :] for k in keys if k.startswith(prefix)} | {"domains", *STACK_KEYS}
+    present = {k[len(prefix) :] for k in keys if k.startswith(prefix)}
     config = pulumi.Config(NAMESPACE)
     settings: dict[str, object] = {}
-    for name in sorted(names):
+    for name in sorted(present | {"domains", *STACK_KEYS}):
         try:
             value = config.get_object(name)
         except Exception:  # a value that is not JSON is kept as the string it is
             value = config.get(name)
         if value is not None:
             settings[name] = value
+        elif name == "domains" and name in present:
+            settings[name] = None  # present but empty: "is empty", as `mtasts plan` says, not "is missing"
     return settings
 
 
