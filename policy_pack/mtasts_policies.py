@@ -47,6 +47,11 @@ def bucket_is_not_public(args: ResourceValidationArgs, report: ReportViolation) 
                 report("the bucket policy allows everyone")
 
 
+MULTITENANT = "aws:cloudfront/multitenantDistribution:MultitenantDistribution"
+#: Both kinds of distribution the kit declares: dedicated hosting's and shared hosting's multi-tenant one.
+DISTRIBUTION_TYPES = ("aws:cloudfront/distribution:Distribution", MULTITENANT)
+
+
 def cloudfront_uses_oac_not_oai(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """CloudFront reads S3 through an origin access control, never a legacy origin access identity."""
     if args.resource_type == "aws:cloudfront/originAccessIdentity:OriginAccessIdentity":
@@ -54,7 +59,7 @@ def cloudfront_uses_oac_not_oai(args: ResourceValidationArgs, report: ReportViol
     signs_properly = args.props.get("signingBehavior") == "always" and args.props.get("signingProtocol") == "sigv4"
     if args.resource_type == "aws:cloudfront/originAccessControl:OriginAccessControl" and not signs_properly:
         report("the origin access control must sign always with sigv4")
-    if args.resource_type == "aws:cloudfront/distribution:Distribution":
+    if args.resource_type in DISTRIBUTION_TYPES:
         for origin in args.props.get("origins", []):
             oai = (origin.get("s3OriginConfig") or {}).get("originAccessIdentity")
             if oai or not origin.get("originAccessControlId"):
@@ -63,14 +68,21 @@ def cloudfront_uses_oac_not_oai(args: ResourceValidationArgs, report: ReportViol
 
 def viewer_tls_is_modern_and_https_only(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """SNI, TLSv1.2_2021 at least, HTTPS only: a 3xx on the policy URL would make senders ignore it (RFC 8461 §3.3)."""
-    if args.resource_type != "aws:cloudfront/distribution:Distribution":
+    if args.resource_type not in DISTRIBUTION_TYPES:
         return
     certificate = args.props.get("viewerCertificate") or {}
-    if certificate.get("minimumProtocolVersion") != "TLSv1.2_2021":
-        report(f"minimum protocol version is {certificate.get('minimumProtocolVersion')!r}, not TLSv1.2_2021")
-    if certificate.get("sslSupportMethod") != "sni-only":
-        report("viewer certificates must be served with SNI only")
-    behaviors = [args.props.get("defaultCacheBehavior") or {}, *(args.props.get("orderedCacheBehaviors") or [])]
+    # A multi-tenant distribution serves each tenant's own certificate (CloudFront-managed, on the tenant); its
+    # own viewer certificate is CloudFront's default and has no protocol settings to check.
+    if not (args.resource_type == MULTITENANT and certificate.get("cloudfrontDefaultCertificate")):
+        if certificate.get("minimumProtocolVersion") != "TLSv1.2_2021":
+            report(f"minimum protocol version is {certificate.get('minimumProtocolVersion')!r}, not TLSv1.2_2021")
+        if certificate.get("sslSupportMethod") != "sni-only":
+            report("viewer certificates must be served with SNI only")
+    behaviors = [
+        args.props.get("defaultCacheBehavior") or {},
+        *(args.props.get("orderedCacheBehaviors") or []),  # Distribution
+        *(args.props.get("cacheBehaviors") or []),  # MultitenantDistribution
+    ]
     for behavior in behaviors:
         if behavior.get("viewerProtocolPolicy") != "https-only":
             report(f"viewer protocol policy is {behavior.get('viewerProtocolPolicy')!r}, not https-only")

@@ -280,3 +280,40 @@ def test_tenant_serving_a_regional_certificate_is_refused(run: Run) -> None:
     assert violations(args) == [f"tenant serves certificate {arn} from eu-west-1, not us-east-1"]
     props["customizations"]["certificate"]["arn"] = arn.replace("eu-west-1", "us-east-1")
     assert violations(args) == []
+
+
+SHARED_SETTINGS: dict[str, Any] = {
+    "hosting": "shared",
+    "hostingZone": "hosting.example.net",
+    "domains": {
+        "example.com": {"mx": ["m.example.com"], "rua": ["mailto:t@example.com"]},
+        "partner.example": {"dns": "external", "template": "none", "rua": ["mailto:t@example.net"]},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def shared_graph() -> Graph:
+    return build_graph(SHARED_SETTINGS)
+
+
+def test_a_shared_hosting_stack_passes(shared_graph: Graph) -> None:
+    """A stack in shared (multi-tenant) hosting, with a delegated domain, passes every policy of the pack."""
+    graph = shared_graph
+    run = graph.run
+    assert "aws:cloudfront/distributionTenant:DistributionTenant" in run.mocks.types.values()
+    for name in run.mocks.inputs:
+        if not run.mocks.types[name].startswith("pulumi:providers:"):
+            assert violations(args_for(run, name)) == [], name
+    assert stack_violations(stack_args(graph)) == []
+
+
+def test_the_shared_distribution_must_be_https_only_through_an_oac(shared_graph: Graph) -> None:
+    """The multi-tenant distribution is held to the same rules: HTTPS only, and S3 read through an OAC."""
+    run = shared_graph.run
+    (name,) = [n for n, t in run.mocks.types.items() if t.endswith("MultitenantDistribution")]
+    found = mutated(run, name, lambda p: p["defaultCacheBehavior"].update(viewerProtocolPolicy="allow-all"))
+    assert found == ["viewer protocol policy is 'allow-all', not https-only"]
+    found = mutated(run, name, lambda p: p["origins"][0].pop("originAccessControlId"))
+    assert len(found) == 1
+    assert "must use an origin access control" in found[0]
