@@ -50,10 +50,13 @@ class Check:
     name: str
     status: Status
     detail: str
+    """One line for people; programs read :attr:`data`."""
+    data: dict[str, Any] = field(default_factory=dict, compare=False)
+    """What the check found, JSON-ready, for programs (the keys per check are listed in docs/check.md)."""
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"name": self.name, "status": self.status, "detail": self.detail}
+        return {"name": self.name, "status": self.status, "detail": self.detail, "data": self.data}
 
 
 @dataclass
@@ -75,9 +78,9 @@ class DomainReport:
             return "fail"
         return "pending" if any(c.status == "pending" for c in self.checks) else "pass"
 
-    def add(self, name: str, status: Status, detail: str) -> None:
-        """Record one result."""
-        self.checks.append(Check(name, status, detail))
+    def add(self, name: str, status: Status, detail: str, data: dict[str, Any] | None = None) -> None:
+        """Record one result, with what it found for programs (``data``)."""
+        self.checks.append(Check(name, status, detail, data or {}))
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape of one domain."""
@@ -156,10 +159,11 @@ def _sts_record(report: DomainReport, run: _Run, outcome: _Outcome, name: str) -
     except RecordError as exc:
         report.add("sts-record", "fail", f"{name}: {'; '.join(exc.lines())} (RFC 8461 §3.1)")
         return None
+    data = {"id": record.id, "name": canonical.lower()}
     if record.warnings:
-        report.add("sts-record", "warn", f"id={record.id}{via}; " + "; ".join(str(w) for w in record.warnings))
+        report.add("sts-record", "warn", f"id={record.id}{via}; " + "; ".join(str(w) for w in record.warnings), data)
     else:
-        report.add("sts-record", "pass", f"id={record.id}{via}")
+        report.add("sts-record", "pass", f"id={record.id}{via}", data)
     return record.id
 
 
@@ -172,47 +176,69 @@ def _policy(report: DomainReport, run: _Run, outcome: _Outcome) -> tuple[bytes |
     except (FetchError, TimeoutError) as exc:
         report.add("policy-fetch", "fail", str(exc))
         return None, None
+    media_type = response.content_type.split(";")[0].strip().lower()
+    fetched = {
+        "http_status": response.status,
+        "media_type": media_type,
+        "bytes": len(response.body),
+        "tls_version": response.tls_version,
+    }
     if 300 <= response.status < 400:
         report.add(
             "policy-fetch",
             "fail",
             f"HTTP {response.status} redirect to {response.location or '?'}: senders do not follow it (RFC 8461 §3.3)",
+            {**fetched, "location": response.location},
         )
         return None, None
     if response.status != 200:
-        report.add("policy-fetch", "fail", f"HTTP {response.status}, not 200 (RFC 8461 §3.3)")
+        report.add("policy-fetch", "fail", f"HTTP {response.status}, not 200 (RFC 8461 §3.3)", fetched)
         return None, None
-    media_type = response.content_type.split(";")[0].strip().lower()
     if media_type != "text/plain":
-        report.add("policy-fetch", "fail", f"media type {media_type or 'missing'}, not text/plain (RFC 8461 §3.2)")
+        report.add(
+            "policy-fetch",
+            "fail",
+            f"media type {media_type or 'missing'}, not text/plain (RFC 8461 §3.2)",
+            fetched,
+        )
         return None, None
-    report.add("policy-fetch", "pass", f"200 text/plain, {len(response.body)} bytes over {response.tls_version}")
+    detail = f"200 text/plain, {len(response.body)} bytes over {response.tls_version}"
+    report.add("policy-fetch", "pass", detail, {**fetched, "id": policy_id(response.body)})
     parsed = parse_policy(response.body)
     if not parsed.ok:
         report.add("policy-syntax", "fail", "; ".join(str(e) for e in parsed.errors))
         return response.body, None
     policy = parsed.unwrap()
     summary = f"mode {policy.mode}, max_age {policy.max_age}, {len(policy.mx)} mx"
+    data = {"mode": policy.mode, "max_age": policy.max_age, "mx": list(policy.mx)}
     if parsed.warnings:
-        report.add("policy-syntax", "warn", summary + "; " + "; ".join(str(w) for w in parsed.warnings))
+        report.add("policy-syntax", "warn", summary + "; " + "; ".join(str(w) for w in parsed.warnings), data)
     else:
-        report.add("policy-syntax", "pass", summary)
+        report.add("policy-syntax", "pass", summary, data)
     return response.body, policy
 
 
 def _drift(report: DomainReport, expected: DomainPlan, live_id: str | None, body: bytes | None) -> None:
     new_id, new_body = expected.policy_id, expected.policy_bytes
     id_ok, body_ok = live_id == new_id, body == new_body
+    data = {
+        "planned_id": new_id,
+        "live_id": live_id,
+        "served_id": policy_id(body) if body is not None else None,
+        "id_live": id_ok,
+        "policy_equal": body_ok,
+    }
     if id_ok and body_ok:
-        report.add("drift", "pass", f"id and policy are what the stack config says ({new_id})")
+        report.add("drift", "pass", f"id and policy are what the stack config says ({new_id})", data)
     elif id_ok and body is not None:
-        served = policy_id(body)
+        served = data["served_id"]
         report.add(
             "drift",
             "fail",
             f"stale cache: the TXT record announces the new id {new_id} but the policy host serves an older body "
             f"(its hash id is {served}); senders that fetch now cache the old policy under the new id for max_age "
             "(RFC 8461 §8.1). Invalidate the CDN cache",
+            data,
         )
     elif body_ok:
         report.add(
@@ -220,10 +246,11 @@ def _drift(report: DomainReport, expected: DomainPlan, live_id: str | None, body
             "fail",
             f"the new policy is served but the TXT record still announces id {live_id or 'none'}, not {new_id}: "
             "senders keep the old policy; finish the rollout with `pulumi up`",
+            data,
         )
     else:
         report.add(
-            "drift", "fail", f"live id {live_id or 'none'} and policy differ from the stack config (id {new_id})"
+            "drift", "fail", f"live id {live_id or 'none'} and policy differ from the stack config (id {new_id})", data
         )
 
 
@@ -241,29 +268,39 @@ def _mx_hosts(run: _Run, domain: str, outcome: _Outcome) -> tuple[MxAnswer | Non
 def _mx_coverage(
     report: DomainReport, domain: str, answer: MxAnswer, hosts: list[str], how: str, reference: Policy | None
 ) -> None:
+    data: dict[str, Any] = {
+        "hosts": list(hosts),
+        "uncovered": [],
+        "implicit": answer.implicit,
+        "null_mx": answer.null_mx,
+        "nxdomain": answer.nxdomain,
+    }
     if answer.nxdomain:
-        report.add("mx-coverage", "fail", f"{how}: senders cannot deliver mail to it")
+        report.add("mx-coverage", "fail", f"{how}: senders cannot deliver mail to it", data)
         return
     if answer.null_mx:
-        report.add("mx-coverage", "pass", f"{how}; no policy can strand it")
+        report.add("mx-coverage", "pass", f"{how}; no policy can strand it", data)
         return
     if reference is None:
-        report.add("mx-coverage", "warn", f"{how}; no policy to compare them with")
+        report.add("mx-coverage", "warn", f"{how}; no policy to compare them with", {**data, "uncovered": None})
         return
     missing = uncovered_mx(hosts, reference.mx)
+    data["uncovered"] = missing
     if not missing:
-        report.add("mx-coverage", "pass", f"{how} covered: {', '.join(hosts)}")
+        report.add("mx-coverage", "pass", f"{how} covered: {', '.join(hosts)}", data)
     elif reference.mode == "enforce":
         report.add(
             "mx-coverage",
             "fail",
             f"MX {', '.join(missing)} not covered by the policy's mx patterns ({how}): senders refuse it in "
             "enforce mode (RFC 8461 §4.1, §5)",
+            data,
         )
     elif reference.mode == "testing":
-        report.add("mx-coverage", "warn", f"MX {', '.join(missing)} not covered; enforce mode would refuse it")
+        report.add("mx-coverage", "warn", f"MX {', '.join(missing)} not covered; enforce mode would refuse it", data)
     else:
-        report.add("mx-coverage", "pass", f"mode none: MX {', '.join(missing)} not covered, nothing is enforced")
+        detail = f"mode none: MX {', '.join(missing)} not covered, nothing is enforced"
+        report.add("mx-coverage", "pass", detail, data)
 
 
 def _starttls(report: DomainReport, run: _Run, sessions: list[tuple[str, _Outcome]]) -> None:
@@ -273,9 +310,10 @@ def _starttls(report: DomainReport, run: _Run, sessions: list[tuple[str, _Outcom
         except dns.exception.DNSException as exc:
             run.resolver_failed(f"starttls:{host}", exc)
         except (FetchError, TimeoutError) as exc:
-            report.add(f"starttls:{host}", "fail", str(exc))
+            report.add(f"starttls:{host}", "fail", str(exc), {"host": host})
         else:
-            report.add(f"starttls:{host}", "pass", f"STARTTLS {version}, certificate valid for {host}")
+            detail = f"STARTTLS {version}, certificate valid for {host}"
+            report.add(f"starttls:{host}", "pass", detail, {"host": host, "tls_version": version})
 
 
 def _tlsrpt(report: DomainReport, run: _Run, outcome: _Outcome, name: str, expected: DomainPlan | None) -> None:
@@ -298,9 +336,9 @@ def _tlsrpt(report: DomainReport, run: _Run, outcome: _Outcome, name: str, expec
     if wanted is not None and value != wanted.value:
         report.add("tlsrpt-record", "fail", f"{name} is {value!r}, the stack config says {wanted.value!r}")
     elif record.warnings:
-        report.add("tlsrpt-record", "warn", "; ".join(str(w) for w in record.warnings))
+        report.add("tlsrpt-record", "warn", "; ".join(str(w) for w in record.warnings), {"rua": list(record.rua)})
     else:
-        report.add("tlsrpt-record", "pass", f"rua={','.join(record.rua)}")
+        report.add("tlsrpt-record", "pass", f"rua={','.join(record.rua)}", {"rua": list(record.rua)})
 
 
 def _delegation(report: DomainReport, run: _Run, expected: DomainPlan, outcomes: list[_Outcome]) -> bool:
@@ -318,14 +356,15 @@ def _delegation(report: DomainReport, run: _Run, expected: DomainPlan, outcomes:
             run.resolver_failed(check, exc)
             wrong += 1  # unknown: do not call the domain pending on a guess
             continue
+        data = {"name": record.name, "target": target, "expected": record.value}
         if target == record.value:
-            report.add(check, "pass", f"CNAME to {record.value}")
+            report.add(check, "pass", f"CNAME to {record.value}", data)
         elif target is None:
             missing += 1
-            report.add(check, "pending", f"not published yet: the owner must publish CNAME {record.value}")
+            report.add(check, "pending", f"not published yet: the owner must publish CNAME {record.value}", data)
         else:
             wrong += 1
-            report.add(check, "fail", f"CNAME to {target}; the owner must publish CNAME {record.value}")
+            report.add(check, "fail", f"CNAME to {target}; the owner must publish CNAME {record.value}", data)
     return missing > 0 and wrong == 0
 
 
@@ -378,7 +417,8 @@ def check_domain(domain: str, net: Network, expected: DomainPlan | None = None, 
         pool.shutdown(wait=False, cancel_futures=True)
     at = sum(1 for c in report.checks if c.name.startswith("delegation:"))
     for message, checks in run.dns_failures.items():
-        report.checks.insert(at, Check("dns", "fail", f"{message}; no result for {', '.join(checks)}"))
+        detail = f"{message}; no result for {', '.join(checks)}"
+        report.checks.insert(at, Check("dns", "fail", detail, {"error": message, "checks": checks}))
         at += 1
     return report
 
