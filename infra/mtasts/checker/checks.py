@@ -28,7 +28,7 @@ from ..records import (
     sts_record_name,
     tlsrpt_record_name,
 )
-from .net import Deadline, FetchError, MxAnswer, Network, ResolverError
+from .net import Deadline, FetchError, MxAnswer, Network, ResolverError, mx_answer
 
 __all__ = ["Check", "DomainReport", "check_domain", "check_domains", "live_mx", "uncovered_mx"]
 
@@ -129,22 +129,45 @@ class _Outcome:
             raise TimeoutError(f"not finished within the {self._deadline.seconds:g} s deadline") from None
 
 
-class _Run:
-    """The steps of one domain, run concurrently under its one deadline; resolver failures are collected once."""
+class _Done:
+    """A step that has already run in this thread: its value or the exception it raised."""
 
-    def __init__(self, pool: ThreadPoolExecutor, deadline: Deadline) -> None:
-        self.pool = pool
+    def __init__(self, step: Callable[..., T], *args: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        try:
+            self._value = step(*args)
+        except Exception as exc:  # re-raised by get(), where each check handles what it expects
+            self._error = exc
+
+    def get(self) -> Any:
+        """The value; re-raises the step's exception."""
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class _Run:
+    """The steps of one domain under its one deadline; resolver failures are collected once."""
+
+    def __init__(self, deadline: Deadline) -> None:
         self.deadline = deadline
+        self.pool: ThreadPoolExecutor | None = None  # only for MX sessions, several at once
         self.dns_failures: dict[str, list[str]] = {}  # one message -> the checks it left without a result
 
     def start(self, step: Callable[..., T], *args: Any) -> _Outcome:
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=DOMAIN_PARALLEL, thread_name_prefix="mtasts-check")
         return _Outcome(self.pool.submit(step, *args, self.deadline), self.deadline)
+
+    def now(self, step: Callable[..., T], *args: Any) -> _Done:
+        return _Done(step, *args, self.deadline)
 
     def resolver_failed(self, check: str, exc: ResolverError | dns.exception.DNSException) -> None:
         self.dns_failures.setdefault(str(exc), []).append(check)
 
 
-def _sts_record(report: DomainReport, run: _Run, outcome: _Outcome, name: str) -> str | None:
+def _sts_record(report: DomainReport, run: _Run, outcome: _Outcome | _Done, name: str) -> str | None:
     try:
         values, canonical = outcome.get()
     except dns.exception.DNSException as exc:
@@ -167,7 +190,7 @@ def _sts_record(report: DomainReport, run: _Run, outcome: _Outcome, name: str) -
     return record.id
 
 
-def _policy(report: DomainReport, run: _Run, outcome: _Outcome) -> tuple[bytes | None, Policy | None]:
+def _policy(report: DomainReport, run: _Run, outcome: _Outcome | _Done) -> tuple[bytes | None, Policy | None]:
     try:
         response = outcome.get()
     except dns.exception.DNSException as exc:
@@ -254,7 +277,7 @@ def _drift(report: DomainReport, expected: DomainPlan, live_id: str | None, body
         )
 
 
-def _mx_hosts(run: _Run, domain: str, outcome: _Outcome) -> tuple[MxAnswer | None, list[str], str]:
+def _mx_hosts(run: _Run, domain: str, outcome: _Outcome | _Done) -> tuple[MxAnswer | None, list[str], str]:
     """The MX answer (``None`` when the resolver failed), the hosts senders use, and how they were found."""
     try:
         answer: MxAnswer = outcome.get()
@@ -316,7 +339,7 @@ def _starttls(report: DomainReport, run: _Run, sessions: list[tuple[str, _Outcom
             report.add(f"starttls:{host}", "pass", detail, {"host": host, "tls_version": version})
 
 
-def _tlsrpt(report: DomainReport, run: _Run, outcome: _Outcome, name: str, expected: DomainPlan | None) -> None:
+def _tlsrpt(report: DomainReport, run: _Run, outcome: _Outcome | _Done, name: str, expected: DomainPlan | None) -> None:
     try:
         values, _ = outcome.get()
     except dns.exception.DNSException as exc:
@@ -341,7 +364,7 @@ def _tlsrpt(report: DomainReport, run: _Run, outcome: _Outcome, name: str, expec
         report.add("tlsrpt-record", "pass", f"rua={','.join(record.rua)}", {"rua": list(record.rua)})
 
 
-def _delegation(report: DomainReport, run: _Run, expected: DomainPlan, outcomes: list[_Outcome]) -> bool:
+def _delegation(report: DomainReport, run: _Run, expected: DomainPlan, outcomes: list[_Done]) -> bool:
     """One row per CNAME the owner publishes; whether the domain is pending (some missing, none wrong).
 
     A missing CNAME is ``pending``, not a failure: a ``dns: external`` domain waits for its owner, and what the
@@ -371,25 +394,26 @@ def _delegation(report: DomainReport, run: _Run, expected: DomainPlan, outcomes:
 def check_domain(domain: str, net: Network, expected: DomainPlan | None = None, starttls: bool = False) -> DomainReport:
     """Run every check for one domain, as a sender would see it, within one deadline of ``net.timeout`` seconds.
 
-    The lookups, the policy fetch and the MX sessions run concurrently and each is bounded by the domain's
-    deadline, so the whole check ends within it (plus :data:`GRACE`) whatever the servers do. Resolver failures
-    are reported once per distinct failure (check ``dns``), naming the checks left without a result.
+    The DNS questions go out at once (one socket, :meth:`Network.send_questions`), the policy is fetched while
+    their answers arrive, and the MX sessions run concurrently; each step is bounded by the domain's deadline, so
+    the whole check ends within it (plus :data:`GRACE`) whatever the servers do. Resolver failures are reported
+    once per distinct failure (check ``dns``), naming the checks left without a result.
     """
     report = DomainReport(domain)
     deadline = net.deadline()
-    pool = ThreadPoolExecutor(max_workers=DOMAIN_PARALLEL, thread_name_prefix="mtasts-check")
-    run = _Run(pool, deadline)
+    run = _Run(deadline)
     try:
-        delegation = (
-            [run.start(net.cname, r.name) for r in expected.delegation]
-            if expected is not None and expected.external
-            else []
-        )
+        delegation_names = [r.name for r in expected.delegation] if expected is not None and expected.external else []
         sts_name, tlsrpt_name = sts_record_name(domain), tlsrpt_record_name(domain)
-        sts = run.start(net.txt, sts_name)
-        fetch = run.start(net.fetch_policy, domain)
-        mx = run.start(net.mx_answer, domain)
-        tlsrpt = run.start(net.txt, tlsrpt_name)
+        questions = [(n, "CNAME") for n in delegation_names] + [(sts_name, "TXT"), (domain, "MX"), (tlsrpt_name, "TXT")]
+        batch = net.send_questions(questions, deadline)
+        fetch = run.now(net.fetch_policy, domain)  # while the answers arrive
+        answers = batch.answers()
+        delegation = [_Done(net.cname_target, a) for a in answers[: len(delegation_names)]]
+        sts_answer, mx_answer_, tlsrpt_answer = answers[len(delegation_names) :]
+        sts = _Done(net.txt_values, sts_name, sts_answer)
+        mx = _Done(mx_answer, mx_answer_)
+        tlsrpt = _Done(net.txt_values, tlsrpt_name, tlsrpt_answer)
         answer, hosts, how = _mx_hosts(run, domain, mx)
         sessions = [(host, run.start(net.starttls, host)) for host in hosts] if starttls else []
 
@@ -414,7 +438,8 @@ def check_domain(domain: str, net: Network, expected: DomainPlan | None = None, 
         if not pending:
             _tlsrpt(report, run, tlsrpt, tlsrpt_name, expected)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if run.pool is not None:
+            run.pool.shutdown(wait=False, cancel_futures=True)
     at = sum(1 for c in report.checks if c.name.startswith("delegation:"))
     for message, checks in run.dns_failures.items():
         detail = f"{message}; no result for {', '.join(checks)}"
