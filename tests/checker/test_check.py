@@ -574,3 +574,17 @@ def test_pulumi_program_stops_on_an_enforce_domain_that_does_not_exist(
     assert lines[0] == "preflight failed:"
     assert lines[1].startswith("error: domains.nowhere.example.mx: nowhere.example does not exist in DNS (NXDOMAIN)")
     assert len(lines) == 2
+
+
+def test_slow_policy_host_does_not_hold_back_starttls(world: Loopback) -> None:
+    """With --starttls, a policy host that never answers uses up the deadline, yet the MX sessions run meanwhile."""
+    world.zone.add("hang.example. 300 IN MX 20 mx.good.example.\n")
+    net = Network(
+        nameservers=[parse_nameserver(world.nameserver)],
+        ca_file=world.ca_file,
+        connect_to=[parse_connect_to(c) for c in world.connect_to()],
+        timeout=2.0,
+    )
+    report = check_domain("hang.example", net, starttls=True)
+    assert status(report, "policy-fetch") == ("fail", "no answer from mta-sts.hang.example within the 2 s deadline")
+    assert status(report, "starttls:mx.good.example")[0] == "pass"

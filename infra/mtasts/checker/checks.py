@@ -35,7 +35,7 @@ __all__ = ["Check", "DomainReport", "check_domain", "check_domains", "live_mx", 
 Status = Literal["pass", "warn", "fail", "pending"]
 #: Domains checked at once; each check waits on the network, not the CPU.
 MAX_PARALLEL = 200
-#: Lookups, the fetch and MX sessions of one domain run at once, at most this many.
+#: MX sessions of one domain (--starttls) run at once, at most this many.
 DOMAIN_PARALLEL = 8
 #: How long past its deadline a domain waits for a step that has not ended (every step ends by itself at the
 #: deadline; this only guards against one that does not).
@@ -395,9 +395,9 @@ def check_domain(domain: str, net: Network, expected: DomainPlan | None = None, 
     """Run every check for one domain, as a sender would see it, within one deadline of ``net.timeout`` seconds.
 
     The DNS questions go out at once (one socket, :meth:`Network.send_questions`), the policy is fetched while
-    their answers arrive, and the MX sessions run concurrently; each step is bounded by the domain's deadline, so
-    the whole check ends within it (plus :data:`GRACE`) whatever the servers do. Resolver failures are reported
-    once per distinct failure (check ``dns``), naming the checks left without a result.
+    their answers arrive, and the MX sessions run concurrently (with the fetch, too); each step is bounded by the
+    domain's deadline, so the whole check ends within it (plus :data:`GRACE`) whatever the servers do. Resolver
+    failures are reported once per distinct failure (check ``dns``), naming the checks left without a result.
     """
     report = DomainReport(domain)
     deadline = net.deadline()
@@ -407,12 +407,14 @@ def check_domain(domain: str, net: Network, expected: DomainPlan | None = None, 
         sts_name, tlsrpt_name = sts_record_name(domain), tlsrpt_record_name(domain)
         questions = [(n, "CNAME") for n in delegation_names] + [(sts_name, "TXT"), (domain, "MX"), (tlsrpt_name, "TXT")]
         batch = net.send_questions(questions, deadline)
-        fetch = run.now(net.fetch_policy, domain)  # while the answers arrive
+        # With --starttls the fetch gets a thread of its own, so that a slow policy host does not hold back the MX
+        # sessions, which start once the MX answer is in; without, this thread fetches while the answers arrive.
+        fetch = run.start(net.fetch_policy, domain) if starttls else run.now(net.fetch_policy, domain)
         answers = batch.answers()
         delegation = [_Done(net.cname_target, a) for a in answers[: len(delegation_names)]]
-        sts_answer, mx_answer_, tlsrpt_answer = answers[len(delegation_names) :]
+        sts_answer, mx_raw, tlsrpt_answer = answers[len(delegation_names) :]
         sts = _Done(net.txt_values, sts_name, sts_answer)
-        mx = _Done(mx_answer, mx_answer_)
+        mx = _Done(mx_answer, mx_raw)
         tlsrpt = _Done(net.txt_values, tlsrpt_name, tlsrpt_answer)
         answer, hosts, how = _mx_hosts(run, domain, mx)
         sessions = [(host, run.start(net.starttls, host)) for host in hosts] if starttls else []
