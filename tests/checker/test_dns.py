@@ -167,3 +167,21 @@ def test_questions_asked_together_share_one_deadline(resolvers: Callable[[Script
     assert str(answers[1]).endswith("within the 1 s deadline")
     assert answers[2] is NXDOMAIN
     assert net.txt_values("b.example", answers[3])[0] == ["b.example."]
+
+
+def test_answers_in_before_the_deadline_count_after_it(resolvers: Callable[[Script], Scripted]) -> None:
+    """An answer that arrived in time is used even when it is read after the deadline (the fetch took it all)."""
+    import select
+
+    from mtasts.checker.net import _Batch
+
+    net = network(resolvers(lambda q, tcp: [txt(q)]), timeout=5.0)
+    deadline = Deadline(5.0)
+    batch = net.send_questions([("_mta-sts.a.example", "TXT"), ("_smtp._tls.a.example", "TXT")], deadline)
+    assert isinstance(batch, _Batch)
+    (sock,) = batch.sockets.values()
+    readable, _, _ = select.select([sock], [], [], 5.0)  # wait for the answers to arrive
+    assert readable
+    deadline.end = time.monotonic() - 1  # as if the fetch had used up the whole deadline
+    answers = batch.answers()
+    assert net.txt_values("_mta-sts.a.example", answers[0])[0] == ["v=STSv1; id=1"]

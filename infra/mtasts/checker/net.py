@@ -808,7 +808,7 @@ class _Batch:
         try:
             self._socket(address, poller).sendto(question.wire, (address, port))
         except OSError:
-            self._server_failed(question, poller)
+            self._server_failed(question)
 
     def _drain(self, sock: socket.socket) -> None:
         while True:
@@ -828,7 +828,7 @@ class _Batch:
             try:
                 response: dns.message.Message | None = dns.message.from_wire(wire)
             except dns.exception.DNSException:
-                self._server_failed(question, None)
+                self._server_failed(question)
                 continue
             if response is None or not question.query.is_response(response):
                 continue
@@ -845,7 +845,7 @@ class _Batch:
         except (TimeoutError, dns.exception.Timeout):
             return None  # the deadline has passed: the question ends without an answer
         except (dns.exception.DNSException, OSError, EOFError):
-            self._server_failed(question, None)
+            self._server_failed(question)
             return None
 
     def _answered(self, question: _Question, response: dns.message.Message) -> None:
@@ -866,15 +866,15 @@ class _Batch:
             elif rcode == dns.rcode.YXDOMAIN:
                 result = ResolverError("DNS lookup failed: YXDOMAIN: the name is too long after DNAME substitution")
             else:
-                self._server_failed(question, None)
+                self._server_failed(question)
                 return
         except dns.exception.DNSException:  # a CNAME loop or a chain that does not parse: the server is no good
-            self._server_failed(question, None)
+            self._server_failed(question)
             return
         self.results[question.index] = result
         del self.open[question.query.id]
 
-    def _server_failed(self, question: _Question, poller: select.poll | None) -> None:
+    def _server_failed(self, question: _Question) -> None:
         """The server answered with an error or nothing usable: ask the next one, or give up when none is left."""
         del question.servers[question.server]
         question.server -= 1
