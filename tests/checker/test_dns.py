@@ -32,37 +32,51 @@ class Scripted:
         self.tcp.bind(("127.0.0.1", self.port))
         self.tcp.listen(4)
         self.queries: list[tuple[str, bool]] = []
-        threading.Thread(target=self._udp, daemon=True).start()
-        threading.Thread(target=self._tcp, daemon=True).start()
+        self.stopped = threading.Event()
+        self.udp.settimeout(0.1)  # so that the threads see `stopped` soon after the test
+        self.tcp.settimeout(0.1)
+        self.threads = [threading.Thread(target=serve, daemon=True) for serve in (self._udp, self._tcp)]
+        for thread in self.threads:
+            thread.start()
 
     def _udp(self) -> None:
-        while True:
-            try:
-                wire, source = self.udp.recvfrom(4096)
-            except OSError:
-                return
-            query = dns.message.from_wire(wire)
-            assert isinstance(query, dns.message.QueryMessage)
-            self.queries.append((query.question[0].name.to_text(), False))
-            for answer in self.script(query, False):
-                self.udp.sendto(answer.to_wire(), source)
+        try:
+            while not self.stopped.is_set():
+                try:
+                    wire, source = self.udp.recvfrom(4096)
+                except TimeoutError:
+                    continue
+                query = dns.message.from_wire(wire)
+                assert isinstance(query, dns.message.QueryMessage)
+                self.queries.append((query.question[0].name.to_text(), False))
+                for answer in self.script(query, False):
+                    self.udp.sendto(answer.to_wire(), source)
+        except OSError:  # closed at the end of the test
+            return
 
     def _tcp(self) -> None:
-        while True:
-            try:
-                conn, _ = self.tcp.accept()
-            except OSError:
-                return
-            with conn:
-                (length,) = struct.unpack("!H", conn.recv(2))
-                query = dns.message.from_wire(conn.recv(length))
-                assert isinstance(query, dns.message.QueryMessage)
-                self.queries.append((query.question[0].name.to_text(), True))
-                for answer in self.script(query, True):
-                    wire = answer.to_wire()
-                    conn.sendall(struct.pack("!H", len(wire)) + wire)
+        try:
+            while not self.stopped.is_set():
+                try:
+                    conn, _ = self.tcp.accept()
+                except TimeoutError:
+                    continue
+                with conn:
+                    conn.settimeout(5.0)
+                    (length,) = struct.unpack("!H", conn.recv(2))
+                    query = dns.message.from_wire(conn.recv(length))
+                    assert isinstance(query, dns.message.QueryMessage)
+                    self.queries.append((query.question[0].name.to_text(), True))
+                    for answer in self.script(query, True):
+                        wire = answer.to_wire()
+                        conn.sendall(struct.pack("!H", len(wire)) + wire)
+        except OSError:  # closed at the end of the test
+            return
 
     def close(self) -> None:
+        self.stopped.set()
+        for thread in self.threads:
+            thread.join()
         self.udp.close()
         self.tcp.close()
 
