@@ -32,6 +32,8 @@ class Scripted:
         self.tcp.bind(("127.0.0.1", self.port))
         self.tcp.listen(4)
         self.queries: list[tuple[str, bool]] = []
+        self.last_source: tuple[str, int] = ("", 0)
+        """Where the last UDP query came from."""
         self.stopped = threading.Event()
         self.udp.settimeout(0.1)  # so that the threads see `stopped` soon after the test
         self.tcp.settimeout(0.1)
@@ -48,6 +50,7 @@ class Scripted:
                     continue
                 query = dns.message.from_wire(wire)
                 assert isinstance(query, dns.message.QueryMessage)
+                self.last_source = source
                 self.queries.append((query.question[0].name.to_text(), False))
                 for answer in self.script(query, False):
                     self.udp.sendto(answer.to_wire(), source)
@@ -199,3 +202,17 @@ def test_answers_in_before_the_deadline_count_after_it(resolvers: Callable[[Scri
     deadline.end = time.monotonic() - 1  # as if the fetch had used up the whole deadline
     answers = batch.answers()
     assert net.txt_values("_mta-sts.a.example", answers[0])[0] == ["v=STSv1; id=1"]
+
+
+def test_answers_from_another_address_or_port_are_dropped(resolvers: Callable[[Script], Scripted]) -> None:
+    """An answer with the right id and question from a socket other than the resolver asked is ignored."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rogue:
+        rogue.bind(("127.0.0.1", 0))
+        servers: list[Scripted] = []
+
+        def script(query: dns.message.QueryMessage, tcp: bool) -> list[dns.message.Message]:
+            rogue.sendto(txt(query, "v=STSv1; id=spoofed").to_wire(), servers[0].last_source)
+            return [txt(query)]
+
+        servers.append(resolvers(script))
+        assert network(servers[0]).txt("_mta-sts.a.example")[0] == ["v=STSv1; id=1"]

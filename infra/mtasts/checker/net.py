@@ -691,6 +691,11 @@ class _SMTP(smtplib.SMTP):
             self.close()
 
 
+def _address_key(address: str) -> str:
+    """An IP address in one spelling, its IPv6 zone left out, to compare where an answer came from."""
+    return str(ipaddress.ip_address(address.partition("%")[0]))
+
+
 class _OneByOne:
     """Questions for a system resolver that is not plain DNS: asked through dnspython's resolver when read."""
 
@@ -819,10 +824,9 @@ class _Batch:
             except OSError:  # e.g. ICMP port unreachable reported on the socket: the try times out
                 return
             question = self.open.get(int.from_bytes(wire[:2], "big")) if len(wire) >= 2 else None
-            if (
-                question is None
-                or (str(ipaddress.ip_address(source[0].split("%")[0])), source[1])
-                != (question.servers[question.server])
+            if question is None or (_address_key(source[0]), source[1]) != (
+                _address_key(question.servers[question.server][0]),
+                question.servers[question.server][1],
             ):
                 continue  # not an answer to a question asked of this server
             try:
