@@ -8,7 +8,9 @@ median of --runs runs; peak memory is traced in one extra run of each (tracing s
 timed).
 
 Live part: the same 1,000 domains on the loopback servers of tests/checker (DNS and HTTPS answers each delayed
-by --latency, default 50 ms, in a separate process as bench_check.py runs them). ``mtasts status`` checks them
+by --latency, default 50 ms, in a separate process as bench_check.py runs them, DNS from its cached
+``FastDNS``, so that the servers take as little of the two cores as they can). The CPU time of the checking
+process and of the servers' process is printed per domain for both sides. ``mtasts status`` checks them
 through the checker (``read_live``: ``check_domains`` with the plan as expected state), next to
 ``mtasts check --stack`` alone (``check_domains`` at its default parallelism) and checkdmarc.check_mta_sts given
 200 threads (target: ≥ 3× its throughput). No SMTP servers (1,000 of them would be the benchmark): STARTTLS is
@@ -17,7 +19,7 @@ not part of either side here.
 Whole command: ``mtasts status --config … --reports … --json`` against ``mtasts check --config … --json`` plus
 ``mtasts reports summarize … --json``, each a process of its own as a user runs them (target: status ahead).
 
-Run: .venv/bin/python bench/bench_status.py [--domains 1000] [--days 30] [--latency 0.05] [--runs 3]
+Run: .venv/bin/python bench/bench_status.py [--domains 1000] [--days 30] [--latency 0.05] [--runs 3] [--live-only]
 """
 
 from __future__ import annotations
@@ -120,6 +122,24 @@ def summarize(folder: Path) -> Summary:
     return summary
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_cpu(runs: int, work: Callable[[], Any], server: int) -> tuple[float, float, float, Any]:
+    """Median wall time, median CPU of this process and median CPU of process ``server`` per run; last result."""
+    walls, ours, theirs, result = [], [], [], None
+    for _ in range(runs):
+        server_before, cpu_before, start = cpu_seconds(server), time.process_time(), time.perf_counter()
+        result = work()
+        walls.append(time.perf_counter() - start)
+        ours.append(time.process_time() - cpu_before)
+        theirs.append(cpu_seconds(server) - server_before)
+    return statistics.median(walls), statistics.median(ours), statistics.median(theirs), result
+
+
 def checkdmarc_pooled(names: list[str], dns_port: int, https_port: int, ca_file: str) -> float:
     """checkdmarc.check_mta_sts over ``names`` with 200 threads, pointed at the loopback servers; seconds."""
     import dns.resolver
@@ -157,6 +177,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--live-only", action="store_true", help="Only the live part (no reports, page, commands).")
     args = parser.parse_args()
     names = [f"d{i}.example" for i in range(args.domains)]
     plan = stack_plan(names)
@@ -165,8 +186,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "reports"
         corpus.mkdir()
-        files = write_corpus(corpus, names, args.days)
+        files = write_corpus(corpus, names, args.days if not args.live_only else 1)
         size = sum(p.stat().st_size for p in corpus.rglob("*") if p.is_file())
+        if args.live_only:
+            _, parent, server, _ = live_part(args, names, plan, tmp)
+            parent.send("stop")
+            server.join(timeout=30)
+            return
 
         # --- report part
         ours_s, (summary, evidence) = median_time(args.runs, lambda: read_reports([str(corpus)], first, AS_OF))
@@ -186,29 +212,7 @@ def main() -> None:
         )
 
         # --- live part
-        parent, child = multiprocessing.Pipe()
-        server = multiprocessing.Process(target=serve, args=(names, args.latency, tmp, child), daemon=True)
-        server.start()
-        nameserver, ca_file, connect_to, dns_port, https_port = parent.recv()
-        net = Network(
-            nameservers=[parse_nameserver(nameserver)],
-            ca_file=ca_file,
-            connect_to=[parse_connect_to(c) for c in connect_to],
-            timeout=60,
-        )
-        expected = {d.domain: d for d in plan.domains}
-        live_s, live = median_time(args.runs, lambda: read_live(plan.domains, net, starttls=False))
-        assert all(s.txt_id_live and s.policy_equal for s in live.values())
-        check_s, checked = median_time(args.runs, lambda: check_domains(names, net, expected))
-        assert all(r.ok for r in checked), next(r.to_dict() for r in checked if not r.ok)
-        dmarc_s = statistics.median(checkdmarc_pooled(names, dns_port, https_port, ca_file) for _ in range(args.runs))
-        print(f"live part: {n} domains on loopback, {args.latency * 1000:.0f} ms per DNS answer and HTTP response")
-        print(f"  mtasts status (read_live): {live_s:.2f} s = {n / live_s:.0f} domains/s")
-        print(f"  mtasts check --stack (check_domains, 200 threads): {check_s:.2f} s = {n / check_s:.0f} domains/s")
-        print(
-            f"  checkdmarc.check_mta_sts, 200 threads: {dmarc_s:.2f} s = {n / dmarc_s:.0f} domains/s -> status "
-            f"{dmarc_s / live_s:.1f}x its throughput (target >= 3x)"
-        )
+        live, parent, server, (nameserver, ca_file, connect_to, _, _) = live_part(args, names, plan, tmp)
 
         # --- the page, in a real browser
         fleet = FleetStatus(evaluate_fleet(plan.domains, live, evidence, DEFAULTS), DEFAULTS, first, AS_OF, files)
@@ -272,6 +276,56 @@ def main() -> None:
         )
         parent.send("stop")
         server.join(timeout=30)
+
+
+def live_part(args: argparse.Namespace, names: list[str], plan: StackPlan, tmp: str) -> Any:
+    """Time ``read_live`` and ``check_domains`` against checkdmarc, with the CPU each side and the servers took.
+
+    Returns the live states, the pipe and process of the servers (still running) and their addresses.
+    """
+    n = len(names)
+    parent, child = multiprocessing.Pipe()
+    server = multiprocessing.Process(target=serve, args=(names, args.latency, tmp, child), daemon=True)
+    server.start()
+    world = parent.recv()
+    nameserver, ca_file, connect_to, dns_port, https_port = world
+    net = Network(
+        nameservers=[parse_nameserver(nameserver)],
+        ca_file=ca_file,
+        connect_to=[parse_connect_to(c) for c in connect_to],
+        timeout=60,
+    )
+    expected = {d.domain: d for d in plan.domains}
+    assert server.pid is not None
+    live_s, live_cpu, live_server, live = timed_cpu(
+        args.runs, lambda: read_live(plan.domains, net, starttls=False), server.pid
+    )
+    assert all(s.txt_id_live and s.policy_equal for s in live.values())
+    check_s, check_cpu, check_server, checked = timed_cpu(
+        args.runs, lambda: check_domains(names, net, expected), server.pid
+    )
+    assert all(r.ok for r in checked), next(r.to_dict() for r in checked if not r.ok)
+    dmarc_s, dmarc_cpu, dmarc_server, _ = timed_cpu(
+        args.runs, lambda: checkdmarc_pooled(names, dns_port, https_port, ca_file), server.pid
+    )
+
+    def cpu(client: float, servers: float) -> str:
+        return f"CPU per domain {client / n * 1000:.2f} ms here + {servers / n * 1000:.2f} ms in the servers"
+
+    print(
+        f"live part: {n} domains on loopback, {args.latency * 1000:.0f} ms per DNS answer and HTTP response, "
+        f"{os.cpu_count()} cores; medians of {args.runs} runs"
+    )
+    print(f"  mtasts status (read_live): {live_s:.2f} s = {n / live_s:.0f} domains/s; {cpu(live_cpu, live_server)}")
+    print(
+        f"  mtasts check --stack (check_domains, 200 threads): {check_s:.2f} s = {n / check_s:.0f} domains/s; "
+        f"{cpu(check_cpu, check_server)}"
+    )
+    print(
+        f"  checkdmarc.check_mta_sts, 200 threads: {dmarc_s:.2f} s = {n / dmarc_s:.0f} domains/s; "
+        f"{cpu(dmarc_cpu, dmarc_server)} -> status {dmarc_s / live_s:.1f}x its throughput (target >= 3x)"
+    )
+    return live, parent, server, world
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from loopback import Loopback
-from scenarios import GOOD, NEW
+from scenarios import GOOD, NEW, OLD, serve
 
 from mtasts.checker.checks import DomainReport, check_domain
 from mtasts.checker.net import Network, parse_connect_to, parse_nameserver
@@ -128,6 +128,31 @@ def test_stale_body_after_id_change_is_named(net: Network, stack_file: Path) -> 
     assert detail.startswith(f"stale cache: the TXT record announces the new id {NEW.id}")
 
 
+def test_drift_data_says_which_half_of_a_rollout_is_live(net: Network, world: Loopback, stack_file: Path) -> None:
+    """The drift check's data tells the stale-cache case (id live, old body) from the unfinished one (body live)."""
+    stale = check_domain("stale.example", net, plan_stack_file(stack_file).get("stale.example"))
+    drift = next(c for c in stale.checks if c.name == "drift")
+    assert drift.data == {
+        "planned_id": NEW.id,
+        "live_id": NEW.id,
+        "served_id": OLD.id,
+        "id_live": True,
+        "policy_equal": False,
+    }
+    serve(world, "halfway.example", NEW, txt=f"v=STSv1; id={OLD.id}")
+    settings = {"mode": "enforce", "max_age": 604800, "mx": ["mx.stale.example"]}
+    plan = plan_stack(parse_stack_settings({"domains": {"halfway.example": settings}})).get("halfway.example")
+    assert plan.policy_bytes == NEW.to_bytes()
+    halfway = check_domain("halfway.example", net, plan)
+    data = {c.name: c.data for c in halfway.checks}
+    assert data["drift"]["policy_equal"] is True
+    assert data["drift"]["id_live"] is False
+    assert data["sts-record"] == {"id": OLD.id, "name": "_mta-sts.halfway.example"}
+    assert data["policy-syntax"] == {"mode": "enforce", "max_age": 604800, "mx": ["mx.stale.example"]}
+    assert data["mx-coverage"]["hosts"] == ["mx.halfway.example"]
+    assert data["mx-coverage"]["uncovered"] == ["mx.halfway.example"]
+
+
 def test_no_drift_when_live_matches_the_stack(net: Network, stack_file: Path) -> None:
     """A live domain that matches the stack config passes drift and its TLS-RPT comparison."""
     expected = plan_stack_file(stack_file).get("good.example")
@@ -167,9 +192,18 @@ def test_cli_json_shape_and_exit_status(world: Loopback) -> None:
     for d in doc["domains"]:
         assert set(d) == {"domain", "ok", "status", "checks"}
         for c in d["checks"]:
-            assert set(c) == {"name", "status", "detail"}
+            assert set(c) == {"name", "status", "detail", "data"}
             assert c["status"] in ("pass", "warn", "fail", "pending")
+            assert isinstance(c["data"], dict)
     assert [d["status"] for d in doc["domains"]] == ["pass", "fail"]
+    good = {c["name"]: c["data"] for c in doc["domains"][0]["checks"]}
+    assert good["sts-record"]["id"]
+    assert good["mx-coverage"]["hosts"] == ["mx.good.example"]
+    assert good["mx-coverage"]["uncovered"] == []
+    assert good["policy-fetch"]["http_status"] == 200
+    redirect = {c["name"]: c["data"] for c in doc["domains"][1]["checks"]}
+    assert 300 <= redirect["policy-fetch"]["http_status"] < 400
+    assert redirect["policy-fetch"]["location"]
 
 
 def test_cli_all_good_exits_0_with_a_table(world: Loopback) -> None:
@@ -540,3 +574,17 @@ def test_pulumi_program_stops_on_an_enforce_domain_that_does_not_exist(
     assert lines[0] == "preflight failed:"
     assert lines[1].startswith("error: domains.nowhere.example.mx: nowhere.example does not exist in DNS (NXDOMAIN)")
     assert len(lines) == 2
+
+
+def test_slow_policy_host_does_not_hold_back_starttls(world: Loopback) -> None:
+    """With --starttls, a policy host that never answers uses up the deadline, yet the MX sessions run meanwhile."""
+    world.zone.add("hang.example. 300 IN MX 20 mx.good.example.\n")
+    net = Network(
+        nameservers=[parse_nameserver(world.nameserver)],
+        ca_file=world.ca_file,
+        connect_to=[parse_connect_to(c) for c in world.connect_to()],
+        timeout=2.0,
+    )
+    report = check_domain("hang.example", net, starttls=True)
+    assert status(report, "policy-fetch") == ("fail", "no answer from mta-sts.hang.example within the 2 s deadline")
+    assert status(report, "starttls:mx.good.example")[0] == "pass"

@@ -365,3 +365,31 @@ def test_starttls_once_per_mx_host_of_the_fleet(world: Loopback) -> None:
     assert calls == ["mx1.ready.example"]
     assert states["shared.example"].starttls == {"mx1.ready.example": ""}
     assert states["ready.example"].starttls == {"mx1.ready.example": ""}
+
+
+def test_live_state_is_read_from_the_checks_data_not_their_text() -> None:
+    """live_from_checks reads the checker's structured data (id, policy_equal, hosts); the wording is free to change."""
+    from mtasts.checker.checks import Check, DomainReport
+    from mtasts.config import parse_stack_settings
+    from mtasts.fleet.evidence import live_from_checks
+    from mtasts.plan import plan_stack
+
+    settings = {"mode": "enforce", "max_age": 604800, "mx": ["mx1.data.example"]}
+    plan = plan_stack(parse_stack_settings({"domains": {"data.example": settings}})).get("data.example")
+    hosts = {"hosts": ["mx1.data.example", "mx2.data.example"], "uncovered": ["mx2.data.example"]}
+    report = DomainReport(
+        "data.example",
+        [
+            Check("sts-record", "pass", "reworded", {"id": "someotherid"}),
+            Check("policy-fetch", "pass", "reworded", {"http_status": 200}),
+            Check("policy-syntax", "pass", "reworded", {"mode": "enforce"}),
+            Check("drift", "fail", "reworded", {"id_live": False, "policy_equal": True}),
+            Check("mx-coverage", "fail", "reworded", hosts),
+        ],
+    )
+    state = live_from_checks(report, plan, starttls=False)
+    assert (state.txt_id_live, state.policy_served, state.policy_equal) == (False, True, True)
+    assert state.mx == ["mx1.data.example", "mx2.data.example"]
+    assert state.uncovered == ["mx2.data.example"]
+    report.checks[0] = Check("sts-record", "pass", "reworded", {"id": plan.policy_id})
+    assert live_from_checks(report, plan, starttls=False).txt_id_live

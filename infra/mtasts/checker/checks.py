@@ -28,14 +28,14 @@ from ..records import (
     sts_record_name,
     tlsrpt_record_name,
 )
-from .net import Deadline, FetchError, MxAnswer, Network, ResolverError
+from .net import Deadline, FetchError, MxAnswer, Network, ResolverError, mx_answer
 
 __all__ = ["Check", "DomainReport", "check_domain", "check_domains", "live_mx", "uncovered_mx"]
 
 Status = Literal["pass", "warn", "fail", "pending"]
 #: Domains checked at once; each check waits on the network, not the CPU.
 MAX_PARALLEL = 200
-#: Lookups, the fetch and MX sessions of one domain run at once, at most this many.
+#: MX sessions of one domain (--starttls) run at once, at most this many.
 DOMAIN_PARALLEL = 8
 #: How long past its deadline a domain waits for a step that has not ended (every step ends by itself at the
 #: deadline; this only guards against one that does not).
@@ -50,10 +50,13 @@ class Check:
     name: str
     status: Status
     detail: str
+    """One line for people; programs read :attr:`data`."""
+    data: dict[str, Any] = field(default_factory=dict, compare=False)
+    """What the check found, JSON-ready, for programs (the keys per check are listed in docs/check.md)."""
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"name": self.name, "status": self.status, "detail": self.detail}
+        return {"name": self.name, "status": self.status, "detail": self.detail, "data": self.data}
 
 
 @dataclass
@@ -75,9 +78,9 @@ class DomainReport:
             return "fail"
         return "pending" if any(c.status == "pending" for c in self.checks) else "pass"
 
-    def add(self, name: str, status: Status, detail: str) -> None:
-        """Record one result."""
-        self.checks.append(Check(name, status, detail))
+    def add(self, name: str, status: Status, detail: str, data: dict[str, Any] | None = None) -> None:
+        """Record one result, with what it found for programs (``data``)."""
+        self.checks.append(Check(name, status, detail, data or {}))
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape of one domain."""
@@ -126,22 +129,45 @@ class _Outcome:
             raise TimeoutError(f"not finished within the {self._deadline.seconds:g} s deadline") from None
 
 
-class _Run:
-    """The steps of one domain, run concurrently under its one deadline; resolver failures are collected once."""
+class _Done:
+    """A step that has already run in this thread: its value or the exception it raised."""
 
-    def __init__(self, pool: ThreadPoolExecutor, deadline: Deadline) -> None:
-        self.pool = pool
+    def __init__(self, step: Callable[..., T], *args: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        try:
+            self._value = step(*args)
+        except Exception as exc:  # re-raised by get(), where each check handles what it expects
+            self._error = exc
+
+    def get(self) -> Any:
+        """The value; re-raises the step's exception."""
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class _Run:
+    """The steps of one domain under its one deadline; resolver failures are collected once."""
+
+    def __init__(self, deadline: Deadline) -> None:
         self.deadline = deadline
+        self.pool: ThreadPoolExecutor | None = None  # only for MX sessions, several at once
         self.dns_failures: dict[str, list[str]] = {}  # one message -> the checks it left without a result
 
     def start(self, step: Callable[..., T], *args: Any) -> _Outcome:
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=DOMAIN_PARALLEL, thread_name_prefix="mtasts-check")
         return _Outcome(self.pool.submit(step, *args, self.deadline), self.deadline)
+
+    def now(self, step: Callable[..., T], *args: Any) -> _Done:
+        return _Done(step, *args, self.deadline)
 
     def resolver_failed(self, check: str, exc: ResolverError | dns.exception.DNSException) -> None:
         self.dns_failures.setdefault(str(exc), []).append(check)
 
 
-def _sts_record(report: DomainReport, run: _Run, outcome: _Outcome, name: str) -> str | None:
+def _sts_record(report: DomainReport, run: _Run, outcome: _Outcome | _Done, name: str) -> str | None:
     try:
         values, canonical = outcome.get()
     except dns.exception.DNSException as exc:
@@ -156,14 +182,15 @@ def _sts_record(report: DomainReport, run: _Run, outcome: _Outcome, name: str) -
     except RecordError as exc:
         report.add("sts-record", "fail", f"{name}: {'; '.join(exc.lines())} (RFC 8461 §3.1)")
         return None
+    data = {"id": record.id, "name": canonical.lower()}
     if record.warnings:
-        report.add("sts-record", "warn", f"id={record.id}{via}; " + "; ".join(str(w) for w in record.warnings))
+        report.add("sts-record", "warn", f"id={record.id}{via}; " + "; ".join(str(w) for w in record.warnings), data)
     else:
-        report.add("sts-record", "pass", f"id={record.id}{via}")
+        report.add("sts-record", "pass", f"id={record.id}{via}", data)
     return record.id
 
 
-def _policy(report: DomainReport, run: _Run, outcome: _Outcome) -> tuple[bytes | None, Policy | None]:
+def _policy(report: DomainReport, run: _Run, outcome: _Outcome | _Done) -> tuple[bytes | None, Policy | None]:
     try:
         response = outcome.get()
     except dns.exception.DNSException as exc:
@@ -172,47 +199,69 @@ def _policy(report: DomainReport, run: _Run, outcome: _Outcome) -> tuple[bytes |
     except (FetchError, TimeoutError) as exc:
         report.add("policy-fetch", "fail", str(exc))
         return None, None
+    media_type = response.content_type.split(";")[0].strip().lower()
+    fetched = {
+        "http_status": response.status,
+        "media_type": media_type,
+        "bytes": len(response.body),
+        "tls_version": response.tls_version,
+    }
     if 300 <= response.status < 400:
         report.add(
             "policy-fetch",
             "fail",
             f"HTTP {response.status} redirect to {response.location or '?'}: senders do not follow it (RFC 8461 §3.3)",
+            {**fetched, "location": response.location},
         )
         return None, None
     if response.status != 200:
-        report.add("policy-fetch", "fail", f"HTTP {response.status}, not 200 (RFC 8461 §3.3)")
+        report.add("policy-fetch", "fail", f"HTTP {response.status}, not 200 (RFC 8461 §3.3)", fetched)
         return None, None
-    media_type = response.content_type.split(";")[0].strip().lower()
     if media_type != "text/plain":
-        report.add("policy-fetch", "fail", f"media type {media_type or 'missing'}, not text/plain (RFC 8461 §3.2)")
+        report.add(
+            "policy-fetch",
+            "fail",
+            f"media type {media_type or 'missing'}, not text/plain (RFC 8461 §3.2)",
+            fetched,
+        )
         return None, None
-    report.add("policy-fetch", "pass", f"200 text/plain, {len(response.body)} bytes over {response.tls_version}")
+    detail = f"200 text/plain, {len(response.body)} bytes over {response.tls_version}"
+    report.add("policy-fetch", "pass", detail, {**fetched, "id": policy_id(response.body)})
     parsed = parse_policy(response.body)
     if not parsed.ok:
         report.add("policy-syntax", "fail", "; ".join(str(e) for e in parsed.errors))
         return response.body, None
     policy = parsed.unwrap()
     summary = f"mode {policy.mode}, max_age {policy.max_age}, {len(policy.mx)} mx"
+    data = {"mode": policy.mode, "max_age": policy.max_age, "mx": list(policy.mx)}
     if parsed.warnings:
-        report.add("policy-syntax", "warn", summary + "; " + "; ".join(str(w) for w in parsed.warnings))
+        report.add("policy-syntax", "warn", summary + "; " + "; ".join(str(w) for w in parsed.warnings), data)
     else:
-        report.add("policy-syntax", "pass", summary)
+        report.add("policy-syntax", "pass", summary, data)
     return response.body, policy
 
 
 def _drift(report: DomainReport, expected: DomainPlan, live_id: str | None, body: bytes | None) -> None:
     new_id, new_body = expected.policy_id, expected.policy_bytes
     id_ok, body_ok = live_id == new_id, body == new_body
+    data = {
+        "planned_id": new_id,
+        "live_id": live_id,
+        "served_id": policy_id(body) if body is not None else None,
+        "id_live": id_ok,
+        "policy_equal": body_ok,
+    }
     if id_ok and body_ok:
-        report.add("drift", "pass", f"id and policy are what the stack config says ({new_id})")
+        report.add("drift", "pass", f"id and policy are what the stack config says ({new_id})", data)
     elif id_ok and body is not None:
-        served = policy_id(body)
+        served = data["served_id"]
         report.add(
             "drift",
             "fail",
             f"stale cache: the TXT record announces the new id {new_id} but the policy host serves an older body "
             f"(its hash id is {served}); senders that fetch now cache the old policy under the new id for max_age "
             "(RFC 8461 §8.1). Invalidate the CDN cache",
+            data,
         )
     elif body_ok:
         report.add(
@@ -220,14 +269,15 @@ def _drift(report: DomainReport, expected: DomainPlan, live_id: str | None, body
             "fail",
             f"the new policy is served but the TXT record still announces id {live_id or 'none'}, not {new_id}: "
             "senders keep the old policy; finish the rollout with `pulumi up`",
+            data,
         )
     else:
         report.add(
-            "drift", "fail", f"live id {live_id or 'none'} and policy differ from the stack config (id {new_id})"
+            "drift", "fail", f"live id {live_id or 'none'} and policy differ from the stack config (id {new_id})", data
         )
 
 
-def _mx_hosts(run: _Run, domain: str, outcome: _Outcome) -> tuple[MxAnswer | None, list[str], str]:
+def _mx_hosts(run: _Run, domain: str, outcome: _Outcome | _Done) -> tuple[MxAnswer | None, list[str], str]:
     """The MX answer (``None`` when the resolver failed), the hosts senders use, and how they were found."""
     try:
         answer: MxAnswer = outcome.get()
@@ -241,29 +291,39 @@ def _mx_hosts(run: _Run, domain: str, outcome: _Outcome) -> tuple[MxAnswer | Non
 def _mx_coverage(
     report: DomainReport, domain: str, answer: MxAnswer, hosts: list[str], how: str, reference: Policy | None
 ) -> None:
+    data: dict[str, Any] = {
+        "hosts": list(hosts),
+        "uncovered": [],
+        "implicit": answer.implicit,
+        "null_mx": answer.null_mx,
+        "nxdomain": answer.nxdomain,
+    }
     if answer.nxdomain:
-        report.add("mx-coverage", "fail", f"{how}: senders cannot deliver mail to it")
+        report.add("mx-coverage", "fail", f"{how}: senders cannot deliver mail to it", data)
         return
     if answer.null_mx:
-        report.add("mx-coverage", "pass", f"{how}; no policy can strand it")
+        report.add("mx-coverage", "pass", f"{how}; no policy can strand it", data)
         return
     if reference is None:
-        report.add("mx-coverage", "warn", f"{how}; no policy to compare them with")
+        report.add("mx-coverage", "warn", f"{how}; no policy to compare them with", {**data, "uncovered": None})
         return
     missing = uncovered_mx(hosts, reference.mx)
+    data["uncovered"] = missing
     if not missing:
-        report.add("mx-coverage", "pass", f"{how} covered: {', '.join(hosts)}")
+        report.add("mx-coverage", "pass", f"{how} covered: {', '.join(hosts)}", data)
     elif reference.mode == "enforce":
         report.add(
             "mx-coverage",
             "fail",
             f"MX {', '.join(missing)} not covered by the policy's mx patterns ({how}): senders refuse it in "
             "enforce mode (RFC 8461 §4.1, §5)",
+            data,
         )
     elif reference.mode == "testing":
-        report.add("mx-coverage", "warn", f"MX {', '.join(missing)} not covered; enforce mode would refuse it")
+        report.add("mx-coverage", "warn", f"MX {', '.join(missing)} not covered; enforce mode would refuse it", data)
     else:
-        report.add("mx-coverage", "pass", f"mode none: MX {', '.join(missing)} not covered, nothing is enforced")
+        detail = f"mode none: MX {', '.join(missing)} not covered, nothing is enforced"
+        report.add("mx-coverage", "pass", detail, data)
 
 
 def _starttls(report: DomainReport, run: _Run, sessions: list[tuple[str, _Outcome]]) -> None:
@@ -273,12 +333,13 @@ def _starttls(report: DomainReport, run: _Run, sessions: list[tuple[str, _Outcom
         except dns.exception.DNSException as exc:
             run.resolver_failed(f"starttls:{host}", exc)
         except (FetchError, TimeoutError) as exc:
-            report.add(f"starttls:{host}", "fail", str(exc))
+            report.add(f"starttls:{host}", "fail", str(exc), {"host": host})
         else:
-            report.add(f"starttls:{host}", "pass", f"STARTTLS {version}, certificate valid for {host}")
+            detail = f"STARTTLS {version}, certificate valid for {host}"
+            report.add(f"starttls:{host}", "pass", detail, {"host": host, "tls_version": version})
 
 
-def _tlsrpt(report: DomainReport, run: _Run, outcome: _Outcome, name: str, expected: DomainPlan | None) -> None:
+def _tlsrpt(report: DomainReport, run: _Run, outcome: _Outcome | _Done, name: str, expected: DomainPlan | None) -> None:
     try:
         values, _ = outcome.get()
     except dns.exception.DNSException as exc:
@@ -298,12 +359,12 @@ def _tlsrpt(report: DomainReport, run: _Run, outcome: _Outcome, name: str, expec
     if wanted is not None and value != wanted.value:
         report.add("tlsrpt-record", "fail", f"{name} is {value!r}, the stack config says {wanted.value!r}")
     elif record.warnings:
-        report.add("tlsrpt-record", "warn", "; ".join(str(w) for w in record.warnings))
+        report.add("tlsrpt-record", "warn", "; ".join(str(w) for w in record.warnings), {"rua": list(record.rua)})
     else:
-        report.add("tlsrpt-record", "pass", f"rua={','.join(record.rua)}")
+        report.add("tlsrpt-record", "pass", f"rua={','.join(record.rua)}", {"rua": list(record.rua)})
 
 
-def _delegation(report: DomainReport, run: _Run, expected: DomainPlan, outcomes: list[_Outcome]) -> bool:
+def _delegation(report: DomainReport, run: _Run, expected: DomainPlan, outcomes: list[_Done]) -> bool:
     """One row per CNAME the owner publishes; whether the domain is pending (some missing, none wrong).
 
     A missing CNAME is ``pending``, not a failure: a ``dns: external`` domain waits for its owner, and what the
@@ -318,39 +379,43 @@ def _delegation(report: DomainReport, run: _Run, expected: DomainPlan, outcomes:
             run.resolver_failed(check, exc)
             wrong += 1  # unknown: do not call the domain pending on a guess
             continue
+        data = {"name": record.name, "target": target, "expected": record.value}
         if target == record.value:
-            report.add(check, "pass", f"CNAME to {record.value}")
+            report.add(check, "pass", f"CNAME to {record.value}", data)
         elif target is None:
             missing += 1
-            report.add(check, "pending", f"not published yet: the owner must publish CNAME {record.value}")
+            report.add(check, "pending", f"not published yet: the owner must publish CNAME {record.value}", data)
         else:
             wrong += 1
-            report.add(check, "fail", f"CNAME to {target}; the owner must publish CNAME {record.value}")
+            report.add(check, "fail", f"CNAME to {target}; the owner must publish CNAME {record.value}", data)
     return missing > 0 and wrong == 0
 
 
 def check_domain(domain: str, net: Network, expected: DomainPlan | None = None, starttls: bool = False) -> DomainReport:
     """Run every check for one domain, as a sender would see it, within one deadline of ``net.timeout`` seconds.
 
-    The lookups, the policy fetch and the MX sessions run concurrently and each is bounded by the domain's
-    deadline, so the whole check ends within it (plus :data:`GRACE`) whatever the servers do. Resolver failures
-    are reported once per distinct failure (check ``dns``), naming the checks left without a result.
+    The DNS questions go out at once (one socket, :meth:`Network.send_questions`), the policy is fetched while
+    their answers arrive, and the MX sessions run concurrently (with the fetch, too); each step is bounded by the
+    domain's deadline, so the whole check ends within it (plus :data:`GRACE`) whatever the servers do. Resolver
+    failures are reported once per distinct failure (check ``dns``), naming the checks left without a result.
     """
     report = DomainReport(domain)
     deadline = net.deadline()
-    pool = ThreadPoolExecutor(max_workers=DOMAIN_PARALLEL, thread_name_prefix="mtasts-check")
-    run = _Run(pool, deadline)
+    run = _Run(deadline)
     try:
-        delegation = (
-            [run.start(net.cname, r.name) for r in expected.delegation]
-            if expected is not None and expected.external
-            else []
-        )
+        delegation_names = [r.name for r in expected.delegation] if expected is not None and expected.external else []
         sts_name, tlsrpt_name = sts_record_name(domain), tlsrpt_record_name(domain)
-        sts = run.start(net.txt, sts_name)
-        fetch = run.start(net.fetch_policy, domain)
-        mx = run.start(net.mx_answer, domain)
-        tlsrpt = run.start(net.txt, tlsrpt_name)
+        questions = [(n, "CNAME") for n in delegation_names] + [(sts_name, "TXT"), (domain, "MX"), (tlsrpt_name, "TXT")]
+        batch = net.send_questions(questions, deadline)
+        # With --starttls the fetch gets a thread of its own, so that a slow policy host does not hold back the MX
+        # sessions, which start once the MX answer is in; without, this thread fetches while the answers arrive.
+        fetch = run.start(net.fetch_policy, domain) if starttls else run.now(net.fetch_policy, domain)
+        answers = batch.answers()
+        delegation = [_Done(net.cname_target, a) for a in answers[: len(delegation_names)]]
+        sts_answer, mx_raw, tlsrpt_answer = answers[len(delegation_names) :]
+        sts = _Done(net.txt_values, sts_name, sts_answer)
+        mx = _Done(mx_answer, mx_raw)
+        tlsrpt = _Done(net.txt_values, tlsrpt_name, tlsrpt_answer)
         answer, hosts, how = _mx_hosts(run, domain, mx)
         sessions = [(host, run.start(net.starttls, host)) for host in hosts] if starttls else []
 
@@ -375,10 +440,12 @@ def check_domain(domain: str, net: Network, expected: DomainPlan | None = None, 
         if not pending:
             _tlsrpt(report, run, tlsrpt, tlsrpt_name, expected)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if run.pool is not None:
+            run.pool.shutdown(wait=False, cancel_futures=True)
     at = sum(1 for c in report.checks if c.name.startswith("delegation:"))
     for message, checks in run.dns_failures.items():
-        report.checks.insert(at, Check("dns", "fail", f"{message}; no result for {', '.join(checks)}"))
+        detail = f"{message}; no result for {', '.join(checks)}"
+        report.checks.insert(at, Check("dns", "fail", detail, {"error": message, "checks": checks}))
         at += 1
     return report
 

@@ -19,21 +19,32 @@ import http.client
 import io
 import ipaddress
 import math
+import os
+import select
 import smtplib
 import socket
 import ssl
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import dns.exception
+import dns.flags
+import dns.message
 import dns.name
+import dns.nameserver
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
 import dns.resolver
 
 from ..policy import MAX_POLICY_BYTES, POLICY_PATH
 from ..records import join_txt_strings
 
 __all__ = [
+    "NXDOMAIN",
     "ConnectTo",
     "Deadline",
     "FetchError",
@@ -42,6 +53,7 @@ __all__ = [
     "PolicyResponse",
     "ResolverError",
     "load_ca_file",
+    "mx_answer",
     "parse_connect_to",
     "parse_nameserver",
     "parse_timeout",
@@ -63,6 +75,19 @@ MAX_SMTP_LINES = 100
 MAX_SMTP_BYTES = 64 * 1024
 #: Largest --ca-file read (a full public CA bundle is about 250 kB).
 MAX_CA_FILE_BYTES = 8 * 1024 * 1024
+#: Largest DNS message read over UDP (RFC 6891 §6.2.5: 65,535 at most; answers here are far smaller).
+MAX_UDP_BYTES = 65535
+
+
+class _NXDomain:
+    """The marker :meth:`Network.resolve_many` returns for a name that does not exist (NXDOMAIN)."""
+
+    def __repr__(self) -> str:
+        return "NXDOMAIN"
+
+
+#: What :meth:`Network.resolve_many` returns for NXDOMAIN (``None`` is "no record of that type").
+NXDOMAIN = _NXDomain()
 
 
 class Deadline:
@@ -190,6 +215,10 @@ class ResolverError(dns.exception.DNSException):
         return self.message
 
 
+#: One answer of :meth:`Network.resolve_many`: the answer, NXDOMAIN, no record of the type, or why none came.
+Resolved = dns.resolver.Answer | _NXDomain | ResolverError | None
+
+
 @dataclass(frozen=True)
 class PolicyResponse:
     """What the policy host answered."""
@@ -216,6 +245,19 @@ class MxAnswer:
     def implicit(self) -> bool:
         """No MX records at an existing name: senders deliver to the domain's own address (RFC 5321 §5.1)."""
         return not self.hosts and not self.nxdomain and not self.null_mx
+
+
+def mx_answer(answer: Resolved) -> MxAnswer:
+    """The :class:`MxAnswer` of an MX answer of :meth:`Network.resolve_many`; raises its :class:`ResolverError`."""
+    if isinstance(answer, ResolverError):
+        raise answer
+    if answer is NXDOMAIN:
+        return MxAnswer((), nxdomain=True)
+    if not isinstance(answer, dns.resolver.Answer):
+        return MxAnswer(())
+    records = sorted(answer, key=lambda r: r.preference)
+    hosts = tuple(r.exchange.to_text(omit_final_dot=True).lower() for r in records if r.exchange != dns.name.root)
+    return MxAnswer(hosts, null_mx=bool(records) and not hosts)
 
 
 @dataclass
@@ -263,13 +305,58 @@ class Network:
 
     def _query(self, name: str, rdtype: str, deadline: Deadline | None) -> dns.resolver.Answer | None:
         """The answer, ``None`` for NXDOMAIN or no record of that type; :class:`ResolverError` when none came."""
-        deadline = deadline or self.deadline()
+        answer = self.resolve_many([(name, rdtype)], deadline or self.deadline())[0]
+        if isinstance(answer, ResolverError):
+            raise answer
+        return answer if isinstance(answer, dns.resolver.Answer) else None
+
+    def _udp_servers(self) -> list[tuple[str, int]] | None:
+        """The resolver's servers as (address, port) when all are plain DNS over UDP/TCP, else ``None``."""
+        if self.nameservers:
+            return list(self.nameservers)
+        resolver = self.resolver()
+        servers: list[tuple[str, int]] = []
+        for server in resolver.nameservers:
+            if isinstance(server, str):
+                servers.append((server, resolver.nameserver_ports.get(server, resolver.port)))
+            elif isinstance(server, dns.nameserver.Do53Nameserver):
+                servers.append((server.address, server.port))
+            else:
+                return None  # DNS over HTTPS, TLS or QUIC from the system configuration: dnspython's resolver
+        return servers or None
+
+    def resolve_many(self, questions: Sequence[tuple[str, str]], deadline: Deadline) -> list[Resolved]:
+        """Ask every (name, type) at once, within ``deadline``; an answer per question, in order.
+
+        Each answer is what :meth:`dns.resolver.Resolver.resolve` would give (CNAME chains followed), or
+        :data:`NXDOMAIN`, or ``None`` (no record of that type), or the :class:`ResolverError` saying why none came.
+        See :class:`_Batch` for how the resolver's rules (retries, next server on SERVFAIL or REFUSED, TCP when
+        truncated) are kept.
+        """
+        return self.send_questions(questions, deadline).answers()
+
+    def send_questions(self, questions: Sequence[tuple[str, str]], deadline: Deadline) -> _Batch | _OneByOne:
+        """Send every (name, type) now; the returned batch's ``answers()`` waits for them (see :meth:`resolve_many`).
+
+        In between, the caller can do other work (the checker fetches the policy): answers wait in the socket.
+        """
+        servers = self._udp_servers()
+        if servers is None:
+            return _OneByOne(self, questions, deadline)
+        batch = _Batch(self, servers, questions, deadline)
+        batch.send()
+        return batch
+
+    def _one_by_resolver(self, name: str, rdtype: str, deadline: Deadline) -> Resolved:
+        """One question through dnspython's resolver (for system configurations that are not plain DNS)."""
         try:
             return self.resolver().resolve(name, rdtype, search=False, lifetime=deadline.remaining())
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        except dns.resolver.NXDOMAIN:
+            return NXDOMAIN
+        except dns.resolver.NoAnswer:
             return None
         except (dns.exception.DNSException, TimeoutError) as exc:
-            raise self._resolver_error(exc, deadline) from None
+            return self._resolver_error(exc, deadline)
 
     def _resolver_error(self, exc: Exception, deadline: Deadline) -> ResolverError:
         """One line for a lookup that got no answer, the same for every lookup that failed the same way."""
@@ -284,33 +371,32 @@ class Network:
 
         No record is an empty list. Raises :class:`ResolverError` when the resolver does not answer.
         """
-        answer = self._query(name, "TXT", deadline)
-        if answer is None:
+        return self.txt_values(name, self.resolve_many([(name, "TXT")], deadline or self.deadline())[0])
+
+    def cname(self, name: str, deadline: Deadline | None = None) -> str | None:
+        """The CNAME target at ``name``, or ``None``."""
+        return self.cname_target(self.resolve_many([(name, "CNAME")], deadline or self.deadline())[0])
+
+    def mx_answer(self, domain: str, deadline: Deadline | None = None) -> MxAnswer:
+        """The MX RRset of ``domain``, telling NXDOMAIN, no MX (implicit MX) and null MX apart."""
+        return mx_answer(self.resolve_many([(domain, "MX")], deadline or self.deadline())[0])
+
+    def txt_values(self, name: str, answer: Resolved) -> tuple[list[str], str]:
+        """:meth:`txt` of an answer of :meth:`resolve_many`."""
+        if isinstance(answer, ResolverError):
+            raise answer
+        if not isinstance(answer, dns.resolver.Answer):
             return [], name
         values = [join_txt_strings(rdata.strings) for rdata in answer]
         return values, answer.canonical_name.to_text(omit_final_dot=True)
 
-    def cname(self, name: str, deadline: Deadline | None = None) -> str | None:
-        """The CNAME target at ``name``, or ``None``."""
-        answer = self._query(name, "CNAME", deadline)
-        if answer is None:
+    def cname_target(self, answer: Resolved) -> str | None:
+        """:meth:`cname` of an answer of :meth:`resolve_many`."""
+        if isinstance(answer, ResolverError):
+            raise answer
+        if not isinstance(answer, dns.resolver.Answer):
             return None
         return str(answer[0].target.to_text(omit_final_dot=True)).lower()
-
-    def mx_answer(self, domain: str, deadline: Deadline | None = None) -> MxAnswer:
-        """The MX RRset of ``domain``, telling NXDOMAIN, no MX (implicit MX) and null MX apart."""
-        deadline = deadline or self.deadline()
-        try:
-            answer = self.resolver().resolve(domain, "MX", search=False, lifetime=deadline.remaining())
-        except dns.resolver.NXDOMAIN:
-            return MxAnswer((), nxdomain=True)
-        except dns.resolver.NoAnswer:
-            return MxAnswer(())
-        except (dns.exception.DNSException, TimeoutError) as exc:
-            raise self._resolver_error(exc, deadline) from None
-        records = sorted(answer, key=lambda r: r.preference)
-        hosts = tuple(r.exchange.to_text(omit_final_dot=True).lower() for r in records if r.exchange != dns.name.root)
-        return MxAnswer(hosts, null_mx=bool(records) and not hosts)
 
     def mx(self, domain: str, deadline: Deadline | None = None) -> list[str]:
         """MX host names of ``domain``, by preference, lower case, no trailing dot; empty when none."""
@@ -603,3 +689,203 @@ class _SMTP(smtplib.SMTP):
             pass
         finally:
             self.close()
+
+
+def _address_key(address: str) -> str:
+    """An IP address in one spelling, its IPv6 zone left out, to compare where an answer came from."""
+    return str(ipaddress.ip_address(address.partition("%")[0]))
+
+
+class _OneByOne:
+    """Questions for a system resolver that is not plain DNS: asked through dnspython's resolver when read."""
+
+    def __init__(self, net: Network, questions: Sequence[tuple[str, str]], deadline: Deadline) -> None:
+        self.net, self.questions, self.deadline = net, questions, deadline
+
+    def answers(self) -> list[Resolved]:
+        """An answer per question, in order."""
+        return [self.net._one_by_resolver(name, rdtype, self.deadline) for name, rdtype in self.questions]
+
+
+class _Question:
+    """One question of a :class:`_Batch`: its query, the servers still worth asking, and the current try."""
+
+    __slots__ = ("index", "qname", "query", "rdtype", "retry_at", "server", "servers", "wire")
+
+    def __init__(self, index: int, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType, query: dns.message.Message):
+        self.index = index
+        self.qname = qname
+        self.rdtype = rdtype
+        self.query = query
+        self.wire = query.to_wire()
+        self.servers: list[tuple[str, int]] = []
+        self.server = -1
+        self.retry_at = 0.0
+
+
+class _Batch:
+    """Several questions on one UDP socket per address family, answered as dnspython's resolver answers them.
+
+    What :meth:`dns.resolver.Resolver.resolve` does is kept: the query it builds (flags, EDNS), a try waits
+    ``resolver.timeout`` (at most 5 s) before the question goes to the next server, round robin until the
+    deadline; SERVFAIL, REFUSED, other error codes and answers that do not parse take the server out for that
+    question, and with none left the question fails; a truncated answer is asked again over TCP of the same
+    server; CNAME chains are followed by :class:`dns.resolver.Answer`. Answers are matched by id, question and the
+    server asked; anything else is dropped. Query ids come from the system's CSPRNG (RFC 5452 §4.3). What it saves
+    over one ``resolve`` per question: a thread, a socket and a selector each, which is most of the checker's CPU.
+    """
+
+    def __init__(
+        self, net: Network, servers: list[tuple[str, int]], questions: Sequence[tuple[str, str]], deadline: Deadline
+    ) -> None:
+        self.net = net
+        self.deadline = deadline
+        resolver = net.resolver()
+        self.try_timeout = resolver.timeout
+        self.servers = [(str(ipaddress.ip_address(address)), port) for address, port in servers]
+        self.results: list[Resolved] = [None] * len(questions)
+        self.open: dict[int, _Question] = {}
+        self.sockets: dict[int, socket.socket] = {}
+        randomness = os.urandom(2 * len(questions) + 32)
+        ids = iter(int.from_bytes(randomness[i : i + 2], "big") for i in range(0, len(randomness), 2))
+        for index, (name, rdtype) in enumerate(questions):
+            qid = next(ids)
+            while qid in self.open:
+                qid = next(ids, None) or int.from_bytes(os.urandom(2), "big")
+            qname = dns.name.from_text(name)
+            query = dns.message.make_query(qname, rdtype, id=qid)
+            query.use_edns(resolver.edns, resolver.ednsflags, resolver.payload, options=resolver.ednsoptions)
+            if resolver.flags is not None:
+                query.flags = resolver.flags
+            question = _Question(index, qname, dns.rdatatype.RdataType.make(rdtype), query)
+            question.servers = list(self.servers)
+            self.open[qid] = question
+
+    def send(self) -> None:
+        """Send every question to its first server (nothing once the deadline has passed)."""
+        self.poller = select.poll()
+        if self.deadline.left() > 0:
+            for question in list(self.open.values()):
+                self._send(question, self.poller)
+
+    def answers(self) -> list[Resolved]:
+        """Read answers until each question has one or the deadline passes; an answer per question, in order.
+
+        Answers that arrived before the deadline are read even when the caller comes back after it.
+        """
+        poller = self.poller
+        try:
+            while self.open:
+                left = self.deadline.left()
+                now = time.monotonic()
+                wait = max(0.0, min(left, min(q.retry_at for q in self.open.values()) - now))
+                for fd, _ in poller.poll(math.ceil(wait * 1000)):
+                    self._drain(self.sockets[fd])
+                if left <= 0:
+                    break
+                now = time.monotonic()
+                for question in [q for q in self.open.values() if q.retry_at <= now]:
+                    self._send(question, poller)
+        finally:
+            for sock in self.sockets.values():
+                sock.close()
+        for question in self.open.values():
+            self.results[question.index] = self.net._resolver_error(TimeoutError(), self.deadline)
+        self.open.clear()
+        return self.results
+
+    def _socket(self, address: str, poller: select.poll) -> socket.socket:
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        for sock in self.sockets.values():
+            if sock.family == family:
+                return sock
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        self.sockets[sock.fileno()] = sock
+        poller.register(sock.fileno(), select.POLLIN)
+        return sock
+
+    def _send(self, question: _Question, poller: select.poll) -> None:
+        """(Re)send to the next server still worth asking."""
+        question.server = (question.server + 1) % len(question.servers)
+        question.retry_at = time.monotonic() + self.try_timeout
+        address, port = question.servers[question.server]
+        try:
+            self._socket(address, poller).sendto(question.wire, (address, port))
+        except OSError:
+            self._server_failed(question)
+
+    def _drain(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                wire, source = sock.recvfrom(MAX_UDP_BYTES)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # e.g. ICMP port unreachable reported on the socket: the try times out
+                return
+            question = self.open.get(int.from_bytes(wire[:2], "big")) if len(wire) >= 2 else None
+            if question is None or (_address_key(source[0]), source[1]) != (
+                _address_key(question.servers[question.server][0]),
+                question.servers[question.server][1],
+            ):
+                continue  # not an answer to a question asked of this server
+            try:
+                response: dns.message.Message | None = dns.message.from_wire(wire)
+            except dns.exception.DNSException:
+                self._server_failed(question)
+                continue
+            if response is None or not question.query.is_response(response):
+                continue
+            if response.flags & dns.flags.TC:
+                response = self._over_tcp(question)
+            if response is not None:
+                self._answered(question, response)
+
+    def _over_tcp(self, question: _Question) -> dns.message.Message | None:
+        """A truncated UDP answer: the same question over TCP to the same server (RFC 7766 §5)."""
+        address, port = question.servers[question.server]
+        try:
+            return dns.query.tcp(question.query, address, timeout=self.deadline.remaining(), port=port)
+        except (TimeoutError, dns.exception.Timeout):
+            return None  # the deadline has passed: the question ends without an answer
+        except (dns.exception.DNSException, OSError, EOFError):
+            self._server_failed(question)
+            return None
+
+    def _answered(self, question: _Question, response: dns.message.Message) -> None:
+        rcode = response.rcode()
+        address, port = question.servers[question.server]
+        result: Resolved
+        try:
+            if rcode == dns.rcode.NOERROR:
+                query_response = cast(dns.message.QueryMessage, response)
+                answer = dns.resolver.Answer(
+                    question.qname, question.rdtype, dns.rdataclass.IN, query_response, address, port
+                )
+                result = answer if answer.rrset is not None else None
+            elif rcode == dns.rcode.NXDOMAIN:
+                query_response = cast(dns.message.QueryMessage, response)
+                dns.resolver.Answer(question.qname, dns.rdatatype.ANY, dns.rdataclass.IN, query_response)
+                result = NXDOMAIN
+            elif rcode == dns.rcode.YXDOMAIN:
+                result = ResolverError("DNS lookup failed: YXDOMAIN: the name is too long after DNAME substitution")
+            else:
+                self._server_failed(question)
+                return
+        except dns.exception.DNSException:  # a CNAME loop or a chain that does not parse: the server is no good
+            self._server_failed(question)
+            return
+        self.results[question.index] = result
+        del self.open[question.query.id]
+
+    def _server_failed(self, question: _Question) -> None:
+        """The server answered with an error or nothing usable: ask the next one, or give up when none is left."""
+        del question.servers[question.server]
+        question.server -= 1
+        if not question.servers:
+            self.results[question.index] = ResolverError(
+                f"{self.net._resolver_name()} failed to answer (SERVFAIL or refused)"
+            )
+            del self.open[question.query.id]
+        else:
+            question.retry_at = 0.0  # sent again at once by the loop

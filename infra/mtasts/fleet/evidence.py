@@ -20,7 +20,7 @@ from typing import Any
 
 import dns.exception
 
-from ..checker.checks import DomainReport, check_domains, uncovered_mx
+from ..checker.checks import Check, DomainReport, check_domains, uncovered_mx
 from ..checker.net import FetchError, Network
 from ..plan import DomainPlan
 from ..tlsrpt.aggregate import ALL_MX, Contribution, Summary, iter_sources
@@ -252,18 +252,19 @@ class LiveState:
 
 
 def live_from_checks(report: DomainReport, plan: DomainPlan, starttls: bool) -> LiveState:
-    """Read one :class:`DomainReport` of the checker (run with the plan as expected state)."""
+    """Read one :class:`DomainReport` of the checker (run with the plan as expected state).
+
+    Only the checks' structured :attr:`~mtasts.checker.checks.Check.data` is read (the ``id`` of ``sts-record``,
+    ``policy_equal`` of ``drift``, ``hosts`` of ``mx-coverage``), never their text, which is for people.
+    """
     checks = {c.name: c for c in report.checks}
     state = LiveState(starttls_checked=starttls)
     sts = checks.get("sts-record")
     if sts is not None and sts.status != "fail":
-        token = sts.detail.split(";", 1)[0].split(" ", 1)[0]  # "id=<id>[ (via CNAME …)]; warnings"
-        state.txt_id_live = token == f"id={plan.policy_id}"
+        state.txt_id_live = sts.data.get("id") == plan.policy_id
     fetch, syntax, drift = checks.get("policy-fetch"), checks.get("policy-syntax"), checks.get("drift")
     state.policy_served = bool(fetch and fetch.status != "fail" and syntax and syntax.status != "fail")
-    state.policy_equal = bool(drift and drift.status == "pass") or (
-        state.policy_served and not state.txt_id_live and drift is not None and "new policy is served" in drift.detail
-    )
+    state.policy_equal = state.policy_served and drift is not None and drift.data.get("policy_equal") is True
     for check in report.checks:
         if check.name.startswith("starttls:"):
             host = check.name.partition(":")[2]
@@ -279,22 +280,14 @@ def live_from_checks(report: DomainReport, plan: DomainPlan, starttls: bool) -> 
     return state
 
 
-def _hosts_from_coverage(checks: Mapping[str, Any]) -> list[str]:
-    """MX hosts named by the mx-coverage check, when STARTTLS (which names every host) was not run.
+def _hosts_from_coverage(checks: Mapping[str, Check]) -> list[str]:
+    """The live MX hosts the mx-coverage check read (its ``hosts``), when STARTTLS (which names each) was not run.
 
-    A pass names all of them ("N MX host(s) covered: a, b"); otherwise only the uncovered ones are named
-    ("MX a, b not covered …"), which is what the verdict needs.
+    Empty when the check has no result (the resolver failed; the checker reports that as a ``dns`` row).
     """
     coverage = checks.get("mx-coverage")
-    if coverage is None:
-        return []
-    if coverage.status == "pass" and "covered: " in coverage.detail:
-        listed = coverage.detail.split("covered: ", 1)[1]
-    elif coverage.detail.startswith("MX ") and " not covered" in coverage.detail:
-        listed = coverage.detail[3:].split(" not covered", 1)[0]
-    else:
-        return []
-    return [h.strip() for h in listed.split(",") if h.strip()]
+    hosts = coverage.data.get("hosts") if coverage is not None else None
+    return [str(h) for h in hosts] if isinstance(hosts, list) else []
 
 
 #: STARTTLS sessions open at once (one per distinct MX host of the fleet).
@@ -332,8 +325,8 @@ def read_live(plans: Sequence[DomainPlan], net: Network, starttls: bool = True) 
 
 
 def _coverage_lists_all(report: DomainReport) -> bool:
-    """The checker's mx-coverage check passed, naming every MX host (otherwise only the uncovered ones)."""
-    return any(c.name == "mx-coverage" and c.status == "pass" and "covered: " in c.detail for c in report.checks)
+    """The checker's mx-coverage check has a result, which lists every live MX host (``data["hosts"]``)."""
+    return any(c.name == "mx-coverage" and isinstance(c.data.get("hosts"), list) for c in report.checks)
 
 
 def _mx_or_none(net: Network, domain: str) -> list[str] | None:
