@@ -14,13 +14,9 @@ Five domains, one per scenario of `mtasts status`:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import gzip
-import io
 import json
-import logging
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,8 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "checker"), str(HERE.parent / "tlsrpt")]
 
 from loopback import Loopback  # noqa: E402
-from test_generator import config, datagram  # noqa: E402
-from tlsrpt_reporter import tlsrpt as generator  # noqa: E402
+from reporter_pipeline import run_reporter  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 20)
 DAYS = 14
@@ -84,49 +79,7 @@ config:
 
 def generate(folder: Path, sessions: dict[str, list[tuple[int | None, int]]]) -> dict[str, dict[str, Any]]:
     """Run tlsrpt-reporter's collectd → fetcher → reportd once; each domain's RFC 8460 report, as posted."""
-    logging.getLogger("tlsrpt_reporter").setLevel(logging.CRITICAL)
-    posts = folder / "posts"
-    posts.mkdir()
-    url = f"sqlite://{folder / 'collectd.sqlite'}"
-    collectd = generator.TLSRPTCollectdSQLite(
-        url, config(generator.ConfigCollectd, generator.options_collectd, storage=url)
-    )
-    for domain, spec in sessions.items():
-        for code, count in spec:
-            for _ in range(count):
-                collectd.add_datagram(datagram(domain, code))
-    collectd.switch_to_next_day(generator.RolloverReason.MANUALLYINDUCED)
-    day = str(generator.tlsrpt_utc_date_yesterday())
-    fetcher = generator.TLSRPTFetcherSQLite(
-        url, config(generator.ConfigFetcher, generator.options_fetcher, storage=url)
-    )
-    reportd = generator.TLSRPTReportd(
-        config(
-            generator.ConfigReportd,
-            generator.options_reportd,
-            dbname=str(folder / "reportd.sqlite"),
-            fetchers="unused-fetcher-command",
-            organization_name=ORG,
-            contact_info="postmaster@sender.example",
-            sender_address="tlsrpt@sender.example",
-            sendmail_script="cat > /dev/null",
-            http_script=f"sh -c 'cat > \"$(mktemp {posts}/post-XXXXXX.gz)\"' http-hook",
-        )
-    )
-    with sqlite3.connect(folder / "reportd.sqlite") as db:
-        for domain in sessions:
-            out = io.StringIO()
-            with contextlib.redirect_stdout(out):
-                fetcher.fetch_domain_details(day, domain)
-            db.execute(
-                "INSERT INTO reportdata (day, domain, data, fetcher, fetcherindex, retries, status) "
-                "VALUES (?, ?, ?, 'in-process', 1, 0, 'fetched')",
-                (day, domain, json.dumps(json.loads(out.getvalue())["policies"])),
-            )
-    reportd.create_reports()
-    with sqlite3.connect(folder / "reportd.sqlite") as db:
-        db.execute("UPDATE destinations SET nexttry = '2000-01-01 00:00:00'")
-    reportd.send_out_reports()
+    _, posts = run_reporter(folder, sessions, ORG)
     reports = {}
     for body in sorted(posts.iterdir()):
         document = json.loads(gzip.decompress(body.read_bytes()))

@@ -10,12 +10,8 @@ Lambda handler on moto S3) and count exactly the sessions that went in, by eithe
 from __future__ import annotations
 
 import base64
-import contextlib
 import gzip
-import io
 import json
-import logging
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,12 +21,11 @@ import pytest
 from click.testing import CliRunner
 from moto import mock_aws
 from parsedmarc import parse_smtp_tls_report_json
-from tlsrpt_reporter import tlsrpt as generator
+from reporter_pipeline import run_reporter
 
 from mtasts.cli import main
 from mtasts.tlsrpt import receiver
 
-RECORD = "v=TLSRPTv1; rua=mailto:tls-reports@example.net,https://tlsrpt.example.net/v1/report"
 #: Sessions per policy domain: (collectd failure code or None for success, count). 204 = certificate-expired,
 #: 201 = starttls-not-supported, 303 = sts-webpki-invalid (tlsrpt_reporter's internal codes).
 SESSIONS = {
@@ -47,79 +42,10 @@ EXPECTED = {
 }
 
 
-def datagram(domain: str, failure_code: int | None) -> dict[str, Any]:
-    """One delivery attempt as an MTA reports it to collectd."""
-    failures = [] if failure_code is None else [{"c": failure_code, "n": f"mx1.{domain}", "s": "192.0.2.25"}]
-    policy = {
-        "policy-type": 2,  # sts, in the collectd datagram protocol
-        "policy-string": ["version: STSv1", "mode: testing", f"mx: mx1.{domain}", "max_age: 86400"],
-        "policy-domain": domain,
-        "mx-host": [f"mx1.{domain}"],
-        "f": failure_code is not None,
-        "t": len(failures),
-        "failure-details": failures,
-    }
-    return {"dpv": "1", "d": domain, "pr": RECORD, "policies": [policy]}
-
-
-def config(named_tuple: Any, options: dict[str, Any], **values: Any) -> Any:
-    defaults = {name: spec["default"] for name, spec in options.items() if name in named_tuple._fields}
-    return named_tuple(**{**dict.fromkeys(named_tuple._fields, ""), **defaults, **values})
-
-
 @pytest.fixture(scope="module")
 def delivered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Run the generator end to end; the folders its sendmail and http hooks wrote to (mails, posted bodies)."""
-    logging.getLogger("tlsrpt_reporter").setLevel(logging.CRITICAL)
-    folder = tmp_path_factory.mktemp("tlsrpt-reporter")
-    mails, posts = folder / "mails", folder / "posts"
-    mails.mkdir()
-    posts.mkdir()
-    url = f"sqlite://{folder / 'collectd.sqlite'}"
-    collectd = generator.TLSRPTCollectdSQLite(
-        url, config(generator.ConfigCollectd, generator.options_collectd, storage=url)
-    )
-    for domain, sessions in SESSIONS.items():
-        for code, count in sessions:
-            for _ in range(count):
-                collectd.add_datagram(datagram(domain, code))
-    collectd.switch_to_next_day(generator.RolloverReason.MANUALLYINDUCED)  # finish "yesterday" now
-    day = str(generator.tlsrpt_utc_date_yesterday())
-
-    fetcher = generator.TLSRPTFetcherSQLite(
-        url, config(generator.ConfigFetcher, generator.options_fetcher, storage=url)
-    )
-    reportd = generator.TLSRPTReportd(
-        config(
-            generator.ConfigReportd,
-            generator.options_reportd,
-            dbname=str(folder / "reportd.sqlite"),
-            fetchers="unused-fetcher-command",
-            organization_name="Generator Test Org",
-            contact_info="postmaster@sender.example",
-            sender_address="tlsrpt@sender.example",
-            sendmail_script=f'cat > "$(mktemp {mails}/mail-XXXXXX.eml)"',
-            # reportd appends the rua URI; the hook records the body as curl would have posted it.
-            http_script=f"sh -c 'cat > \"$(mktemp {posts}/post-XXXXXX.gz)\"' http-hook",
-        )
-    )
-    with sqlite3.connect(folder / "reportd.sqlite") as db:
-        for domain in SESSIONS:
-            out = io.StringIO()
-            with contextlib.redirect_stdout(out):  # the fetcher speaks JSON on stdout, as to reportd's pipe
-                fetcher.fetch_domain_details(day, domain)
-            db.execute(
-                "INSERT INTO reportdata (day, domain, data, fetcher, fetcherindex, retries, status) "
-                "VALUES (?, ?, ?, 'in-process', 1, 0, 'fetched')",
-                (day, domain, json.dumps(json.loads(out.getvalue())["policies"])),
-            )
-    reportd.create_reports()
-    with sqlite3.connect(folder / "reportd.sqlite") as db:  # deliver now rather than spread over 10 hours
-        db.execute("UPDATE destinations SET nexttry = '2000-01-01 00:00:00'")
-    reportd.send_out_reports()
-    assert len(list(mails.iterdir())) == len(SESSIONS), "reportd sent no mail"
-    assert len(list(posts.iterdir())) == len(SESSIONS), "reportd posted no report"
-    return mails, posts
+    return run_reporter(tmp_path_factory.mktemp("tlsrpt-reporter"), SESSIONS, "Generator Test Org")
 
 
 def counts(document: dict[str, Any]) -> dict[str, Any]:
