@@ -29,14 +29,12 @@ import datetime as dt
 import multiprocessing
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
-import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -47,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "tlsrpt")
 
 from reports import as_gzip, as_json, report
 
-from bench_check import serve  # the loopback world of bench_check.py, in its own process
+from bench_check import checkdmarc_on_loopback, serve  # bench_check.py's loopback world, in its own process
 from mtasts.checker.checks import check_domains
 from mtasts.checker.net import Network, parse_connect_to, parse_nameserver
 from mtasts.config import parse_stack_settings
@@ -142,30 +140,11 @@ def timed_cpu(runs: int, work: Callable[[], Any], server: int) -> tuple[float, f
 
 def checkdmarc_pooled(names: list[str], dns_port: int, https_port: int, ca_file: str) -> float:
     """checkdmarc.check_mta_sts over ``names`` with 200 threads, pointed at the loopback servers; seconds."""
-    import dns.resolver
-    from checkdmarc.mta_sts import check_mta_sts
-
-    resolver = dns.resolver.Resolver(configure=False)
-    resolver.nameservers = ["127.0.0.1"]
-    resolver.nameserver_ports = {"127.0.0.1": dns_port}
-    os.environ["REQUESTS_CA_BUNDLE"] = ca_file
-    original = socket.getaddrinfo
-
-    def loopback_getaddrinfo(host: Any, port: Any, *rest: Any, **kw: Any) -> Any:
-        if isinstance(host, str) and host.endswith(".example") and port == 443:
-            return original("127.0.0.1", https_port, *rest, **kw)
-        return original(host, port, *rest, **kw)
-
-    socket.getaddrinfo = loopback_getaddrinfo  # type: ignore[assignment]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            start = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=200) as pool:
-                results = list(pool.map(lambda name: check_mta_sts(name, resolver=resolver), names))
-            elapsed = time.perf_counter() - start
-    finally:
-        socket.getaddrinfo = original  # type: ignore[assignment]
+    with checkdmarc_on_loopback(dns_port, https_port, ca_file) as check_mta_sts:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=200) as pool:
+            results = list(pool.map(check_mta_sts, names))
+        elapsed = time.perf_counter() - start
     assert all(r.get("valid") for r in results), [r for r in results if not r.get("valid")][:2]
     return elapsed
 
