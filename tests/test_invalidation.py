@@ -8,6 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from mtasts.errors import RecordError
 from mtasts.resources.invalidation import InvalidationError, PolicyInvalidationProvider, invalidate_and_wait
 from pulumi_mocks import Mocks, build
 
@@ -151,3 +152,24 @@ def test_failed_rollout_leaves_only_that_domains_txt_record_untouched() -> None:
     for d in ("d0.example.com", "d2.example.com"):
         assert after.mocks.inputs[f"{d}-sts-txt"]["records"] == [after.plan.get(d).sts_record.value]
         assert after.mocks.inputs[f"{d}-sts-txt"]["records"] != old[d]
+
+
+def test_a_new_domain_whose_rollout_fails_announces_no_policy() -> None:
+    """A new domain whose policy was not verified live gets a _mta-sts value senders discard: no policy yet."""
+    from mtasts.records import select_record
+
+    failing = Mocks()
+    failing.rollout_failures = {"d1.example.com": None}  # new: no id was ever verified for it
+    run = build(
+        {
+            "domains": {
+                f"d{i}.example.com": {"mx": [f"mx.d{i}.example.com"], "rua": ["mailto:t@example.com"]} for i in range(2)
+            }
+        },
+        mocks=failing,
+    )
+    (held,) = run.mocks.inputs["d1.example.com-sts-txt"]["records"]
+    assert not held.startswith("v=STSv1")
+    with pytest.raises(RecordError, match="no TXT record begins with"):
+        select_record([held], "v=STSv1")  # RFC 8461 §3.1: discarded, so senders see no policy
+    assert run.mocks.inputs["d0.example.com-sts-txt"]["records"] == [run.plan.get("d0.example.com").sts_record.value]

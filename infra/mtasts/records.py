@@ -79,6 +79,17 @@ def sts_record_value(policy_id: str) -> str:
     return f"{STS_PREFIX}; id={policy_id}"
 
 
+def sts_held_back_value(policy_id: str) -> str:
+    """The ``_mta-sts`` TXT value of a new domain whose policy was not verified live: no policy for senders.
+
+    It does not begin with ``v=STSv1;``, so senders discard it and act as if the domain had no MTA-STS policy
+    (RFC 8461 §3.1), which is what it has until the policy is served; the next deployment that verifies the
+    policy publishes ``v=STSv1; id=<id>``. A record (rather than none) keeps the deployment's resources the
+    same whatever the rollout found.
+    """
+    return f"mtasts: policy {policy_id} not verified live yet; no MTA-STS policy is announced"
+
+
 def tlsrpt_record_value(rua: Sequence[str]) -> str:
     """The ``_smtp._tls`` TXT value: ``v=TLSRPTv1; rua=<uri>[,<uri>...]``.
 

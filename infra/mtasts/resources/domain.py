@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 from ..plan import DnsRecord, DomainPlan
 from ..policy import POLICY_PATH
-from ..records import split_txt_strings, sts_record_value
+from ..records import split_txt_strings, sts_held_back_value, sts_record_value
 from .store import PolicyStore
 
 __all__ = [
@@ -301,9 +301,14 @@ def _txt(
     _, record_name = plan.location(record.name)
     value: pulumi.Input[str] = route53_txt_value(record.value)
     if verified is not None:
-        planned = record.value
+        # The id the rollout step verified live: the planned one, or the previous one if the new policy failed
+        # (the TXT keeps announcing what is served, RFC 8461 §8.1). A new domain that failed has no previous id:
+        # its record announces no policy at all until a later deployment verifies it.
+        planned, held_back = record.value, sts_held_back_value(plan.policy_id)
         value = verified.apply(
-            lambda vid: route53_txt_value(sts_record_value(vid) if vid and vid != plan.policy_id else planned)
+            lambda vid: route53_txt_value(
+                planned if vid == plan.policy_id else sts_record_value(vid) if vid else held_back
+            )
         )
     return aws.route53.Record(
         f"{component._name}-{'sts' if label == '_mta-sts' else 'tlsrpt'}-txt",

@@ -14,7 +14,8 @@ domains waited 500 invalidations, four at a time. Here one resource per stack do
    the served bytes hash to the new id (:func:`mtasts.policy.policy_id` of the body);
 4. report per domain the id that is now verified live. Each domain's TXT record takes its value from that
    report, so a domain whose invalidation or fetch failed keeps its previous id (its TXT does not change)
-   while every other domain goes ahead. The program logs the failures as errors, which fails ``pulumi up``
+   (a new domain's announces no policy, see mtasts.records.sts_held_back_value) while every other domain goes
+   ahead. The program logs the failures as errors, which fails ``pulumi up``
    after everything else was done, and the next run retries just those domains.
 
 The wall time is about one invalidation (CloudFront usually completes them in well under a minute, all in
