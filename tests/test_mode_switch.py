@@ -14,7 +14,7 @@ from mtasts.config import parse_stack_settings
 from mtasts.plan import plan_stack
 from mtasts.resources.quotas import stack_needs
 from mtasts.resources.shared import release_tenant
-from pulumi_mocks import Mocks, Run, build
+from pulumi_mocks import Mocks, Run, build, use_mocks
 
 DOMAIN = "example.com"
 HOST = f"mta-sts.{DOMAIN}"
@@ -243,6 +243,34 @@ def test_switch_hosting_must_be_a_boolean() -> None:
     with pytest.raises(ConfigError) as err:
         parse_stack_settings({"domains": {"a.example": {"template": "none", "switch_hosting": "yes"}}})
     assert err.value.lines() == ["domains.a.example.switch_hosting: expected true or false, got str"]
+
+
+def test_main_reads_the_previous_domains_before_declaring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pulumi up reads its own last domains output synchronously: an un-opted switch fails before any AWS resource."""
+    import json
+
+    from mtasts.resources import program
+
+    monkeypatch.setattr(program, "_preflight", lambda plan: None)
+    monkeypatch.setattr(program, "_check_quotas", lambda plan, settings: None)
+    monkeypatch.setattr(program, "published_delegations", lambda domains: set())
+    mocks = Mocks(previous_outputs={"domains": {DOMAIN: {"hosting": "dedicated", "pending": False}}})
+    use_mocks(mocks)
+    config = settings("shared")
+    pulumi.runtime.set_all_config(
+        {"mta-sts:domains": json.dumps(config["domains"]), "mta-sts:hosting": json.dumps("shared")}
+    )
+
+    @pulumi.runtime.test
+    def entry() -> None:
+        program.main()
+
+    try:
+        with pytest.raises(Exception, match=r"example\.com is live on dedicated hosting; switching it to shared"):
+            entry()
+    finally:
+        pulumi.runtime.set_all_config({})
+    assert not any(t.startswith("aws:") for t in mocks.types.values())
 
 
 class FakeCloudFront:

@@ -462,13 +462,13 @@ def main(templates: TemplateStore | None = None) -> None:
     if plan.config.settings.get("preflight", True):
         _preflight(plan)
     settings = aws_settings()
+    if plan.config.settings.get("preflight", True):
+        # Every switch_hosting domain counted on both sides (the offline view of mtasts plan; see stack_needs).
+        _check_quotas(plan, settings)
     own = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
     reference = pulumi.StackReference(own)
     # Read now, not as an output: which resources a hosting switch declares depends on it (mode_moves).
     previous_domains = _previous_output(reference, "domains")
-    if plan.config.settings.get("preflight", True):
-        moves, _ = mode_moves(previous_domains, plan)
-        _check_quotas(plan, settings, moving=moves)
     outputs = deploy(
         plan,
         stack=pulumi.get_stack(),
@@ -483,16 +483,20 @@ def main(templates: TemplateStore | None = None) -> None:
 
 
 def _previous_output(reference: pulumi.StackReference, name: str) -> object:
-    """The stack's own output ``name`` from its last deployment, read synchronously (``None`` if it has none)."""
+    """The stack's own output ``name`` from its last deployment, read synchronously (``None`` if it has none).
+
+    Stack references are resolved in preview too, so the value is always known; Pulumi's SDK waits the same way
+    for its synchronous invokes (``pulumi.runtime.sync_await``).
+    """
     from pulumi.runtime.sync_await import _sync_await
 
-    details = _sync_await(reference.get_output_details(name))
-    return details.value if details.value is not None else details.secret_value
+    output = reference.get_output(name)
+    if not isinstance(output, pulumi.Output):
+        return None
+    return _sync_await(output.future())
 
 
-def _check_quotas(
-    plan: StackPlan, settings: AwsSettings, client: Any = None, moving: dict[str, str] | None = None
-) -> None:
+def _check_quotas(plan: StackPlan, settings: AwsSettings, client: Any = None) -> None:
     """Refuse, before declaring anything, a stack that would pass one of the account's applied quotas.
 
     Reads the applied values with the Service Quotas API (``ListServiceQuotas``, us-east-1) and fails with one
@@ -505,7 +509,7 @@ def _check_quotas(
     except Exception as exc:  # without the API, the stack's assumed values are checked
         pulumi.log.warn(f"could not read the account's quotas ({exc}); checking against mta-sts:quotas / defaults")
         applied = {}
-    problems = quota_problems(plan.quota_needs(moving or {}), applied)
+    problems = quota_problems(plan.quota_needs(), applied)
     if problems:
         raise pulumi.RunError("quotas exceeded:\n" + "\n".join(f"error: {p}" for p in problems))
 
