@@ -81,7 +81,10 @@ def test_to_shared_releases_the_distribution_before_the_tenant_claims_the_name(c
     run = chain["to_shared"]
     dist = run.mocks.inputs[f"{DOMAIN}-distribution"]
     assert dist.get("aliases") in (None, [])
-    assert dist["viewerCertificate"] == {"cloudfrontDefaultCertificate": True}
+    before = chain["dedicated"].mocks.inputs[f"{DOMAIN}-distribution"]
+    assert {k: v for k, v in dist.items() if k not in ("aliases", "comment")} == {
+        k: v for k, v in before.items() if k not in ("aliases", "comment")
+    }  # only the alias goes: same certificate and TLS settings, same origin, OAC and function
     assert chain["dedicated"].mocks.inputs[f"{DOMAIN}-distribution"]["aliases"] == [HOST]
     # released only once the shared distribution and connection group exist
     assert set(run.regs[f"{DOMAIN}-distribution"].depends_on) == {"shared-distribution", "shared-connection-group"}
@@ -154,6 +157,17 @@ def test_follow_up_forgets_the_tenant_and_the_shared_distribution(chain: dict[st
     assert not any(n.startswith(f"{DOMAIN}-tenant") for n in run.mocks.inputs)
     assert "shared-distribution" not in run.mocks.inputs
     assert run.mocks.inputs[f"{DOMAIN}-distribution"] == chain["dedicated"].mocks.inputs[f"{DOMAIN}-distribution"]
+
+
+def test_the_transitional_deployments_pass_the_policy_pack(chain: dict[str, Run]) -> None:
+    """Every resource of both switch deployments satisfies every resource guardrail (TLS, OAC, us-east-1, …)."""
+    from test_policy_pack import args_for, violations
+
+    for step in ("to_shared", "to_dedicated"):
+        run = chain[step]
+        for name, typ in run.mocks.types.items():
+            if not typ.startswith("pulumi:providers:"):
+                assert violations(args_for(run, name)) == [], (step, name)
 
 
 def test_a_managed_certificate_tenant_moves_to_dedicated_too() -> None:

@@ -232,23 +232,20 @@ def policy_distribution(
 
     ``released``: the transitional form while the domain moves to shared hosting (docs/deploy.md, "Changing
     modes"): no alias, so CloudFront lets the tenant claim the host name (``CNAMEAlreadyExists`` otherwise,
-    "Move an alternate domain name", CloudFront developer guide), and CloudFront's default certificate (an
-    ACM certificate needs an alternate domain name it covers). Same resource, updated in place, so Pulumi
-    orders the tenant after it; the next deployment deletes it.
+    "Move an alternate domain name", CloudFront developer guide). Only the alias changes: CloudFront accepts a
+    certificate on a distribution without alternate domain names (its move procedure sets a target up that way;
+    aws/aws-cdk issue 29960), so the TLS settings the policy pack checks stay. Same resource, updated in place,
+    so Pulumi orders the tenant after it; the next deployment deletes it.
     """
     plan: DomainPlan = component.plan  # type: ignore[attr-defined]
     c = plan.config
     oac_id: Any = settings.origin_access_control_id or settings.store.origin_access_control.id
     function_arn: Any = settings.path_filter_arn or settings.store.path_filter.arn
-    viewer: Any = (
-        {"cloudfront_default_certificate": True}
-        if released
-        else {
-            "acm_certificate_arn": certificate_arn,
-            "ssl_support_method": "sni-only",
-            "minimum_protocol_version": "TLSv1.2_2021",
-        }
-    )
+    viewer: Any = {
+        "acm_certificate_arn": certificate_arn,
+        "ssl_support_method": "sni-only",
+        "minimum_protocol_version": "TLSv1.2_2021",
+    }
     return aws.cloudfront.Distribution(
         f"{name}-distribution",
         comment=f"MTA-STS policy of {c.domain}" + (" (released: moving to shared hosting)" if released else ""),
