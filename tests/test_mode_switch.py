@@ -144,6 +144,7 @@ def test_to_dedicated_releases_the_tenant_before_the_distribution_claims_the_nam
     dist_name = run.outputs["domains"][DOMAIN]["distributionDomainName"]
     for kind in ("a", "aaaa"):
         assert run.mocks.inputs[f"{DOMAIN}-{kind}"]["aliases"][0]["name"] == dist_name
+        assert run.regs[f"{DOMAIN}-{kind}"].depends_on == [f"{DOMAIN}-distribution"]
     assert {f"{DOMAIN}-distribution", f"{DOMAIN}-a", "policy-rollout"} <= set(run.regs[f"{DOMAIN}-sts-txt"].depends_on)
     assert run.mocks.inputs["policy-rollout"]["targets"][DOMAIN]["kind"] == "distribution"
     assert run.outputs["domains"][DOMAIN]["switchedFrom"] == "shared"

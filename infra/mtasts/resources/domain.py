@@ -104,8 +104,14 @@ class MtaStsDomain(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=released),
         )
         zone_id = args.zone_id
+        # Moving in: the host records follow the distribution once it holds the name (explicit, for the record).
         self.alias_records = alias_records(
-            self, name, zone_id, self.distribution.domain_name, self.distribution.hosted_zone_id
+            self,
+            name,
+            zone_id,
+            self.distribution.domain_name,
+            self.distribution.hosted_zone_id,
+            depends_on=[self.distribution] if released else (),
         )
 
         self.policy_url = plan.policy_url

@@ -18,6 +18,11 @@ A ``dns: external`` domain's tenant can only be created once ``mta-sts.<domain>`
 owner published the delegation CNAMEs. Until then the domain is *pending*: the kit writes its targets in the
 hosting zone but declares no tenant and no TXT record, so the rest of the stack deploys; ``mtasts check``
 names the missing CNAMEs.
+
+A live domain moves between the modes only with ``switch_hosting: true`` (mtasts.resources.program.mode_moves;
+docs/deploy.md, "Changing modes"). Moving in, its dedicated distribution is kept but released (no alias) and
+the tenant presents the domain's validated ACM certificate, then the host records follow; moving out,
+:func:`tenant_handover` releases the tenant (:class:`TenantRelease`) before the distribution claims the name.
 """
 
 from __future__ import annotations
