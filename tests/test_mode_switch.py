@@ -251,6 +251,15 @@ def test_quotas_count_a_moving_domain_on_both_sides() -> None:
     assert (moving_back["distributions"], moving_back["tenants"], moving_back["certificates"]) == (1, 1, 2)
 
 
+def test_switch_hosting_is_announced_in_the_plan() -> None:
+    """mtasts plan warns, on the domain's switch_hosting, that a move takes the policy URL down for minutes."""
+    (domain,) = parse_stack_settings(settings("shared", switch=True)).domains
+    (warning,) = [w for w in domain.warnings if w.path.endswith("switch_hosting")]
+    assert warning.path == f"domains.{DOMAIN}.switch_hosting"
+    assert "stops answering for a few minutes" in warning.message
+    assert plan_stack(parse_stack_settings(settings("shared", switch=True))).to_dict()["domains"][0]["switch_hosting"]
+
+
 def test_switch_hosting_must_be_a_boolean() -> None:
     """switch_hosting: anything but true or false is one error naming the domain and the key."""
     from mtasts.errors import ConfigError

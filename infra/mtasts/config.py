@@ -587,6 +587,14 @@ def _parse_domain(
     if not isinstance(switch_hosting, bool):
         problems.append(Problem(f"{base}.switch_hosting", f"expected true or false, got {_type_name(switch_hosting)}"))
         switch_hosting = False
+    if switch_hosting:
+        warnings.append(
+            Problem(
+                f"{base}.switch_hosting",
+                "if the domain is live on the other hosting mode, pulumi up moves it: its policy URL stops "
+                "answering for a few minutes, its _mta-sts id stays (docs/deploy.md#changing-modes)",
+            )
+        )
     hosting = settings.get("hosting")
     if hosting is not None and hosting not in HOSTING_MODES:
         problems.append(Problem(f"{base}.hosting", f"{hosting!r} is not one of {', '.join(HOSTING_MODES)}"))
