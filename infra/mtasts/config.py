@@ -503,6 +503,9 @@ class DomainConfig:
     """How CloudFront serves the policy: ``dedicated`` (a distribution of its own) or ``shared`` (a tenant of the
     stack's multi-tenant distribution); the domain's ``hosting`` key, else ``shared`` for ``dns: external``, else
     ``mta-sts:hosting``."""
+    switch_hosting: bool = False
+    """Allow ``pulumi up`` to move this live domain from the other hosting mode into :attr:`hosting` (opt-in; see
+    docs/deploy.md, "Changing modes"); without it such a switch is refused."""
 
 
 #: Keys a domain may set; anything else is a typo and an error.
@@ -519,6 +522,7 @@ DOMAIN_KEYS = (
     "allow_overwrite",
     "adopt",
     "hosting",
+    "switch_hosting",
 )
 #: ``mta-sts:hosting`` and a domain's ``hosting``: see docs/deploy.md, "Choosing a hosting mode".
 HOSTING_MODES = ("dedicated", "shared")
@@ -579,6 +583,18 @@ def _parse_domain(
         )
         allow_overwrite = False
     adopt_zone_id, adopt = _check_adopt(settings.get("adopt"), f"{base}.adopt", problems)
+    switch_hosting = settings.get("switch_hosting", False)
+    if not isinstance(switch_hosting, bool):
+        problems.append(Problem(f"{base}.switch_hosting", f"expected true or false, got {_type_name(switch_hosting)}"))
+        switch_hosting = False
+    if switch_hosting:
+        warnings.append(
+            Problem(
+                f"{base}.switch_hosting",
+                "if the domain is live on the other hosting mode, pulumi up moves it: its policy URL stops "
+                "answering for a few minutes, its _mta-sts id stays (docs/deploy.md#changing-modes)",
+            )
+        )
     hosting = settings.get("hosting")
     if hosting is not None and hosting not in HOSTING_MODES:
         problems.append(Problem(f"{base}.hosting", f"{hosting!r} is not one of {', '.join(HOSTING_MODES)}"))
@@ -670,6 +686,7 @@ def _parse_domain(
         adopt_zone_id=adopt_zone_id,
         adopt=adopt,
         hosting=str(hosting) if hosting is not None else ("shared" if dns == "external" else ""),
+        switch_hosting=switch_hosting,
     )
 
 

@@ -7,6 +7,7 @@ what the CLI prints is what ``pulumi up`` deploys.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,6 +133,7 @@ class DomainPlan:
             "dns": c.dns,
             "delegation": [r.to_dict() for r in self.delegation],
             "hosting": c.hosting,
+            "switch_hosting": c.switch_hosting,
             "retire": c.retire,
             "warnings": [str(w) for w in c.warnings],
         }
@@ -166,11 +168,15 @@ class StackPlan:
         """The JSON document of ``mtasts plan --json``."""
         return {"domains": [d.to_dict() for d in self.domains], "quotas": [n.to_dict() for n in self.quota_needs()]}
 
-    def quota_needs(self) -> list[Need]:
-        """What the stack needs of each AWS quota, next to the value it assumes (see mtasts.resources.quotas)."""
+    def quota_needs(self, moving: Mapping[str, str] | None = None) -> list[Need]:
+        """What the stack needs of each AWS quota, next to the value it assumes (see mtasts.resources.quotas).
+
+        ``moving`` maps each domain switching hosting mode in this deployment to the mode it leaves (default:
+        every ``switch_hosting`` domain, counted on both sides).
+        """
         from .resources.quotas import stack_needs
 
-        return stack_needs(self)
+        return stack_needs(self, moving)
 
 
 def plan_domain(config: DomainConfig, hosting_zone: str | None = None) -> DomainPlan:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +16,12 @@ from .store import PolicyStore
 
 __all__ = [
     "CACHING_OPTIMIZED_POLICY_ID",
+    "DistributionSettings",
     "MtaStsDomain",
     "MtaStsDomainArgs",
+    "acm_certificate",
     "alias_records",
+    "policy_distribution",
     "policy_object",
     "publish_txt",
     "route53_txt_value",
@@ -55,6 +58,10 @@ class MtaStsDomainArgs:
     """The origin access control of the domain's shard (default: the store's first)."""
     path_filter_arn: pulumi.Input[str] | None = None
     """The CloudFront Function of the domain's shard (default: the store's first)."""
+    handover: Callable[[pulumi.ComponentResource, pulumi.Resource], Sequence[pulumi.Resource]] | None = None
+    """Moving in from shared hosting (docs/deploy.md, "Changing modes"): called with the component and its
+    validated certificate, it declares the release of the domain's tenant under the component and returns what
+    the distribution must wait for (mtasts.resources.shared.tenant_handover)."""
 
 
 class MtaStsDomain(pulumi.ComponentResource):
@@ -71,87 +78,40 @@ class MtaStsDomain(pulumi.ComponentResource):
     def __init__(self, name: str, args: MtaStsDomainArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mtasts:index:MtaStsDomain", name, None, opts)
         plan = args.plan
-        c = plan.config
         self.plan = plan
         self._zone_id = args.zone_id
         child = pulumi.ResourceOptions(parent=self)
-        in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=args.us_east_1)
-        host = plan.mta_sts_host
 
         self.policy_object = policy_object(name, plan, args.store, child)
 
-        self.certificate = aws.acm.Certificate(
-            f"{name}-certificate",
-            domain_name=host,
-            validation_method="DNS",
-            opts=in_us_east_1,
+        self.certificate, self.validation_record, self.certificate_validation = acm_certificate(
+            self, name, args.zone_id, args.us_east_1
         )
-        validation = self.certificate.domain_validation_options[0]
+        # Moving in from shared: the tenant lets go of the host name only after this domain's certificate is
+        # validated (no ACM wait inside the window), and the distribution claims it only after that.
+        released = list(args.handover(self, self.certificate_validation)) if args.handover else []
+        self.released = released
+        self.distribution = policy_distribution(
+            self,
+            name,
+            DistributionSettings(
+                store=args.store,
+                price_class=args.price_class,
+                origin_access_control_id=args.origin_access_control_id,
+                path_filter_arn=args.path_filter_arn,
+            ),
+            certificate_arn=self.certificate_validation.certificate_arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=released),
+        )
         zone_id = args.zone_id
-        validation_fqdns: list[pulumi.Input[str]]
-        if plan.external:
-            # Only a domain deployed so before (the program refuses a new one): its owner published ACM's
-            # validation CNAME, listed in the ``delegation`` output; nothing to write here.
-            validation_fqdns = [validation.resource_record_name]
-            self.validation_record = None
-        else:
-            self.validation_record = aws.route53.Record(
-                f"{name}-certificate-validation-record",
-                zone_id=zone_id,
-                name=validation.resource_record_name,
-                type=validation.resource_record_type,
-                records=[validation.resource_record_value],
-                ttl=300,
-                allow_overwrite=True,  # ACM's validation name is unique to this certificate
-                opts=child,
-            )
-            validation_fqdns = [self.validation_record.fqdn]
-        self.certificate_validation = aws.acm.CertificateValidation(
-            f"{name}-certificate-validation",
-            certificate_arn=self.certificate.arn,
-            validation_record_fqdns=validation_fqdns,
-            opts=in_us_east_1,
-        )
-
-        self.distribution = aws.cloudfront.Distribution(
-            f"{name}-distribution",
-            comment=f"MTA-STS policy of {c.domain}",
-            enabled=True,
-            is_ipv6_enabled=True,
-            http_version="http2and3",
-            price_class=args.price_class,
-            aliases=[host],
-            origins=[
-                {
-                    "origin_id": "policy-bucket",
-                    "domain_name": args.store.bucket.bucket_regional_domain_name,
-                    "origin_access_control_id": args.origin_access_control_id or args.store.origin_access_control.id,
-                    # The bucket keeps each domain's policy under <domain>/ (see the object's key).
-                    "origin_path": f"/{c.domain}",
-                }
-            ],
-            default_cache_behavior={
-                "target_origin_id": "policy-bucket",
-                # https-only: a 3xx must never be served on the policy URL (RFC 8461 §3.3: senders do not follow it)
-                "viewer_protocol_policy": "https-only",
-                "allowed_methods": ["GET", "HEAD"],
-                "cached_methods": ["GET", "HEAD"],
-                "cache_policy_id": CACHING_OPTIMIZED_POLICY_ID,
-                "compress": True,
-                "function_associations": [
-                    {"event_type": "viewer-request", "function_arn": args.path_filter_arn or args.store.path_filter.arn}
-                ],
-            },
-            restrictions={"geo_restriction": {"restriction_type": "none"}},
-            viewer_certificate={
-                "acm_certificate_arn": self.certificate_validation.certificate_arn,
-                "ssl_support_method": "sni-only",
-                "minimum_protocol_version": "TLSv1.2_2021",
-            },
-            opts=child,
-        )
+        # Moving in: the host records follow the distribution once it holds the name (explicit, for the record).
         self.alias_records = alias_records(
-            self, name, zone_id, self.distribution.domain_name, self.distribution.hosted_zone_id
+            self,
+            name,
+            zone_id,
+            self.distribution.domain_name,
+            self.distribution.hosted_zone_id,
+            depends_on=[self.distribution] if released else (),
         )
 
         self.policy_url = plan.policy_url
@@ -210,6 +170,121 @@ class MtaStsDomain(pulumi.ComponentResource):
         return adopt_options(self.plan, opts, label, name, kind)
 
 
+@dataclass(frozen=True)
+class DistributionSettings:
+    """What a domain's dedicated distribution reads from, and how CloudFront prices it."""
+
+    store: PolicyStore
+    """The stack's bucket."""
+    price_class: str = "PriceClass_100"
+    """CloudFront price class."""
+    origin_access_control_id: pulumi.Input[str] | None = None
+    """The origin access control of the domain's shard (default: the store's first)."""
+    path_filter_arn: pulumi.Input[str] | None = None
+    """The CloudFront Function of the domain's shard (default: the store's first)."""
+
+
+def acm_certificate(
+    component: pulumi.ComponentResource, name: str, zone_id: pulumi.Input[str], us_east_1: aws.Provider
+) -> tuple[aws.acm.Certificate, aws.route53.Record | None, aws.acm.CertificateValidation]:
+    """The domain's ACM certificate for ``mta-sts.<domain>`` (us-east-1), its DNS validation record and the wait.
+
+    Dedicated distributions present it; a tenant that moved in from dedicated hosting keeps presenting it
+    (mtasts.resources.shared), so the names are the same under both components and a move changes nothing here.
+    """
+    plan: DomainPlan = component.plan  # type: ignore[attr-defined]
+    in_us_east_1 = pulumi.ResourceOptions(parent=component, provider=us_east_1)
+    certificate = aws.acm.Certificate(
+        f"{name}-certificate", domain_name=plan.mta_sts_host, validation_method="DNS", opts=in_us_east_1
+    )
+    validation = certificate.domain_validation_options[0]
+    validation_fqdns: list[pulumi.Input[str]]
+    record = None
+    if plan.external:
+        # Only a domain deployed so before (the program refuses a new one): its owner published ACM's
+        # validation CNAME, listed in the ``delegation`` output; nothing to write here.
+        validation_fqdns = [validation.resource_record_name]
+    else:
+        record = aws.route53.Record(
+            f"{name}-certificate-validation-record",
+            zone_id=zone_id,
+            name=validation.resource_record_name,
+            type=validation.resource_record_type,
+            records=[validation.resource_record_value],
+            ttl=300,
+            allow_overwrite=True,  # ACM's validation name is unique to this certificate
+            opts=pulumi.ResourceOptions(parent=component),
+        )
+        validation_fqdns = [record.fqdn]
+    checked = aws.acm.CertificateValidation(
+        f"{name}-certificate-validation",
+        certificate_arn=certificate.arn,
+        validation_record_fqdns=validation_fqdns,
+        opts=in_us_east_1,
+    )
+    return certificate, record, checked
+
+
+def policy_distribution(
+    component: pulumi.ComponentResource,
+    name: str,
+    settings: DistributionSettings,
+    *,
+    certificate_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    released: bool = False,
+) -> aws.cloudfront.Distribution:
+    """The domain's dedicated distribution, serving ``<domain>/`` of the bucket on ``mta-sts.<domain>``.
+
+    ``released``: the transitional form while the domain moves to shared hosting (docs/deploy.md, "Changing
+    modes"): no alias, so CloudFront lets the tenant claim the host name (``CNAMEAlreadyExists`` otherwise,
+    "Move an alternate domain name", CloudFront developer guide). Only the alias changes: CloudFront accepts a
+    certificate on a distribution without alternate domain names (its move procedure sets a target up that way;
+    aws/aws-cdk issue 29960), so the TLS settings the policy pack checks stay. Same resource, updated in place,
+    so Pulumi orders the tenant after it; the next deployment deletes it.
+    """
+    plan: DomainPlan = component.plan  # type: ignore[attr-defined]
+    c = plan.config
+    oac_id: Any = settings.origin_access_control_id or settings.store.origin_access_control.id
+    function_arn: Any = settings.path_filter_arn or settings.store.path_filter.arn
+    viewer: Any = {
+        "acm_certificate_arn": certificate_arn,
+        "ssl_support_method": "sni-only",
+        "minimum_protocol_version": "TLSv1.2_2021",
+    }
+    return aws.cloudfront.Distribution(
+        f"{name}-distribution",
+        comment=f"MTA-STS policy of {c.domain}" + (" (released: moving to shared hosting)" if released else ""),
+        enabled=True,
+        is_ipv6_enabled=True,
+        http_version="http2and3",
+        price_class=settings.price_class,
+        aliases=[] if released else [plan.mta_sts_host],
+        origins=[
+            {
+                "origin_id": "policy-bucket",
+                "domain_name": settings.store.bucket.bucket_regional_domain_name,
+                "origin_access_control_id": oac_id,
+                # The bucket keeps each domain's policy under <domain>/ (see the object's key).
+                "origin_path": f"/{c.domain}",
+            }
+        ],
+        default_cache_behavior={
+            "target_origin_id": "policy-bucket",
+            # https-only: a 3xx must never be served on the policy URL (RFC 8461 §3.3: senders do not follow it)
+            "viewer_protocol_policy": "https-only",
+            "allowed_methods": ["GET", "HEAD"],
+            "cached_methods": ["GET", "HEAD"],
+            "cache_policy_id": CACHING_OPTIMIZED_POLICY_ID,
+            "compress": True,
+            "function_associations": [{"event_type": "viewer-request", "function_arn": function_arn}],
+        },
+        restrictions={"geo_restriction": {"restriction_type": "none"}},
+        viewer_certificate=viewer,
+        opts=opts,
+    )
+
+
 def value_only(output: pulumi.Output[Any]) -> pulumi.Output[Any]:
     """``output``'s value, waited for, without recording a dependency on its resources (see rollout_target)."""
     return pulumi.Output(set(), output.future(), output.is_known(), output.is_secret())
@@ -250,6 +325,7 @@ def alias_records(
     zone_id: pulumi.Input[str],
     target: pulumi.Input[str],
     target_zone_id: pulumi.Input[str] = CLOUDFRONT_ZONE_ID,
+    depends_on: Sequence[pulumi.Resource] = (),
 ) -> list[aws.route53.Record]:
     """A and AAAA alias records for ``mta-sts.<domain>`` to a CloudFront name.
 
@@ -258,7 +334,7 @@ def alias_records(
     """
     plan: DomainPlan = component.plan  # type: ignore[attr-defined]
     _, host_record_name = plan.location(plan.mta_sts_host)
-    child = pulumi.ResourceOptions(parent=component)
+    child = pulumi.ResourceOptions(parent=component, depends_on=list(depends_on))
     return [
         aws.route53.Record(
             f"{name}-{kind.lower()}",

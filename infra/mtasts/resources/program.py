@@ -22,15 +22,30 @@ from ..plan import StackPlan, plan_stack
 from .credentials import AwsSettings, aws_settings
 from .credentials import boto3_session as settings_session
 from .credentials import provider as explicit_provider
-from .domain import MtaStsDomain, MtaStsDomainArgs
+from .domain import DistributionSettings, MtaStsDomain, MtaStsDomainArgs
 from .guard import RetirementGuard
 from .quotas import applied_quotas, assign_shards, quota_problems, quota_values, shard_capacity, shard_count
 from .reports import TlsRptReceiver, TlsRptReceiverArgs
 from .rollout import PolicyRollout
-from .shared import SharedDomain, SharedDomainArgs, SharedHosting, SharedHostingArgs, published_delegations
+from .shared import (
+    SharedDomain,
+    SharedDomainArgs,
+    SharedHosting,
+    SharedHostingArgs,
+    published_delegations,
+    tenant_handover,
+)
 from .store import PolicyStore, PolicyStoreArgs
 
-__all__ = ["boto3_session", "deploy", "main", "read_settings", "tune_garbage_collector", "us_east_1_provider"]
+__all__ = [
+    "boto3_session",
+    "deploy",
+    "main",
+    "mode_moves",
+    "read_settings",
+    "tune_garbage_collector",
+    "us_east_1_provider",
+]
 
 
 def read_settings() -> dict[str, object]:
@@ -77,30 +92,52 @@ def _previous_hosting(entry: object) -> str | None:
     return "dedicated" if entry.get("distributionDomainName") else None
 
 
-def _refuse_mode_switches(previous: object, modes: dict[str, str], external: set[str]) -> dict[str, Any]:
-    """Refuse to switch a live domain between dedicated and shared in place, and a new dedicated external domain.
+def mode_moves(previous: object, plan: StackPlan) -> tuple[dict[str, str], list[str]]:
+    """The live domains this deployment moves between hosting modes (domain → the mode it leaves), and refusals.
 
-    CloudFront lets a host name belong to one distribution or tenant at a time, and moves it only from a
-    disabled one (``UpdateDomainAssociation``, CloudFront API reference): a switch would leave the policy URL
-    unanswered for a while, and the kit does not automate the move (docs/deploy.md, "Changing modes"). A
-    ``dns: external`` domain can be dedicated only if it already was: a new one's ACM validation CNAME would only
-    be known after this deployment, which waits on it.
+    A switch of a live domain happens only where its config opts in (``switch_hosting: true``), never together
+    with a change of its policy (one thing at a time: a move changes no byte a sender sees, see docs/deploy.md,
+    "Changing modes"), and never into ``dedicated`` for a ``dns: external`` domain. A new ``dns: external``
+    domain cannot be dedicated: its ACM validation CNAME would only be known after this deployment, which waits
+    on it. Everything else about a switch is declared by :func:`deploy`.
     """
     before = previous if isinstance(previous, dict) else {}
+    moves: dict[str, str] = {}
     problems = []
-    for domain, now in sorted(modes.items()):
-        was = _previous_hosting(before.get(domain))
+    for d in plan.domains:
+        domain, now, entry = d.domain, d.config.hosting, before.get(d.domain)
+        was = _previous_hosting(entry)
         if was is not None and now != was:
-            problems.append(
-                f"domains.{domain}.hosting: {domain} is live on {was} hosting; switching it to {now} in place is "
-                "not supported (CloudFront moves a host name only from a disabled distribution): keep "
-                f"hosting: {was} for it, see docs/deploy.md#changing-modes"
-            )
-        elif was is None and now == "dedicated" and domain in external:
+            old_id = entry.get("policyId") if isinstance(entry, dict) else None
+            if not d.config.switch_hosting:
+                problems.append(
+                    f"domains.{domain}.hosting: {domain} is live on {was} hosting; switching it to {now} needs "
+                    f"switch_hosting: true on the domain (the policy URL stops answering for minutes), or keep "
+                    f"hosting: {was}; see docs/deploy.md#changing-modes"
+                )
+            elif d.external and now == "dedicated":
+                problems.append(
+                    f"domains.{domain}.hosting: a dns: external domain cannot move to dedicated hosting (its ACM "
+                    "validation CNAME is only known after the certificate is requested); keep hosting: shared"
+                )
+            elif isinstance(old_id, str) and old_id != d.policy_id:
+                problems.append(
+                    f"domains.{domain}.switch_hosting: {domain} moves to {now} hosting and changes its policy (id "
+                    f"{old_id} -> {d.policy_id}) in the same deployment; deploy one, then the other"
+                )
+            else:
+                moves[domain] = was
+        elif was is None and now == "dedicated" and d.external:
             problems.append(
                 f"domains.{domain}.hosting: a new dns: external domain cannot be hosted dedicated (its ACM "
                 "validation CNAME is only known after the certificate is requested); use hosting: shared"
             )
+    return moves, problems
+
+
+def _refuse_mode_switches(previous: object, plan: StackPlan) -> dict[str, Any]:
+    """Fail the program (in preview already) on any refusal of :func:`mode_moves`."""
+    _, problems = mode_moves(previous, plan)
     if problems:
         raise pulumi.RunError("\n".join(f"error: {p}" for p in problems))
     return {}
@@ -186,7 +223,9 @@ def deploy(
     that the plan drops before that is safe (RFC 8461 §8.3) fails the program, in preview already.
     ``previous_shards`` is its ``hostingShards`` output, so dedicated distributions keep their origin access
     control and function (mtasts.resources.quotas.assign_shards). ``previous_domains`` is its ``domains``
-    output: a live domain whose hosting mode changed is refused (:func:`_refuse_mode_switches`).
+    output, read before anything is declared when it is a plain mapping (as :func:`main` passes it): a live
+    domain whose hosting mode changed is moved if it opts in and refused otherwise (:func:`mode_moves`), and a
+    domain that came from dedicated hosting keeps its ACM certificate in shared hosting.
     ``delegated`` are the ``dns: external`` domains whose owner published the CNAMEs (``None``: all); the
     others are pending (mtasts.resources.shared). ``aws_settings`` are the stack's ``aws:*`` settings, which the
     us-east-1 provider and every dynamic provider's AWS calls use (mtasts.resources.credentials).
@@ -197,10 +236,26 @@ def deploy(
     price_class = str(plan.config.settings.get("priceClass", "PriceClass_100"))
     overrides = plan.config.settings.get("quotas")
     capacity = shard_capacity(quota_values(overrides if isinstance(overrides, dict) else None))
-    dedicated_names = [d.domain for d in plan.domains if d.config.hosting == "dedicated"]
-    shared_plans = [d for d in plan.domains if d.config.hosting != "dedicated"]
+    before = previous_domains if isinstance(previous_domains, dict) else None
+    moves: dict[str, str] = {}
+    if before is not None:
+        moves, problems = mode_moves(before, plan)
+        if problems:  # before anything is declared: nothing half-deployed
+            raise pulumi.RunError("\n".join(f"error: {p}" for p in problems))
+    # Domains that keep (or, moving in from dedicated, start) presenting their ACM certificate in shared hosting.
+    carried = {
+        d.domain
+        for d in plan.domains
+        if d.config.hosting == "shared"
+        and (moves.get(d.domain) == "dedicated" or _entry(before, d.domain).get("certificate") == "acm")
+    }
+    # A domain leaving dedicated keeps its (released) distribution, and its shard, for this deployment.
+    dedicated_names = [
+        d.domain for d in plan.domains if d.config.hosting == "dedicated" or moves.get(d.domain) == "dedicated"
+    ]
+    shared_plans = [d for d in plan.domains if d.config.hosting != "dedicated" or moves.get(d.domain) == "shared"]
     shards = shard_count(len(dedicated_names), capacity) if dedicated_names else 0
-    us_east_1 = us_east_1_provider(settings) if dedicated_names else None
+    us_east_1 = us_east_1_provider(settings) if dedicated_names or carried else None
     store = PolicyStore("policies", PolicyStoreArgs(stack=stack, shards=shards))
     assignment = pulumi.Output.from_input(previous_shards).apply(
         lambda prev: assign_shards(dedicated_names, prev if isinstance(prev, dict) else None, capacity)
@@ -208,11 +263,15 @@ def deploy(
     shard_of = _fan_out(assignment, dedicated_names, keep_dependency=True)
     shared = SharedHosting("shared", SharedHostingArgs(stack=stack, store=store)) if shared_plans else None
     domains: dict[str, MtaStsDomain | SharedDomain] = {}
+    oac_ids = [o.id for o in store.origin_access_controls]
+    filter_arns = [f.arn for f in store.path_filters]
     for d in plan.domains:
         zone, _ = d.location(d.sts_record.name)
         if d.config.hosting == "dedicated" and us_east_1 is not None:
-            oac_ids = [o.id for o in store.origin_access_controls]
-            filter_arns = [f.arn for f in store.path_filters]
+            handover = None
+            if moves.get(d.domain) == "shared" and shared is not None:
+                acm = _entry(before, d.domain).get("certificate") == "acm"
+                handover = tenant_handover(shared, settings, carried_acm=acm)
             domains[d.domain] = MtaStsDomain(
                 d.domain,
                 MtaStsDomainArgs(
@@ -223,15 +282,37 @@ def deploy(
                     price_class=price_class,
                     origin_access_control_id=_pick(shard_of[d.domain], oac_ids),
                     path_filter_arn=_pick(shard_of[d.domain], filter_arns),
+                    handover=handover,
                 ),
             )
         elif shared is not None:
-            pending = d.external and delegated is not None and d.domain not in delegated
+            pending = d.external and delegated is not None and d.domain not in delegated and d.domain not in carried
+            release = None
+            if moves.get(d.domain) == "dedicated":
+                release = DistributionSettings(
+                    store=store,
+                    price_class=price_class,
+                    origin_access_control_id=_pick(shard_of[d.domain], oac_ids),
+                    path_filter_arn=_pick(shard_of[d.domain], filter_arns),
+                )
             domains[d.domain] = SharedDomain(
                 d.domain,
-                SharedDomainArgs(plan=d, store=store, hosting=shared, zone_id=zone_id(zone), pending=pending),
+                SharedDomainArgs(
+                    plan=d,
+                    store=store,
+                    hosting=shared,
+                    zone_id=zone_id(zone),
+                    pending=pending,
+                    us_east_1=us_east_1 if d.domain in carried else None,
+                    release=release,
+                ),
             )
     arns = [c.distribution.arn for c in domains.values() if isinstance(c, MtaStsDomain)]
+    arns += [
+        c.released_distribution.arn
+        for c in domains.values()
+        if isinstance(c, SharedDomain) and c.released_distribution is not None
+    ]
     if shared is not None:
         arns.append(shared.distribution.arn)
     bucket_policy = store.grant_read(arns)
@@ -281,17 +362,15 @@ def deploy(
     last = [r for c in domains.values() for r in (c.txt_records or c.serving)]
     guard = RetirementGuard("retirement-guard", list(plan.domains), pulumi.ResourceOptions(depends_on=last))
     planned = sorted(domains)
-    modes = {d.domain: d.config.hosting for d in plan.domains}
-    external = {d.domain for d in plan.domains if d.external}
-    switch_check = pulumi.Output.from_input(previous_domains).apply(
-        lambda prev: _refuse_mode_switches(prev, modes, external)
-    )
+    switch_check: Any = {}
+    if before is None:  # an output: checked once it is known (preview still fails, but after declaring)
+        switch_check = pulumi.Output.from_input(previous_domains).apply(lambda prev: _refuse_mode_switches(prev, plan))
     guard_check = pulumi.Output.from_input(previous_retirement).apply(
         lambda prev: _refuse_unsafe_removals(prev, planned, now)
     )
     return {
         "bucketName": store.bucket.bucket,
-        "domains": {name: _domain_outputs(c) for name, c in domains.items()},
+        "domains": {name: _domain_outputs(c, moves.get(name)) for name, c in domains.items()},
         "reportsEndpoint": receiver.uri if receiver else None,
         "reportsBucket": receiver.bucket.bucket if receiver else None,
         # Read back by the next deployment to refuse unsafe removals; see docs/gitops.md.
@@ -318,7 +397,18 @@ def _report_failures(failures: object) -> None:
             pulumi.log.error(f"domains.{domain}: policy not verified live, its _mta-sts TXT keeps the old id: {why}")
 
 
-def _domain_outputs(c: MtaStsDomain | SharedDomain) -> dict[str, Any]:
+def _entry(previous: dict[str, Any] | None, domain: str) -> dict[str, Any]:
+    entry = (previous or {}).get(domain)
+    return entry if isinstance(entry, dict) else {}
+
+
+def _domain_outputs(c: MtaStsDomain | SharedDomain, moved_from: str | None = None) -> dict[str, Any]:
+    """A domain's entry in the ``domains`` output, read back by the next deployment (:func:`mode_moves`).
+
+    ``certificate`` says whether the domain presents its ACM certificate (``acm``: dedicated, or a tenant that
+    came from dedicated) or a CloudFront-managed one; ``switchedFrom`` names the mode this deployment moved it
+    out of, whose leftovers the next deployment deletes.
+    """
     plan = c.plan
     delegation: list[Any] = [r.to_dict() for r in plan.delegation]
     if isinstance(c, MtaStsDomain) and plan.external:
@@ -337,6 +427,8 @@ def _domain_outputs(c: MtaStsDomain | SharedDomain) -> dict[str, Any]:
         "distributionDomainName": c.distribution.domain_name if isinstance(c, MtaStsDomain) else None,
         "delegation": delegation,
         "pending": bool(getattr(c, "pending", False)),
+        "certificate": "acm" if getattr(c, "certificate_validation", None) is not None else "cloudfront",
+        "switchedFrom": moved_from,
     }
 
 
@@ -371,20 +463,37 @@ def main(templates: TemplateStore | None = None) -> None:
         _preflight(plan)
     settings = aws_settings()
     if plan.config.settings.get("preflight", True):
+        # Every switch_hosting domain counted on both sides (the offline view of mtasts plan; see stack_needs).
         _check_quotas(plan, settings)
     own = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
     reference = pulumi.StackReference(own)
+    # Read now, not as an output: which resources a hosting switch declares depends on it (mode_moves).
+    previous_domains = _previous_output(reference, "domains")
     outputs = deploy(
         plan,
         stack=pulumi.get_stack(),
         aws_settings=settings,
         previous_retirement=reference.get_output(OUTPUT_NAME),
         previous_shards=reference.get_output(SHARDS_OUTPUT),
-        previous_domains=reference.get_output("domains"),
+        previous_domains=previous_domains if isinstance(previous_domains, dict) else {},
         delegated=published_delegations(plan.domains),
     )
     for name, value in outputs.items():
         pulumi.export(name, value)
+
+
+def _previous_output(reference: pulumi.StackReference, name: str) -> object:
+    """The stack's own output ``name`` from its last deployment, read synchronously (``None`` if it has none).
+
+    Stack references are resolved in preview too, so the value is always known; Pulumi's SDK waits the same way
+    for its synchronous invokes (``pulumi.runtime.sync_await``).
+    """
+    from pulumi.runtime.sync_await import _sync_await
+
+    output = reference.get_output(name)
+    if not isinstance(output, pulumi.Output):
+        return None
+    return _sync_await(output.future())
 
 
 def _check_quotas(plan: StackPlan, settings: AwsSettings, client: Any = None) -> None:

@@ -254,17 +254,32 @@ class Need:
         }
 
 
-def stack_needs(plan: StackPlan) -> list[Need]:
+def stack_needs(plan: StackPlan, moving: Mapping[str, str] | None = None) -> list[Need]:
     """The stack's use of every quota in :data:`QUOTAS`, dedicated and shared domains counted apart.
 
     Counts what this stack creates; other resources of the same account (another stack, a hand-made
     distribution) use the same account quotas, which is why the program also reads the applied values and
     the account's use is left to AWS's own error.
+
+    ``moving`` maps each domain that switches hosting mode in this deployment to the mode it leaves; such a
+    domain is counted on both sides, as the deployment holds both at once (docs/deploy.md, "Changing modes"):
+    a domain leaving ``dedicated`` keeps its distribution (and its shard's associations) until the next
+    deployment, one leaving ``shared`` keeps its tenant's CloudFront-managed certificate until the tenant is
+    deleted. Default: every ``switch_hosting`` domain, which is what ``mtasts plan`` can know offline.
     """
     overrides = plan.config.settings.get("quotas")
     values = quota_values(overrides if isinstance(overrides, Mapping) else None)
-    dedicated = [d for d in plan.domains if d.config.hosting == "dedicated"]
-    shared = [d for d in plan.domains if d.config.hosting != "dedicated"]
+    if moving is None:
+        moving = {
+            d.domain: ("shared" if d.config.hosting == "dedicated" else "dedicated")
+            for d in plan.domains
+            if d.config.switch_hosting
+        }
+    dedicated = [d for d in plan.domains if d.config.hosting == "dedicated" or moving.get(d.domain) == "dedicated"]
+    shared = [d for d in plan.domains if d.config.hosting != "dedicated" or moving.get(d.domain) == "shared"]
+    # A domain moving into dedicated gets an ACM certificate while its tenant's managed one still exists; one
+    # moving into shared reuses its ACM certificate (mtasts.resources.shared).
+    extra_certificates = sum(1 for d in plan.domains if moving.get(d.domain) == "shared")
     capacity = shard_capacity(values)
     shards = shard_count(len(dedicated), capacity) if dedicated else 0
     per_shard = min(len(dedicated), capacity)
@@ -273,16 +288,20 @@ def stack_needs(plan: StackPlan) -> list[Need]:
         zone, _ = d.location(d.sts_record.name)
         # A and AAAA for mta-sts, the TXT records; dedicated adds ACM's validation CNAME in the domain's zone.
         hosts = 1 if d.external else 2  # a CNAME behind the owner's, else A and AAAA
-        records[zone] += hosts + len(d.records) + (1 if d.config.hosting == "dedicated" else 0)
+        acm = d.config.hosting == "dedicated" or d.domain in moving
+        records[zone] += hosts + len(d.records) + (1 if acm else 0)
     fullest = max(records.items(), key=lambda kv: (kv[1], kv[0]), default=("", 0))
     counts = {
-        "distributions": (len(dedicated), "one per dedicated domain"),
+        "distributions": (len(dedicated), "one per dedicated domain" + (", moving ones counted" if moving else "")),
         "distributionsPerOriginAccessControl": (per_shard, f"{len(dedicated)} distributions in {shards} shard(s)"),
         "distributionsPerFunction": (per_shard, f"{len(dedicated)} distributions in {shards} shard(s)"),
         "originAccessControls": (shards + (1 if shared else 0), "one per shard, one for the shared distribution"),
         "functions": (shards + (1 if shared else 0), "one per shard, one for the shared distribution"),
-        "tenants": (len(shared), "one per shared domain"),
-        "certificates": (len(plan.domains), "one per domain"),
+        "tenants": (len(shared), "one per shared domain" + (", moving ones counted" if moving else "")),
+        "certificates": (
+            len(plan.domains) + extra_certificates,
+            "one per domain" + (f", {extra_certificates} more while moving to dedicated" if extra_certificates else ""),
+        ),
         "certificatesPerYear": (len(plan.domains), "one per domain on a first deployment"),
         "recordsPerZone": (fullest[1] + 2 if fullest[0] else 0, f"zone {fullest[0]} (with its SOA and NS)"),
     }

@@ -18,21 +18,39 @@ A ``dns: external`` domain's tenant can only be created once ``mta-sts.<domain>`
 owner published the delegation CNAMEs. Until then the domain is *pending*: the kit writes its targets in the
 hosting zone but declares no tenant and no TXT record, so the rest of the stack deploys; ``mtasts check``
 names the missing CNAMEs.
+
+A live domain moves between the modes only with ``switch_hosting: true`` (mtasts.resources.program.mode_moves;
+docs/deploy.md, "Changing modes"). Moving in, its dedicated distribution is kept but released (no alias) and
+the tenant presents the domain's validated ACM certificate, then the host records follow; moving out,
+:func:`tenant_handover` releases the tenant (:class:`TenantRelease`) before the distribution claims the name.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider
 
 from ..plan import DomainPlan
 from ..policy import POLICY_PATH
-from .domain import CACHING_OPTIMIZED_POLICY_ID, alias_records, policy_object, publish_txt, value_only
+from .credentials import AwsSettings
+from .domain import (
+    CACHING_OPTIMIZED_POLICY_ID,
+    DistributionSettings,
+    acm_certificate,
+    alias_records,
+    policy_distribution,
+    policy_object,
+    publish_txt,
+    value_only,
+)
+from .invalidation import CachedProviderResource
 from .store import PolicyStore, path_filter
 
 __all__ = [
@@ -41,7 +59,10 @@ __all__ = [
     "SharedDomainArgs",
     "SharedHosting",
     "SharedHostingArgs",
+    "TenantRelease",
     "published_delegations",
+    "release_tenant",
+    "tenant_handover",
 ]
 
 #: The tenant parameter naming the domain whose objects a tenant reads (the origin path's only variable).
@@ -137,6 +158,12 @@ class SharedDomainArgs:
     """Route53 zone of the domain's records (the hosting zone for ``dns: external``)."""
     pending: bool = False
     """The owner has not published the delegation CNAMEs yet: no tenant, no TXT (module docstring)."""
+    us_east_1: aws.Provider | None = None
+    """Set for a domain that came from (or is now coming from) dedicated hosting: its tenant keeps presenting the
+    domain's validated ACM certificate (same resources as under dedicated), so a move waits on no validation."""
+    release: DistributionSettings | None = None
+    """Moving in from dedicated hosting in this deployment: the domain's distribution, declared released (no
+    alias) so the tenant can claim the host name; the next deployment deletes it (docs/deploy.md)."""
 
 
 class SharedDomain(pulumi.ComponentResource):
@@ -154,9 +181,23 @@ class SharedDomain(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.policy_object = policy_object(name, plan, args.store, child)
         routing = args.hosting.connection_group.routing_endpoint
+        self.certificate_validation: pulumi.Resource | None = None
+        self.released_distribution: aws.cloudfront.Distribution | None = None
+        self.tenant: aws.cloudfront.DistributionTenant | None = None
+        if args.us_east_1 is not None:
+            self._carried_acm(name, args, routing)
+        else:
+            self._managed(name, args, routing)
+        self.policy_url = plan.policy_url
+        self.policy_id = plan.policy_id
+        self.txt_records: list[aws.route53.Record] = []
+
+    def _managed(self, name: str, args: SharedDomainArgs, routing: pulumi.Output[str]) -> None:
+        """A tenant with a CloudFront-managed certificate: host records first (CloudFront checks them), then it."""
+        plan = self.plan
+        child = pulumi.ResourceOptions(parent=self)
         if plan.external:
-            # Behind the owner's CNAME: one CNAME more to the connection group. An external domain is always
-            # shared, so it never switches to the A/AAAA records of dedicated hosting.
+            # Behind the owner's CNAME: one CNAME more to the connection group.
             _, host_name = plan.location(plan.mta_sts_host)
             self.alias_records = [
                 aws.route53.Record(
@@ -173,33 +214,54 @@ class SharedDomain(pulumi.ComponentResource):
         else:
             # Same record names as dedicated hosting: a mode switch updates the alias target in place.
             self.alias_records = alias_records(self, name, args.zone_id, routing)
-        self.tenant: aws.cloudfront.DistributionTenant | None = None
         if not args.pending:
-            self.tenant = aws.cloudfront.DistributionTenant(
-                f"{name}-tenant",
-                name=_tenant_name(plan.domain),
-                distribution_id=args.hosting.distribution.id,
-                connection_group_id=args.hosting.connection_group.id,
-                domains=[{"domain": plan.mta_sts_host}],
-                parameters=[{"name": TENANT_PARAMETER, "value": plan.domain}],
-                managed_certificate_request={
-                    "primary_domain_name": plan.mta_sts_host,
-                    # CloudFront serves the HTTP validation token itself: no record for anyone to publish.
-                    "validation_token_host": "cloudfront",
-                    "certificate_transparency_logging_preference": "enabled",
-                },
-                enabled=True,
-                # CloudFront checks that the name already resolves to it, so the host records come first.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.alias_records)),
+            self.tenant = _tenant(
+                self,
+                name,
+                args.hosting,
+                None,
+                pulumi.ResourceOptions(parent=self, depends_on=list(self.alias_records)),
             )
-        self.policy_url = plan.policy_url
-        self.policy_id = plan.policy_id
-        self.txt_records: list[aws.route53.Record] = []
+
+    def _carried_acm(self, name: str, args: SharedDomainArgs, routing: pulumi.Output[str]) -> None:
+        """A tenant presenting the domain's ACM certificate: old side released, tenant, *then* host records.
+
+        The certificate covers the host name, so CloudFront accepts the tenant before the name resolves to it;
+        the A/AAAA records (the same two as under dedicated hosting, also for a ``dns: external`` domain, whose
+        records are in the hosting zone) move to the connection group only once the tenant exists.
+        """
+        if args.us_east_1 is None:
+            raise ValueError(f"{name}: a tenant presenting its ACM certificate needs the us-east-1 provider")
+        self.certificate, self.validation_record, validated = acm_certificate(self, name, args.zone_id, args.us_east_1)
+        self.certificate_validation = validated
+        released: list[pulumi.Resource] = []
+        if args.release is not None:
+            # Released as late as possible: after the multi-tenant distribution and connection group exist.
+            self.released_distribution = policy_distribution(
+                self,
+                name,
+                args.release,
+                certificate_arn=validated.certificate_arn,
+                released=True,
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[args.hosting.distribution, args.hosting.connection_group]
+                ),
+            )
+            released = [self.released_distribution]
+        self.tenant = _tenant(
+            self,
+            name,
+            args.hosting,
+            validated.certificate_arn,
+            pulumi.ResourceOptions(parent=self, depends_on=[*released, validated]),
+        )
+        self.alias_records = alias_records(self, name, args.zone_id, routing, depends_on=[self.tenant])
 
     @property
     def serving(self) -> list[pulumi.Resource]:
         """What a sender needs before the id changes: object, host records, the tenant (and its certificate)."""
-        return [self.policy_object, *self.alias_records, *([self.tenant] if self.tenant else [])]
+        extra = [r for r in (self.tenant, self.certificate_validation) if r is not None]
+        return [self.policy_object, *self.alias_records, *extra]
 
     def rollout_target(self, distribution_id: pulumi.Input[str]) -> pulumi.Output[dict[str, Any]] | None:
         """The domain's entry in the rollout step; ``None`` while pending."""
@@ -227,6 +289,142 @@ class SharedDomain(pulumi.ComponentResource):
         else:
             self._published = True
         self.register_outputs({"policyUrl": self.plan.policy_url, "policyId": self.plan.policy_id})
+
+
+def _tenant(
+    component: pulumi.ComponentResource,
+    name: str,
+    hosting: SharedHosting,
+    certificate_arn: pulumi.Input[str] | None,
+    opts: pulumi.ResourceOptions,
+) -> aws.cloudfront.DistributionTenant:
+    """The domain's tenant: its host name, its parameter, and a CloudFront-managed or its own ACM certificate."""
+    plan: DomainPlan = component.plan  # type: ignore[attr-defined]
+    certificate: dict[str, Any] = (
+        {"customizations": {"certificate": {"arn": certificate_arn}}}
+        if certificate_arn is not None
+        else {
+            "managed_certificate_request": {
+                "primary_domain_name": plan.mta_sts_host,
+                # CloudFront serves the HTTP validation token itself: no record for anyone to publish.
+                "validation_token_host": "cloudfront",
+                "certificate_transparency_logging_preference": "enabled",
+            }
+        }
+    )
+    return aws.cloudfront.DistributionTenant(
+        f"{name}-tenant",
+        name=_tenant_name(plan.domain),
+        distribution_id=hosting.distribution.id,
+        connection_group_id=hosting.connection_group.id,
+        domains=[{"domain": plan.mta_sts_host}],
+        parameters=[{"name": TENANT_PARAMETER, "value": plan.domain}],
+        enabled=True,
+        opts=opts,
+        **certificate,
+    )
+
+
+def tenant_handover(
+    hosting: SharedHosting, aws_settings: AwsSettings, carried_acm: bool
+) -> Callable[[pulumi.ComponentResource, pulumi.Resource], list[pulumi.Resource]]:
+    """For a domain moving from shared to dedicated hosting in this deployment: release its tenant first.
+
+    Returns the ``handover`` of mtasts.resources.domain.MtaStsDomainArgs. It declares, under the domain's
+    component, the tenant as it was (unchanged, so no update; ``retain_on_delete``, so the next deployment,
+    which no longer declares it, only forgets it) and a :class:`TenantRelease` that disables and deletes it once
+    the domain's new ACM certificate is validated. The distribution claiming the host name depends on that
+    release: a host name is on one distribution or tenant at a time (``CNAMEAlreadyExists``), and a tenant lets
+    go of it only when deleted, or disabled and moved (``UpdateDomainAssociation``, CloudFront API reference).
+    ``carried_acm``: the tenant presented the domain's ACM certificate (it came from dedicated hosting before).
+    """
+
+    def handover(component: pulumi.ComponentResource, validated: pulumi.Resource) -> list[pulumi.Resource]:
+        name = component._name
+        arn = validated.certificate_arn if carried_acm else None  # type: ignore[attr-defined]
+        old = _tenant(component, name, hosting, arn, pulumi.ResourceOptions(parent=component, retain_on_delete=True))
+        release = TenantRelease(
+            f"{name}-tenant-release",
+            old.id,
+            aws_settings,
+            opts=pulumi.ResourceOptions(parent=component, depends_on=[old, validated]),
+        )
+        return [release]
+
+    return handover
+
+
+#: Longest wait for a tenant to be disabled everywhere before it can be deleted.
+RELEASE_TIMEOUT_SECONDS = 1_200.0
+
+
+def release_tenant(
+    client: Any,
+    tenant_id: str,
+    *,
+    timeout: float = RELEASE_TIMEOUT_SECONDS,
+    poll: float = 10.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> str:
+    """Disable the tenant, wait until CloudFront deployed that, delete it; ``"released"`` or ``"absent"``.
+
+    CloudFront deletes only a disabled tenant whose last change is deployed (as for distributions, "Delete a
+    distribution", CloudFront developer guide), and only the deletion frees its host name for a standard
+    distribution. Idempotent: a tenant already gone is ``"absent"``. One deadline for the whole release.
+    """
+    not_found = client.exceptions.EntityNotFound
+    deadline = clock() + timeout
+    try:
+        got = client.get_distribution_tenant(Identifier=tenant_id)
+        if got["DistributionTenant"].get("Enabled", True):
+            got = client.update_distribution_tenant(Id=tenant_id, IfMatch=got["ETag"], Enabled=False)
+        while str(got["DistributionTenant"].get("Status", "Deployed")).lower() != "deployed":
+            if clock() >= deadline:
+                raise TimeoutError(f"tenant {tenant_id} not deployed disabled within {timeout:.0f} s")
+            sleep(poll)
+            got = client.get_distribution_tenant(Identifier=tenant_id)
+        client.delete_distribution_tenant(Id=tenant_id, IfMatch=got["ETag"])
+    except not_found:
+        return "absent"
+    return "released"
+
+
+class TenantReleaseProvider(ResourceProvider):
+    """Dynamic provider: create releases the tenant; nothing to update or undo."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Disable and delete the tenant (see :func:`release_tenant`)."""
+        from .credentials import boto3_session
+
+        settings = AwsSettings.from_props(props.get("aws") or {})
+        client = boto3_session(settings, "us-east-1").client("cloudfront")
+        outcome = release_tenant(client, str(props["tenantId"]))
+        return CreateResult(id_=f"release-{props['tenantId']}", outs={**props, "outcome": outcome})
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """A release happens once; a later run with the same tenant changes nothing."""
+        return DiffResult(changes=olds.get("tenantId") != news.get("tenantId"), replaces=["tenantId"])
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """A deleted tenant cannot come back; forgetting the release is all there is."""
+
+
+class TenantRelease(CachedProviderResource):
+    """Releases one tenant's host name during a move to dedicated hosting (:func:`tenant_handover`)."""
+
+    outcome: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        tenant_id: pulumi.Input[str],
+        aws_settings: AwsSettings,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        credentials = pulumi.Output.secret(aws_settings.to_props())
+        props = {"tenantId": tenant_id, "aws": credentials, "outcome": None}
+        super().__init__(TenantReleaseProvider(), name, props, opts)
 
 
 def _tenant_name(domain: str) -> str:
