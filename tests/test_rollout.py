@@ -12,6 +12,7 @@ from moto import mock_aws
 from mtasts.policy import Policy, policy_id
 from mtasts.resources import rollout
 from mtasts.resources.rollout import PolicyRolloutProvider, RolloutTarget, fetch_policy, run_rollout
+from pulumi_mocks import build
 from rollout_fixtures import loopback_edge
 
 
@@ -255,3 +256,41 @@ def test_provider_update_rolls_out_only_changes_and_retries_failures(monkeypatch
     moved = {"targets": {"x.example": {**target, "targetId": "dt_2", "policyId": "a"}}}
     provider.update("r", {**olds, "targets": {"x.example": {**target, "policyId": "a"}}}, moved)
     assert seen[-1][1] == {}  # moved to another tenant: verified again even with the same id
+
+
+def test_first_run_on_a_live_stack_starts_from_the_ids_it_announces() -> None:
+    """The step's first run leaves unchanged live domains alone, and a failing changed one keeps its old id."""
+    client, clock = RecordingCloudFront(polls=1), FakeClock()
+    targets = tenants(3)  # version 2 of every policy
+    live = {"d0.example.com": targets[0].policy_id, "d1.example.com": policy_id(body(1, 1))}  # d2: new
+    props = {
+        "targets": {t.domain: {"policyId": t.policy_id, "kind": t.kind, "targetId": t.target_id,
+                               "distributionId": t.distribution_id} for t in targets},
+        "live": live,
+    }  # fmt: skip
+    served = {"mta-sts.d2.example.com": body(2, 2)}  # d1's edge still serves version 1: its check fails
+    original = rollout.run_rollout
+
+    def run(client_: Any, targets_: list[RolloutTarget], previous: dict[str, str], **kw: Any) -> Any:
+        fetch = lambda host: served.get(host, body(1, 1))  # noqa: E731
+        return original(client, targets_, previous, fetch=fetch, sleep=clock.sleep, clock=clock, timeout=20)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rollout, "run_rollout", run)
+        patch.setattr(rollout, "_client", lambda props: client)
+        outs = PolicyRolloutProvider().create(props).outs
+    assert "create dt_0" not in client.calls  # unchanged and live: not invalidated again
+    assert outs["published"] == {
+        "d0.example.com": targets[0].policy_id,
+        "d1.example.com": live["d1.example.com"],  # the new policy is not served: the old id stays announced
+        "d2.example.com": targets[2].policy_id,
+    }
+    assert list(outs["failures"]) == ["d1.example.com"]
+
+
+def test_the_program_hands_the_rollout_the_ids_live_after_the_last_deployment() -> None:
+    """The rollout's `live` input is each domain's last policyId output, without pending domains."""
+    settings = {"domains": {f"d{i}.example.com": {"mx": [f"mx.d{i}.example.com"]} for i in range(2)}}
+    previous = {"d0.example.com": {"policyId": "aaa", "hosting": "dedicated"}, "d1.example.com": {"pending": True}}
+    run = build(settings, previous_domains=previous)
+    assert run.mocks.inputs["policy-rollout"]["live"] == {"d0.example.com": "aaa"}

@@ -271,8 +271,14 @@ class PolicyRolloutProvider(ResourceProvider):
         return {**props, "published": result.published, "failures": result.failures}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """First deployment: every domain is new."""
-        return CreateResult(id_="policy-rollout", outs=self._run(props, {}))
+        """The step's first run: every domain is new, except those the stack's last outputs show live.
+
+        ``live`` (domain → id) comes from the previous deployment's ``domains`` output: a stack deployed before
+        this step existed already announces those ids, so a domain whose id is unchanged is left alone, and one
+        whose new policy fails keeps announcing its old id instead of none.
+        """
+        live = {str(k): str(v) for k, v in dict(props.get("live") or {}).items()}
+        return CreateResult(id_="policy-rollout", outs=self._run(props, live))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Update when a target changes or a domain failed last time (never for rotated credentials alone)."""
@@ -307,9 +313,17 @@ class PolicyRollout(CachedProviderResource):
         aws_settings: AwsSettings | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         opts: pulumi.ResourceOptions | None = None,
+        live: Mapping[str, str] | None = None,
     ) -> None:
         # The stack's aws:* settings as a secret: they may hold static keys or a web identity token, and
         # dynamic-resource inputs are stored in the state (mtasts.resources.credentials).
         credentials = pulumi.Output.secret((aws_settings or AwsSettings()).to_props())
-        props = {"targets": targets, "aws": credentials, "timeout": timeout, "published": None, "failures": None}
+        props = {
+            "targets": targets,
+            "aws": credentials,
+            "timeout": timeout,
+            "live": dict(live or {}),  # read by create() only; see PolicyRolloutProvider.create
+            "published": None,
+            "failures": None,
+        }
         super().__init__(PolicyRolloutProvider(), name, props, opts)
