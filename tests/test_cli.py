@@ -349,3 +349,21 @@ def test_long_tables_are_aligned_lines_on_a_terminal_too(monkeypatch: pytest.Mon
     buffer.truncate(0)
     print_table("Few", [Column("Domain", copy=True), Column("Policy id", copy=True)], rows[:200])
     assert "┃ Domain" in buffer.getvalue()
+
+
+def test_a_reader_that_leaves_early_is_not_an_error(tmp_path: Path) -> None:
+    """`mtasts plan | head -1`: the command stops quietly with status 0 when its reader closes the pipe."""
+    domain = "    d{i}.example.com:\n      mx: [mx.d{i}.example.com]\n      rua: [mailto:tls@d{i}.example.com]\n"
+    domains = "".join(domain.format(i=i) for i in range(600))
+    stack = write_stack(tmp_path, "config:\n  mta-sts:domains:\n" + domains)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mtasts.cli", "plan", "--config", str(stack)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline()  # the first line, then the reader goes away (the output is > 64 KiB)
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert stderr == b""

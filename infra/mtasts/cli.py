@@ -10,10 +10,10 @@ never click's usage block.
 
 from __future__ import annotations
 
-import errno
 import importlib
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -82,6 +82,8 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except MtastsError as exc:
             fail(exc.lines())
+        except BrokenPipeError:  # `mtasts plan | head`: caught here, before click turns it into exit status 1
+            _reader_left()
 
     def main(
         self,
@@ -110,13 +112,18 @@ class _Group(click.Group):
         except click.Abort:
             click.echo("error: aborted", err=True)
             sys.exit(EXIT_FAILED)
-        except BrokenPipeError:  # `mtasts plan | head`: the reader left, nothing more to say
-            sys.exit(EXIT_OK)
-        except OSError as exc:
-            if exc.errno != errno.EPIPE:
-                raise
-            sys.exit(EXIT_OK)
         sys.exit(result if isinstance(result, int) and not isinstance(result, bool) else EXIT_OK)
+
+
+def _reader_left() -> NoReturn:
+    """The reader of stdout left (``mtasts plan | head``): nothing more to say, exit status 0.
+
+    stdout is pointed at /dev/null first, so the interpreter's last flush of what is still buffered cannot fail
+    again (Python's documentation, "Note on SIGPIPE" in the signal module).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_OK)
 
 
 def _one_line(text: str, limit: int = 500) -> str:
