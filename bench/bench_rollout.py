@@ -36,6 +36,7 @@ from moto import mock_aws
 
 from mtasts.policy import Policy, policy_id
 from mtasts.resources.rollout import RolloutTarget, run_rollout
+from rollout_fixtures import FakeClock as SimClock
 from rollout_fixtures import loopback_edge
 
 
@@ -61,21 +62,6 @@ class ModelledCloudFront:
         """Completed once its time has come."""
         done = self.clock.now >= self.done_at[Id]
         return {"Invalidation": {"Id": Id, "Status": "Completed" if done else "InProgress"}}
-
-
-class SimClock:
-    """Time that passes only when the code sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        """Now."""
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        """Let ``seconds`` pass."""
-        self.now += seconds
 
 
 def real_run(count: int, tmp: str) -> tuple[float, int]:

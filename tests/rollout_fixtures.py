@@ -71,3 +71,18 @@ def loopback_edge(hosts: list[str], tmp_dir: str) -> Iterator[Edge]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+class FakeClock:
+    """Time that passes only when the code sleeps: a clock and a sleep for waits without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        """Now."""
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass."""
+        self.now += seconds

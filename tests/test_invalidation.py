@@ -11,6 +11,7 @@ from moto import mock_aws
 from mtasts.errors import RecordError
 from mtasts.resources.invalidation import InvalidationError, PolicyInvalidationProvider, invalidate_and_wait
 from pulumi_mocks import Mocks, build
+from rollout_fixtures import FakeClock
 
 
 @pytest.fixture
@@ -99,19 +100,6 @@ class SlowClient:
         self.polls += 1
         self.left -= 1
         return {"Invalidation": {"Id": "I1", "Status": "Completed" if self.left <= 0 else "InProgress"}}
-
-
-class FakeClock:
-    """Time that advances only when the code sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def test_waits_through_in_progress() -> None:

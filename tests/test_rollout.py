@@ -13,24 +13,11 @@ from mtasts.policy import Policy, policy_id
 from mtasts.resources import rollout
 from mtasts.resources.rollout import PolicyRolloutProvider, RolloutTarget, fetch_policy, run_rollout
 from pulumi_mocks import build
-from rollout_fixtures import loopback_edge
+from rollout_fixtures import FakeClock, loopback_edge
 
 
 def body(i: int, version: int) -> bytes:
     return Policy(mode="testing", max_age=86400, mx=(f"mx{version}.d{i}.example.com",)).to_bytes()
-
-
-class FakeClock:
-    """Time that advances only when the code sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class RecordingCloudFront:
