@@ -588,3 +588,20 @@ def test_walked_files_past_the_first_read_are_read_whole(tmp_path: Path) -> None
     result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--json", "--jobs", "1"])
     doc = json.loads(result.stdout)
     assert (doc["reports"], doc["rejected"]) == (2, [])
+
+
+def test_a_duplicate_with_other_counts_is_counted_once_and_listed_as_a_conflict(tmp_path: Path) -> None:
+    """Same organization and report-id with different counts: the first copy counts, the other is a listed conflict."""
+    (tmp_path / "1-real.json").write_bytes(as_json(report(report_id="r1", successful=100)))
+    (tmp_path / "2-again.json.gz").write_bytes(as_gzip(report(report_id="r1", successful=100)))  # a redelivery
+    (tmp_path / "3-forged.json").write_bytes(as_json(report(report_id="r1", successful=1)))
+    (tmp_path / "4-other.json").write_bytes(as_json(report(report_id="r2", successful=7)))
+    result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["reports"], doc["duplicates"]) == (2, 2)
+    assert doc["conflicts"] == [{"organization": "Company-X", "report_id": "r1"}]
+    assert doc["domains"][0]["successful_sessions"] == 107
+    table = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path)])
+    assert "1 duplicate(s) differ from the copy counted" in table.stdout
+    assert "Conflicts (counted once)" in table.stdout

@@ -75,6 +75,9 @@ class Summary:
     until: dt.datetime | None = None
     reports: int = 0
     duplicates: int = 0
+    #: (organization, report-id) read again with different counts: counted once (the first copy read), listed here
+    #: so that a forged or corrupted copy sent under a real sender's report-id is seen, not silently dropped.
+    conflicts: list[dict[str, str]] = field(default_factory=list)
     skipped_before_since: int = 0
     skipped_after_until: int = 0
     rejected: list[dict[str, str]] = field(default_factory=list)
@@ -84,8 +87,8 @@ class Summary:
     _failures: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     #: domain -> failed sessions that no failure-details entry accounts for
     _undetailed: Counter[str] = field(default_factory=Counter)
-    #: organization -> report-ids counted
-    _seen: dict[str, set[str]] = field(default_factory=dict)
+    #: organization -> report-id counted -> fingerprint of what it counted (its day and per-policy counts)
+    _seen: dict[str, dict[str, int]] = field(default_factory=dict)
     _domains: dict[str, DomainSummary] | None = None
 
     def add(self, report: Report) -> None:
@@ -97,11 +100,15 @@ class Summary:
         organization, report_id, day, policies = counted
         seen = self._seen.get(organization)
         if seen is None:
-            seen = self._seen[organization] = set()
-        if report_id in seen:
+            seen = self._seen[organization] = {}
+        fingerprint = hash((day, policies))  # plain tuples of str and int: the same in every process that merges
+        first = seen.get(report_id)
+        if first is not None:
             self.duplicates += 1
+            if first != fingerprint:
+                self.conflicts.append({"organization": organization, "report_id": report_id})
             return
-        seen.add(report_id)
+        seen[report_id] = fingerprint
         self.reports += 1
         self._domains = None
         sessions = self._sessions
@@ -176,6 +183,7 @@ class Summary:
         return {
             "reports": self.reports,
             "duplicates": self.duplicates,
+            "conflicts": self.conflicts,
             "skipped_before_since": self.skipped_before_since,
             "skipped_after_until": self.skipped_after_until,
             "rejected": self.rejected,

@@ -308,6 +308,12 @@ def render_html(summary: Summary) -> str:
         f"<p>{summary.reports} report(s) counted, {len(summary.rejected)} rejected, "
         f"{summary.duplicates} duplicate(s) counted once.</p>"
     )
+    if summary.conflicts:
+        listed = ", ".join(f"{html.escape(c['organization'])} {html.escape(c['report_id'])}" for c in summary.conflicts)
+        counts += (
+            f'<p class="conflicts">{len(summary.conflicts)} duplicate(s) differ from the copy counted (same '
+            f"organization and report-id, other counts), a forged or corrupted copy: {listed}.</p>"
+        )
     body = (
         "<h1>TLS-RPT summary</h1>"
         + counts

@@ -36,6 +36,11 @@ def _print_per_day(name: str, by_day: dict[str, dict[str, int]]) -> None:
 def print_summary(summary: Summary) -> None:
     """Per domain: totals, then failures by result type, sending organization and MX."""
     text(f"{summary.reports} report(s) accepted, {len(summary.rejected)} rejected, {summary.duplicates} duplicate(s)")
+    if summary.conflicts:
+        text(
+            f"{len(summary.conflicts)} duplicate(s) differ from the copy counted (same organization and report-id, "
+            "other counts): a forged or corrupted copy; see the Conflicts table"
+        )
     counts = [Column("Successful", justify="right"), Column("Failed", justify="right")]
     rate = Column("Success rate", justify="right")
     totals: list[Sequence[str]] = []
@@ -54,6 +59,9 @@ def print_summary(summary: Summary) -> None:
             rows.append(["receiving MX", mx, str(c["successful"]), str(c["failed"]), _rate(**c)])
         print_table(name, [Column("By"), Column("Key", copy=True), *counts, rate], rows)
         _print_per_day(name, d.by_day)
+    if summary.conflicts:
+        conflicts = [[item["organization"], item["report_id"]] for item in summary.conflicts]
+        print_table("Conflicts (counted once)", [Column("Organization"), Column("Report-id", copy=True)], conflicts)
     if summary.rejected:
         rejected = [[item["source"], item["reason"]] for item in summary.rejected]
         print_table("Rejected", [Column("Source", copy=True), Column("Reason")], rejected)
