@@ -133,13 +133,7 @@ class MtaStsDomain(pulumi.ComponentResource):
         """The domain's entry in the stack's rollout step."""
         ready = [value_only(r.fqdn) for r in self.alias_records]
         return pulumi.Output.all(self.distribution.id, value_only(self.policy_object.etag), *ready).apply(
-            lambda v: {
-                "policyId": self.plan.policy_id,
-                "kind": "distribution",
-                "targetId": v[0],
-                "distributionId": v[0],
-                "paths": [POLICY_PATH],
-            }
+            lambda v: rollout_entry(self.plan, "distribution", v[0], v[0])
         )
 
     def publish(
@@ -347,6 +341,21 @@ def alias_records(
         )
         for kind in ("A", "AAAA")
     ]
+
+
+def rollout_entry(plan: DomainPlan, kind: str, target_id: str, distribution_id: str) -> dict[str, Any]:
+    """A domain's entry in the rollout step's targets: what to invalidate and which id to verify there.
+
+    ``kind`` is ``distribution`` (dedicated: ``target_id`` is the distribution) or ``tenant`` (shared:
+    ``target_id`` is the tenant, ``distribution_id`` its multi-tenant distribution); see mtasts.resources.rollout.
+    """
+    return {
+        "policyId": plan.policy_id,
+        "kind": kind,
+        "targetId": target_id,
+        "distributionId": distribution_id,
+        "paths": [POLICY_PATH],
+    }
 
 
 def publish_txt(

@@ -38,7 +38,6 @@ import pulumi_aws as aws
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider
 
 from ..plan import DomainPlan
-from ..policy import POLICY_PATH
 from .credentials import AwsSettings
 from .domain import (
     CACHING_OPTIMIZED_POLICY_ID,
@@ -48,6 +47,7 @@ from .domain import (
     policy_distribution,
     policy_object,
     publish_txt,
+    rollout_entry,
     value_only,
 )
 from .invalidation import CachedProviderResource
@@ -268,13 +268,7 @@ class SharedDomain(pulumi.ComponentResource):
         if self.tenant is None:
             return None
         return pulumi.Output.all(self.tenant.id, distribution_id, value_only(self.policy_object.etag)).apply(
-            lambda v: {
-                "policyId": self.plan.policy_id,
-                "kind": "tenant",
-                "targetId": v[0],
-                "distributionId": v[1],
-                "paths": [POLICY_PATH],
-            }
+            lambda v: rollout_entry(self.plan, "tenant", v[0], v[1])
         )
 
     def publish(
