@@ -37,7 +37,7 @@ from moto import mock_aws
 from mtasts.policy import Policy, policy_id
 from mtasts.resources.rollout import RolloutTarget, run_rollout
 from rollout_fixtures import FakeClock as SimClock
-from rollout_fixtures import loopback_edge
+from rollout_fixtures import loopback_edge, moto_distribution
 
 
 def body(i: int) -> bytes:
@@ -71,24 +71,7 @@ def real_run(count: int, tmp: str) -> tuple[float, int]:
         client = boto3.client("cloudfront")
         targets = []
         for i in range(count):
-            dist = client.create_distribution(
-                DistributionConfig={
-                    "CallerReference": f"d{i}",
-                    "Comment": "",
-                    "Enabled": True,
-                    "Origins": {
-                        "Quantity": 1,
-                        "Items": [
-                            {
-                                "Id": "o",
-                                "DomainName": "b.s3.amazonaws.com",
-                                "S3OriginConfig": {"OriginAccessIdentity": ""},
-                            }
-                        ],
-                    },
-                    "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "https-only", "MinTTL": 0},
-                }
-            )["Distribution"]["Id"]
+            dist = moto_distribution(client, f"d{i}")
             targets.append(RolloutTarget(f"d{i}.example.com", policy_id(body(i)), "distribution", dist, dist))
         with loopback_edge([f"mta-sts.d{i}.example.com" for i in range(count)], tmp) as edge:
             edge.bodies = {f"mta-sts.d{i}.example.com": body(i) for i in range(count)}

@@ -86,3 +86,22 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         """Let ``seconds`` pass."""
         self.now += seconds
+
+
+def moto_distribution(client: Any, reference: str) -> str:
+    """A minimal CloudFront distribution in moto (HTTPS only, one S3 origin); its id."""
+    created = client.create_distribution(
+        DistributionConfig={
+            "CallerReference": reference,
+            "Comment": "",
+            "Enabled": True,
+            "Origins": {
+                "Quantity": 1,
+                "Items": [
+                    {"Id": "o", "DomainName": "b.s3.amazonaws.com", "S3OriginConfig": {"OriginAccessIdentity": ""}}
+                ],
+            },
+            "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "https-only", "MinTTL": 0},
+        }
+    )
+    return str(created["Distribution"]["Id"])

@@ -13,7 +13,7 @@ from mtasts.policy import Policy, policy_id
 from mtasts.resources import rollout
 from mtasts.resources.rollout import PolicyRolloutProvider, RolloutTarget, fetch_policy, run_rollout
 from pulumi_mocks import build
-from rollout_fixtures import FakeClock, loopback_edge
+from rollout_fixtures import FakeClock, loopback_edge, moto_distribution
 
 
 def body(i: int, version: int) -> bytes:
@@ -180,25 +180,7 @@ def test_against_moto_distributions_and_loopback_https(fake_aws_credentials: Non
         client = boto3.client("cloudfront")
         targets = []
         for i in range(3):
-            created = client.create_distribution(
-                DistributionConfig={
-                    "CallerReference": f"d{i}",
-                    "Comment": "",
-                    "Enabled": True,
-                    "Origins": {
-                        "Quantity": 1,
-                        "Items": [
-                            {
-                                "Id": "o",
-                                "DomainName": "b.s3.amazonaws.com",
-                                "S3OriginConfig": {"OriginAccessIdentity": ""},
-                            }
-                        ],
-                    },
-                    "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "https-only", "MinTTL": 0},
-                }
-            )
-            dist = created["Distribution"]["Id"]
+            dist = moto_distribution(client, f"d{i}")
             targets.append(RolloutTarget(f"d{i}.example.com", policy_id(body(i, 2)), "distribution", dist, dist))
         hosts = [f"mta-sts.d{i}.example.com" for i in range(3)]
         with loopback_edge(hosts, str(tmp_path)) as edge:
