@@ -859,6 +859,12 @@ def _check_promotion(value: object, path: str, problems: list[Problem]) -> objec
     return check_promotion(value, path, problems)
 
 
+def _check_alerts(value: object, path: str, problems: list[Problem]) -> object:
+    from .alerts.settings import check_alerts  # certificate expiry thresholds (docs/alerts.md)
+
+    return check_alerts(value, path, problems)
+
+
 def _check_hosting(value: object, path: str, problems: list[Problem]) -> object:
     if value not in HOSTING_MODES:
         problems.append(Problem(path, f"{value!r} is not one of {', '.join(HOSTING_MODES)}"))
@@ -890,6 +896,7 @@ STACK_KEYS: dict[str, tuple[Callable[[object, str, list[Problem]], object], obje
     "priceClass": (_check_price_class, "PriceClass_100"),
     "reports": (_check_reports, None),
     "promotion": (_check_promotion, None),
+    "alerts": (_check_alerts, None),
     "hosting": (_check_hosting, DEFAULT_HOSTING),
     "quotas": (_check_quotas, {}),
 }

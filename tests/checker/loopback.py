@@ -242,9 +242,16 @@ class _Sink:
 
 @contextmanager
 def running(
-    tmp_dir: str, smtp_certs: dict[str, str | None], latency: float = 0.0, https_hosts: tuple[str, ...] = ()
+    tmp_dir: str,
+    smtp_certs: dict[str, str | None],
+    latency: float = 0.0,
+    https_hosts: tuple[str, ...] = (),
+    lifetimes: dict[str, dt.timedelta] | None = None,
 ) -> Iterator[Loopback]:
     """Start every server; ``smtp_certs`` maps MX host → the name its certificate is for (None = no STARTTLS).
+
+    ``lifetimes`` maps a certificate's name (MX host, or ``mta-sts.<domain>``) to the time left before it expires
+    (default: trustme's, decades).
 
     ``latency`` (benchmarks only) delays every DNS answer and HTTP response, as a real network would;
     ``https_hosts`` get their certificates issued up front instead of on their first connection.
@@ -256,6 +263,8 @@ def running(
 
     def context_for(*names: str, expired: bool = False) -> ssl.SSLContext:
         kwargs = {"not_before": now - dt.timedelta(days=30), "not_after": now - dt.timedelta(days=1)} if expired else {}
+        if names and names[0] in (lifetimes or {}):
+            kwargs = {"not_before": now - dt.timedelta(days=30), "not_after": now + (lifetimes or {})[names[0]]}
         cert = ca.issue_cert(*names, **kwargs)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         cert.configure_cert(context)

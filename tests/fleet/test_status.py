@@ -341,15 +341,15 @@ def test_unwritable_html_is_one_error_line(stack: Path, tmp_path: Path) -> None:
 
 def test_starttls_once_per_mx_host_of_the_fleet(world: Loopback) -> None:
     """Two domains on the same MX host cost one STARTTLS session, and both get its result."""
-    from mtasts.checker.net import Network, parse_connect_to, parse_nameserver
+    from mtasts.checker.net import Deadline, Network, TlsSession, parse_connect_to, parse_nameserver
     from mtasts.config import parse_stack_settings
     from mtasts.fleet.evidence import read_live
     from mtasts.plan import plan_stack
 
     class Counting(Network):
-        def starttls(self, mx_host: str) -> str:
+        def starttls_session(self, mx_host: str, deadline: Deadline | None = None) -> TlsSession:
             calls.append(mx_host)
-            return super().starttls(mx_host)
+            return super().starttls_session(mx_host, deadline)
 
     calls: list[str] = []
     world.zone.add("shared.example. 300 IN MX 10 mx1.ready.example.\n")

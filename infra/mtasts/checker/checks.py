@@ -8,6 +8,7 @@ the kit renders them.
 from __future__ import annotations
 
 import concurrent.futures
+import datetime as dt
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from typing import Any, Literal, TypeVar
 
 import dns.exception
 
+from ..alerts.settings import DEFAULTS as ALERT_DEFAULTS
+from ..alerts.settings import AlertSettings
 from ..errors import RecordError
 from ..names import mx_matches
 from ..plan import DomainPlan
@@ -28,7 +31,8 @@ from ..records import (
     sts_record_name,
     tlsrpt_record_name,
 )
-from .net import Deadline, FetchError, MxAnswer, Network, ResolverError, mx_answer
+from .certs import expiry
+from .net import Deadline, FetchError, MxAnswer, Network, ResolverError, TlsSession, mx_answer
 
 __all__ = ["Check", "DomainReport", "check_domain", "check_domains", "live_mx", "uncovered_mx"]
 
@@ -150,8 +154,9 @@ class _Done:
 class _Run:
     """The steps of one domain under its one deadline; resolver failures are collected once."""
 
-    def __init__(self, deadline: Deadline) -> None:
+    def __init__(self, deadline: Deadline, alerts: AlertSettings = ALERT_DEFAULTS) -> None:
         self.deadline = deadline
+        self.alerts = alerts
         self.pool: ThreadPoolExecutor | None = None  # only for MX sessions, several at once
         self.dns_failures: dict[str, list[str]] = {}  # one message -> the checks it left without a result
 
@@ -227,6 +232,7 @@ def _policy(report: DomainReport, run: _Run, outcome: _Outcome | _Done) -> tuple
         return None, None
     detail = f"200 text/plain, {len(response.body)} bytes over {response.tls_version}"
     report.add("policy-fetch", "pass", detail, {**fetched, "id": policy_id(response.body)})
+    _certificate(report, run, f"mta-sts.{report.domain}", response.certificate_not_after)
     parsed = parse_policy(response.body)
     if not parsed.ok:
         report.add("policy-syntax", "fail", "; ".join(str(e) for e in parsed.errors))
@@ -326,17 +332,38 @@ def _mx_coverage(
         report.add("mx-coverage", "pass", detail, data)
 
 
+def _certificate(report: DomainReport, run: _Run, host: str, not_after: dt.datetime | None) -> None:
+    """A ``certificate:<host>`` row: days left on a certificate the handshake verified (see :mod:`.certs`)."""
+    if not_after is None:
+        return
+    found = expiry(host, not_after, dt.datetime.now(dt.UTC), run.alerts)
+    levels: dict[str, Status] = {"ok": "pass", "warn": "warn", "action": "fail"}
+    status = levels[found.level]
+    limits = run.alerts
+    if found.level == "ok":
+        detail = f"{found.sentence}; warning at {limits.certificate_warn_days} days"
+    elif found.level == "warn":
+        detail = f"{found.sentence}: renew it (warning at {limits.certificate_warn_days} days)"
+    else:
+        detail = (
+            f"{found.sentence}: renew it now (action at {limits.certificate_action_days} days); an expired "
+            "certificate fails validation and senders refuse it under enforce (RFC 8461 §4.2, §5)"
+        )
+    report.add(f"certificate:{host}", status, detail, found.to_dict())
+
+
 def _starttls(report: DomainReport, run: _Run, sessions: list[tuple[str, _Outcome]]) -> None:
     for host, outcome in sessions:
         try:
-            version = outcome.get()
+            session: TlsSession = outcome.get()
         except dns.exception.DNSException as exc:
             run.resolver_failed(f"starttls:{host}", exc)
         except (FetchError, TimeoutError) as exc:
             report.add(f"starttls:{host}", "fail", str(exc), {"host": host})
         else:
-            detail = f"STARTTLS {version}, certificate valid for {host}"
-            report.add(f"starttls:{host}", "pass", detail, {"host": host, "tls_version": version})
+            detail = f"STARTTLS {session.version}, certificate valid for {host}"
+            report.add(f"starttls:{host}", "pass", detail, {"host": host, "tls_version": session.version})
+            _certificate(report, run, host, session.certificate_not_after)
 
 
 def _tlsrpt(report: DomainReport, run: _Run, outcome: _Outcome | _Done, name: str, expected: DomainPlan | None) -> None:
@@ -391,17 +418,24 @@ def _delegation(report: DomainReport, run: _Run, expected: DomainPlan, outcomes:
     return missing > 0 and wrong == 0
 
 
-def check_domain(domain: str, net: Network, expected: DomainPlan | None = None, starttls: bool = False) -> DomainReport:
+def check_domain(
+    domain: str,
+    net: Network,
+    expected: DomainPlan | None = None,
+    starttls: bool = False,
+    alerts: AlertSettings = ALERT_DEFAULTS,
+) -> DomainReport:
     """Run every check for one domain, as a sender would see it, within one deadline of ``net.timeout`` seconds.
 
     The DNS questions go out at once (one socket, :meth:`Network.send_questions`), the policy is fetched while
     their answers arrive, and the MX sessions run concurrently (with the fetch, too); each step is bounded by the
     domain's deadline, so the whole check ends within it (plus :data:`GRACE`) whatever the servers do. Resolver
     failures are reported once per distinct failure (check ``dns``), naming the checks left without a result.
+    Each certificate a handshake verified gets a ``certificate:<host>`` row judged by ``alerts``' thresholds.
     """
     report = DomainReport(domain)
     deadline = net.deadline()
-    run = _Run(deadline)
+    run = _Run(deadline, alerts)
     try:
         delegation_names = [r.name for r in expected.delegation] if expected is not None and expected.external else []
         sts_name, tlsrpt_name = sts_record_name(domain), tlsrpt_record_name(domain)
@@ -417,7 +451,7 @@ def check_domain(domain: str, net: Network, expected: DomainPlan | None = None, 
         mx = _Done(mx_answer, mx_raw)
         tlsrpt = _Done(net.txt_values, tlsrpt_name, tlsrpt_answer)
         answer, hosts, how = _mx_hosts(run, domain, mx)
-        sessions = [(host, run.start(net.starttls, host)) for host in hosts] if starttls else []
+        sessions = [(host, run.start(net.starttls_session, host)) for host in hosts] if starttls else []
 
         pending = expected is not None and expected.external and _delegation(report, run, expected, delegation)
         policy: Policy | None = None
@@ -456,9 +490,10 @@ def check_domains(
     expected: dict[str, DomainPlan] | None = None,
     starttls: bool = False,
     parallel: int = MAX_PARALLEL,
+    alerts: AlertSettings = ALERT_DEFAULTS,
 ) -> list[DomainReport]:
     """Check many domains concurrently (bounded), in the order given; each domain has its own deadline."""
     expected = expected or {}
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(domains)))) as pool:
-        futures = [pool.submit(check_domain, d, net, expected.get(d), starttls) for d in domains]
+        futures = [pool.submit(check_domain, d, net, expected.get(d), starttls, alerts) for d in domains]
         return [f.result() for f in futures]

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
+from ..alerts.settings import DEFAULTS as ALERT_DEFAULTS
+from ..alerts.settings import AlertSettings, alerts_from_settings, check_thresholds
 from ..cli import EXIT_FAILED, stack_path
 from ..config import TemplateStore
 from ..errors import ConfigError, Problem
@@ -75,6 +77,28 @@ def make_network(
     )
 
 
+def certificate_options(func: F) -> F:
+    """``--cert-warn-days`` and ``--cert-action-days``: override the stack's ``mta-sts:alerts`` thresholds."""
+    func = click.option(
+        "--cert-action-days",
+        type=click.IntRange(0, 398),
+        help="Days left on a certificate at which it needs action (default: mta-sts:alerts, else 7).",
+    )(func)
+    return click.option(
+        "--cert-warn-days",
+        type=click.IntRange(0, 398),
+        help="Days left on a certificate at which it warns (default: mta-sts:alerts, else 30).",
+    )(func)
+
+
+def certificate_thresholds(base: AlertSettings, warn: int | None, action: int | None) -> AlertSettings:
+    """``base`` with the options' values; a warning that could never come first is a :class:`ConfigError`."""
+    warn_days = base.certificate_warn_days if warn is None else warn
+    action_days = base.certificate_action_days if action is None else action
+    check_thresholds(warn_days, action_days, "--cert-warn-days/--cert-action-days")
+    return AlertSettings(certificate_warn_days=warn_days, certificate_action_days=action_days)
+
+
 def print_reports(reports: list[DomainReport]) -> None:
     """A readable table: one row per check (plain lines when stdout is not a terminal)."""
     from ..output import SECTION, Column, is_terminal, print_table
@@ -98,6 +122,7 @@ def print_reports(reports: list[DomainReport]) -> None:
 @click.option("--templates", "templates_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option("--starttls", is_flag=True, help="Also connect to each MX host on port 25 and verify STARTTLS.")
+@certificate_options
 @network_options
 def check(
     domains: tuple[str, ...],
@@ -110,18 +135,25 @@ def check(
     ca_file: str | None,
     connect_to: tuple[str, ...],
     timeout: float,
+    cert_warn_days: int | None,
+    cert_action_days: int | None,
 ) -> None:
     """Verify DOMAIN... as a sending MTA sees it: DNS, the policy over HTTPS, MX coverage, TLS-RPT.
 
     With --stack, also compare with what the stack config publishes (drift); a `dns: external` domain whose
-    owner has not published its CNAMEs yet is `pending`. --timeout bounds each domain's whole check. Exit status
-    0 when no check fails (pending domains included), 1 when one does, 2 on usage errors.
+    owner has not published its CNAMEs yet is `pending`. --timeout bounds each domain's whole check. Days left on
+    the policy host's certificate (and each MX's, with --starttls) warn at 30 and fail at 7 (the stack's
+    mta-sts:alerts, or the options). Exit status 0 when no check fails (pending domains included), 1 when one
+    does, 2 on usage errors.
     """
     net = make_network(nameservers, ca_file, connect_to, timeout)
     expected: dict[str, DomainPlan] = {}
+    alerts = ALERT_DEFAULTS
     if stack is not None or config_path is not None:
         plan = plan_stack_file(stack_path(stack, config_path), TemplateStore(templates_dir) if templates_dir else None)
         expected = {d.domain: d for d in plan.domains}
+        alerts = alerts_from_settings(plan.config.settings)
+    alerts = certificate_thresholds(alerts, cert_warn_days, cert_action_days)
     names: list[str] = []
     for domain in domains:
         try:
@@ -135,7 +167,7 @@ def check(
     unknown = [n for n in names if expected and n not in expected]
     if unknown:
         raise ConfigError([Problem(f"domains.{n}", "is not in the stack config") for n in unknown])
-    reports = check_domains(names, net, expected, starttls)
+    reports = check_domains(names, net, expected, starttls, alerts=alerts)
     if as_json:
         click.echo(json.dumps({"domains": [r.to_dict() for r in reports]}, indent=2))
     else:

@@ -27,6 +27,7 @@ import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import dns.exception
@@ -52,6 +53,7 @@ __all__ = [
     "Network",
     "PolicyResponse",
     "ResolverError",
+    "TlsSession",
     "load_ca_file",
     "mx_answer",
     "parse_connect_to",
@@ -228,6 +230,27 @@ class PolicyResponse:
     body: bytes
     location: str | None
     tls_version: str
+    certificate_not_after: datetime | None = None
+    """When the policy host's certificate (verified in this handshake) expires; ``None`` when unknown."""
+
+
+@dataclass(frozen=True)
+class TlsSession:
+    """What one verified STARTTLS handshake showed."""
+
+    version: str
+    """TLS version negotiated, e.g. ``TLSv1.3``."""
+    certificate_not_after: datetime | None = None
+    """When the MX host's certificate expires (its ``notAfter``, UTC); ``None`` when unknown."""
+
+
+def certificate_not_after(tls: ssl.SSLSocket) -> datetime | None:
+    """The ``notAfter`` of the peer certificate of a verified handshake, read from it (no second connection)."""
+    try:
+        value = (tls.getpeercert() or {}).get("notAfter")
+        return datetime.fromtimestamp(ssl.cert_time_to_seconds(str(value)), UTC) if value else None
+    except (ValueError, OSError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -488,6 +511,7 @@ class Network:
                 bytes(body),
                 response.getheader("Location"),
                 connection.tls_version,
+                connection.not_after,
             )
         except _TooLarge as exc:
             raise FetchError(f"{host}: {exc}") from None
@@ -497,7 +521,11 @@ class Network:
             connection.shutdown()
 
     def starttls(self, mx_host: str, deadline: Deadline | None = None) -> str:
-        """EHLO, STARTTLS and a verified handshake with ``mx_host`` on port 25; returns the TLS version.
+        """:meth:`starttls_session`'s TLS version."""
+        return self.starttls_session(mx_host, deadline).version
+
+    def starttls_session(self, mx_host: str, deadline: Deadline | None = None) -> TlsSession:
+        """EHLO, STARTTLS and a verified handshake with ``mx_host`` on port 25; the version and certificate expiry.
 
         The certificate is checked against the MX host name (RFC 8461 §4.2). Every reply is read within
         ``deadline`` and capped (:data:`MAX_SMTP_LINE`, :data:`MAX_SMTP_LINES`, :data:`MAX_SMTP_BYTES`). Raises
@@ -512,9 +540,10 @@ class Network:
                 raise FetchError(f"{mx_host} does not offer STARTTLS")
             smtp.starttls(context=self.tls_context())
             sock = smtp.sock
-            version = sock.version() if isinstance(sock, ssl.SSLSocket) else None
+            tls = sock if isinstance(sock, ssl.SSLSocket) else None
+            session = TlsSession((tls.version() if tls else None) or "", certificate_not_after(tls) if tls else None)
             smtp.ehlo("mtasts-check.invalid")
-            return version or ""
+            return session
         except _TooLarge as exc:
             raise FetchError(f"{mx_host}: {exc}") from None
         except (OSError, smtplib.SMTPException) as exc:
@@ -599,6 +628,7 @@ class _HTTPSConnection(http.client.HTTPSConnection):
         self._deadline = deadline
         self._wrapped: _DeadlineSocket | None = None
         self.tls_version = ""
+        self.not_after: datetime | None = None
 
     def connect(self) -> None:
         sock = self._net.connect(self.host, 443, self._deadline)
@@ -611,6 +641,7 @@ class _HTTPSConnection(http.client.HTTPSConnection):
         self._wrapped = _DeadlineSocket(tls, self._deadline)
         self.sock = self._wrapped
         self.tls_version = tls.version() or ""
+        self.not_after = certificate_not_after(tls)
 
     def limit(self, total: int, what: str) -> None:
         """Allow at most ``total`` bytes read from the start of the response, naming ``what`` when exceeded."""

@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 
 import click
 
-from ..checker.cli import make_network, network_options
+from ..alerts.settings import alerts_from_settings
+from ..checker.cli import certificate_options, certificate_thresholds, make_network, network_options
 from ..cli import EXIT_FAILED, stack_options, stack_path, warn
 from ..config import TemplateStore
 from ..errors import ConfigError, MtastsError, Problem
@@ -50,7 +51,7 @@ def evidence_options(func: F) -> F:
     ]
     for option in reversed(options):
         func = option(func)
-    return network_options(stack_options(func))
+    return certificate_options(network_options(stack_options(func)))
 
 
 def _as_of(value: str | None) -> dt.date:
@@ -73,6 +74,9 @@ def _check_options(options: dict[str, Any]) -> None:
 def gather(plan: StackPlan, options: dict[str, Any]) -> FleetStatus:
     """Read the reports and the live state, and judge every domain of ``plan``."""
     rules = rules_from_settings(plan.config.settings)
+    alerts = certificate_thresholds(
+        alerts_from_settings(plan.config.settings), options.get("cert_warn_days"), options.get("cert_action_days")
+    )
     first, last = window(_as_of(options["as_of"]), options["days"] or rules.window_days)
     paths, limit = list(options["report_paths"]), options["max_bytes"]
     live = None
@@ -86,11 +90,11 @@ def gather(plan: StackPlan, options: dict[str, Any]) -> FleetStatus:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
                 future = pool.submit(report_evidence, paths, first, last, limit)
-                live = read_live(plan.domains, net, starttls=not options["no_starttls"])
+                live = read_live(plan.domains, net, starttls=not options["no_starttls"], alerts=alerts)
                 accepted, rejected, reports = future.result()
         else:
             accepted, rejected, reports = report_evidence(paths, first, last, limit)
-            live = read_live(plan.domains, net, starttls=not options["no_starttls"])
+            live = read_live(plan.domains, net, starttls=not options["no_starttls"], alerts=alerts)
     starts = step_starts(options["path"], [str(d.config.key) for d in plan.domains], first, last)
     statuses = evaluate_fleet(plan.domains, live, reports, rules, starts)
     return FleetStatus(statuses, rules, first, last, accepted, rejected)

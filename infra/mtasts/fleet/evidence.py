@@ -20,6 +20,9 @@ from typing import Any
 
 import dns.exception
 
+from ..alerts.settings import DEFAULTS as ALERT_DEFAULTS
+from ..alerts.settings import AlertSettings
+from ..checker.certs import expiry
 from ..checker.checks import Check, DomainReport, check_domains, uncovered_mx
 from ..checker.net import FetchError, Network
 from ..plan import DomainPlan
@@ -233,6 +236,9 @@ class LiveState:
     """Delegation CNAMEs the owner of a ``dns: external`` domain has not published yet."""
     problems: list[str] = field(default_factory=list)
     """Failed checks, one line each (name: detail)."""
+    certificates: list[dict[str, Any]] = field(default_factory=list)
+    """Days left on each certificate a handshake verified (policy host, then MX hosts): ``host``, ``not_after``,
+    ``days_left``, ``level`` (``ok``, ``warn``, ``action``; :class:`mtasts.checker.certs.Expiry`)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The ``live`` member of ``mtasts status --json``."""
@@ -248,6 +254,7 @@ class LiveState:
             else None,
             "pending": self.pending,
             "problems": self.problems,
+            "certificates": self.certificates,
         }
 
 
@@ -272,7 +279,9 @@ def live_from_checks(report: DomainReport, plan: DomainPlan, starttls: bool) -> 
             state.starttls[host] = "" if check.status == "pass" else check.detail
         elif check.name.startswith("delegation:") and check.status != "pass":
             state.pending.append(check.name.partition(":")[2])
-        if check.status == "fail" and not check.name.startswith(("starttls:", "delegation:")):
+        elif check.name.startswith("certificate:"):
+            state.certificates.append(dict(check.data))
+        if check.status == "fail" and not check.name.startswith(("starttls:", "delegation:", "certificate:")):
             state.problems.append(f"{check.name}: {check.detail}")
     if not starttls:
         state.mx = _hosts_from_coverage(checks)
@@ -294,16 +303,19 @@ def _hosts_from_coverage(checks: Mapping[str, Check]) -> list[str]:
 STARTTLS_PARALLEL = 200
 
 
-def read_live(plans: Sequence[DomainPlan], net: Network, starttls: bool = True) -> dict[str, LiveState]:
+def read_live(
+    plans: Sequence[DomainPlan], net: Network, starttls: bool = True, alerts: AlertSettings = ALERT_DEFAULTS
+) -> dict[str, LiveState]:
     """Check every planned domain live, concurrently; the state of each.
 
     DNS and HTTPS go through the checker (:func:`check_domains`, its own parallelism). STARTTLS is checked once
     per distinct MX host of the whole fleet rather than once per domain: hosting providers serve thousands of
     domains from a few MX hosts, and one session each is both faster and polite (``Network.starttls``, the
-    checker's own, verifies the certificate against the MX name, RFC 8461 §4.2).
+    checker's own, verifies the certificate against the MX name, RFC 8461 §4.2). Each certificate's days left
+    are judged by ``alerts``' thresholds, from the handshake already made.
     """
     expected = {p.domain: p for p in plans}
-    reports = check_domains(list(expected), net, expected, starttls=False)
+    reports = check_domains(list(expected), net, expected, starttls=False, alerts=alerts)
     states = {r.domain: live_from_checks(r, expected[r.domain], False) for r in reports}
     if not starttls:
         return states
@@ -318,9 +330,14 @@ def read_live(plans: Sequence[DomainPlan], net: Network, starttls: bool = True) 
     hosts = sorted({h for state in states.values() for h in state.mx})
     with ThreadPoolExecutor(max_workers=max(1, min(STARTTLS_PARALLEL, len(hosts)))) as pool:
         results = dict(zip(hosts, pool.map(lambda h: _starttls(net, h), hosts), strict=True))
+    now = dt.datetime.now(dt.UTC)
+    certificates = {
+        h: expiry(h, not_after, now, alerts).to_dict() for h, (_, not_after) in results.items() if not_after
+    }
     for state in states.values():
         state.starttls_checked = True
-        state.starttls = {h: results[h] for h in state.mx}
+        state.starttls = {h: results[h][0] for h in state.mx}
+        state.certificates += [certificates[h] for h in state.mx if h in certificates]
     return states
 
 
@@ -337,10 +354,10 @@ def _mx_or_none(net: Network, domain: str) -> list[str] | None:
         return None
 
 
-def _starttls(net: Network, host: str) -> str:
-    """Empty when ``host`` accepts STARTTLS with a certificate valid for its name, else why not."""
+def _starttls(net: Network, host: str) -> tuple[str, dt.datetime | None]:
+    """Empty when ``host`` accepts STARTTLS with a certificate valid for its name, else why not; its expiry."""
     try:
-        net.starttls(host)
+        session = net.starttls_session(host)
     except FetchError as exc:
-        return str(exc)
-    return ""
+        return str(exc), None
+    return "", session.certificate_not_after

@@ -56,6 +56,8 @@ class DomainStatus:
     """For ``promote --demote``: the testing step proposed for an enforcing domain whose mail fails."""
     step_since: dt.date | None = None
     """The day the current mode and max_age were committed, from git; None when unknown."""
+    warnings: list[str] = field(default_factory=list)
+    """What needs attention soon without changing the verdict (a certificate within its warning days)."""
 
     @property
     def domain(self) -> str:
@@ -73,6 +75,7 @@ class DomainStatus:
             "policy_id": self.plan.policy_id,
             "verdict": self.verdict,
             "reasons": self.reasons,
+            "warnings": self.warnings,
             "next": self.next,
             "demote": self.demote,
             "step_since": self.step_since.isoformat() if self.step_since else None,
@@ -169,6 +172,24 @@ def _live_problems(live: LiveState, plan: DomainPlan) -> tuple[list[str], list[s
     return drift, mx
 
 
+def _certificate_reasons(live: LiveState) -> tuple[list[str], list[str]]:
+    """(certificates within their action days, certificates within their warning days), one line each."""
+    action: list[str] = []
+    warn: list[str] = []
+    for cert in live.certificates:
+        days, host = cert["days_left"], cert["host"]
+        when = f"expired {-days} day(s) ago" if days < 0 else f"expires in {days} day(s)"
+        line = f"certificate of {host} {when} ({cert['not_after'][:10]})"
+        if cert["level"] == "action":
+            action.append(
+                f"{line}: renew it now; an expired certificate fails validation and senders refuse it under "
+                "enforce (RFC 8461 §4.2, §5)"
+            )
+        elif cert["level"] == "warn":
+            warn.append(f"{line}: renew it soon")
+    return action, warn
+
+
 def evaluate(
     plan: DomainPlan,
     live: LiveState,
@@ -182,9 +203,10 @@ def evaluate(
     count as clean days at this step. ``None``: unknown, every day of the window counts.
     """
     c = plan.config
+    expiring, warnings = _certificate_reasons(live) if live.checked else ([], [])
 
     def status(verdict: Verdict, reasons: list[str], nxt: dict[str, Any] | None = None) -> DomainStatus:
-        return DomainStatus(plan, verdict, reasons, nxt, live, reports, step_since=step_since)
+        return DomainStatus(plan, verdict, reasons, nxt, live, reports, step_since=step_since, warnings=warnings)
 
     if c.retire or c.mode == "none":
         why = "retire: true" if c.retire else "mode none"
@@ -199,13 +221,13 @@ def evaluate(
     failures = _failure_reasons(reports, rules, enforcing)
     if enforcing:
         mail_fails = mx + failures
-        if drift or mail_fails:
-            result = status("action-needed", drift + mail_fails)
+        if drift or mail_fails or expiring:
+            result = status("action-needed", drift + expiring + mail_fails)
             if mail_fails:
                 result.demote = {"mode": "testing", "max_age": rules.ladder[0]}
             return result
-    elif drift:
-        return status("action-needed", drift)
+    elif drift or expiring:
+        return status("action-needed", drift + expiring)
     reasons: list[str] = []
     if not live.checked:
         reasons.append("live state not checked (--no-live): the next step needs it")

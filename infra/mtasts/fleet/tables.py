@@ -70,7 +70,7 @@ def print_fleet(fleet: FleetStatus) -> None:
     for s in fleet.domains:
         days, sessions, rate, top = _reports(s)
         verdict = f"[{_COLOUR[s.verdict]}]{s.verdict}[/]"
-        detail = _next(s) if s.next else "\n".join(s.reasons)
+        detail = "\n".join([_next(s)] if s.next else s.reasons) + "".join(f"\nwarning: {w}" for w in s.warnings)
         table.add_row(
             _name(s.domain),
             s.plan.config.mode,

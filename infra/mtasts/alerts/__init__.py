@@ -1,0 +1,1 @@
+"""Alerts: certificate expiry thresholds, verdict-change notifications (docs/alerts.md)."""
