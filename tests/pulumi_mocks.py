@@ -41,6 +41,7 @@ class Registration:
     provider: str | None = None
     import_id: str | None = None
     protect: bool | None = None
+    ignore_changes: list[str] = field(default_factory=list)
 
 
 class Mocks(pulumi.runtime.Mocks):
@@ -48,6 +49,8 @@ class Mocks(pulumi.runtime.Mocks):
 
     def __init__(self, previous_outputs: dict[str, Any] | None = None) -> None:
         self.inputs: dict[str, dict[str, Any]] = {}
+        #: What each resource's state holds after its create, as the provider would write it.
+        self.outputs: dict[str, dict[str, Any]] = {}
         self.types: dict[str, str] = {}
         self.previous_outputs = previous_outputs or {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -104,7 +107,17 @@ class Mocks(pulumi.runtime.Mocks):
                 }
             case "aws:cloudfront/distributionTenant:DistributionTenant":
                 rid = f"dt_{zlib.crc32(name.encode()):010d}"
-                outputs["arn"] = f"arn:aws:cloudfront::{ACCOUNT}:distribution-tenant/{rid}"
+                outputs |= {
+                    "arn": f"arn:aws:cloudfront::{ACCOUNT}:distribution-tenant/{rid}",
+                    "etag": "E2QWRUHEXAMPLE",
+                    "status": "Deployed",
+                }
+                if "managedCertificateRequest" in inputs:
+                    # What distribution_tenant.go's Create stores once the managed certificate is issued: the
+                    # tenant re-read, whose Customizations now carry the certificate's ARN.
+                    outputs["customizations"] = {
+                        "certificate": {"arn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/cf-managed-{rid}"}
+                    }
             case "aws:cloudfront/function:Function":
                 outputs["arn"] = f"arn:aws:cloudfront::{ACCOUNT}:function/{name}"
             case "aws:route53/record:Record":
@@ -128,6 +141,7 @@ class Mocks(pulumi.runtime.Mocks):
                     # The guard's create, with the real provider logic and a fixed clock.
                     guard = RetirementGuardProvider(clock=lambda: GUARD_CLOCK)
                     outputs["record"] = guard.create(outputs).outs["record"]
+        self.outputs[name] = outputs
         return rid, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -163,6 +177,7 @@ def recording() -> Iterator[dict[str, Registration]]:
             provider=opts.provider._name if opts.provider is not None else None,
             import_id=opts.import_,
             protect=opts.protect,
+            ignore_changes=list(opts.ignore_changes or []),
         )
         return original(res, ty, name, custom, remote, new_dep, props, opts, *a, **k)
 

@@ -54,6 +54,7 @@ from .invalidation import CachedProviderResource
 from .store import PolicyStore, path_filter
 
 __all__ = [
+    "MANAGED_IGNORED",
     "TENANT_PARAMETER",
     "SharedDomain",
     "SharedDomainArgs",
@@ -63,10 +64,13 @@ __all__ = [
     "published_delegations",
     "release_tenant",
     "tenant_handover",
+    "tenant_name",
 ]
 
 #: The tenant parameter naming the domain whose objects a tenant reads (the origin path's only variable).
 TENANT_PARAMETER = "policyDomain"
+#: What a tenant with a CloudFront-managed certificate leaves to the provider (see :func:`_tenant`).
+MANAGED_IGNORED = ("customizations",)
 
 
 @dataclass(frozen=True)
@@ -292,7 +296,18 @@ def _tenant(
     certificate_arn: pulumi.Input[str] | None,
     opts: pulumi.ResourceOptions,
 ) -> aws.cloudfront.DistributionTenant:
-    """The domain's tenant: its host name, its parameter, and a CloudFront-managed or its own ACM certificate."""
+    """The domain's tenant: its host name, its parameter, and a CloudFront-managed or its own ACM certificate.
+
+    A tenant with a CloudFront-managed certificate ignores changes to ``customizations``: once the certificate is
+    issued the provider writes ``customizations.certificate.arn`` into the state itself (``distribution_tenant.go``,
+    Create: ``updateDistributionTenantWithManagedCertificate``), and a program declaring no ``customizations``
+    would then diff ("block count changed from 0 to 1", Terraform AWS provider issues #45987 and #48354) and
+    redeploy every tenant on every ``pulumi up``. The ARN is CloudFront's to choose, so it cannot be declared;
+    the bridge applies ``ignoreChanges`` from the prior state in Diff and Update (pulumi-terraform-bridge,
+    ``pkg/pf/tfbridge/provider_diff.go``, ``unstable/propertyvalue/ignore_changes.go``), which keeps the ARN.
+    The whole top-level key is named: a nested path (``customizations.certificate``) is skipped when the
+    program's inputs have no ``customizations`` object at all.
+    """
     plan: DomainPlan = component.plan  # type: ignore[attr-defined]
     certificate: dict[str, Any] = (
         {"customizations": {"certificate": {"arn": certificate_arn}}}
@@ -306,9 +321,11 @@ def _tenant(
             }
         }
     )
+    if certificate_arn is None:
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=list(MANAGED_IGNORED)))
     return aws.cloudfront.DistributionTenant(
         f"{name}-tenant",
-        name=_tenant_name(plan.domain),
+        name=tenant_name(plan.domain),
         distribution_id=hosting.distribution.id,
         connection_group_id=hosting.connection_group.id,
         domains=[{"domain": plan.mta_sts_host}],
@@ -421,7 +438,7 @@ class TenantRelease(CachedProviderResource):
         super().__init__(TenantReleaseProvider(), name, props, opts)
 
 
-def _tenant_name(domain: str) -> str:
+def tenant_name(domain: str) -> str:
     """A tenant name CloudFront accepts (letters, digits, ``-``, ``.``; at most 128), unique per domain."""
     return f"mtasts-{domain}"[:128]
 

@@ -1,0 +1,105 @@
+"""Distribution tenants as the Terraform AWS provider (bridged by pulumi-aws) stores and diffs them."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from mtasts.resources.shared import MANAGED_IGNORED
+from pulumi_mocks import Run, build
+
+TENANT = "aws:cloudfront/distributionTenant:DistributionTenant"
+#: The tenant's arguments that are Optional and not Computed in ``distribution_tenant.go``'s schema: a value in
+#: the state that the program's inputs lack is a change (Terraform plans the configuration's null).
+NOT_COMPUTED = ("customizations", "managedCertificateRequest", "domains", "distributionId", "name", "parameters")
+
+
+def apply_ignore_changes(state: dict[str, Any], inputs: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """The inputs after the bridge's ``ApplyIgnoreChanges`` (``unstable/propertyvalue/ignore_changes.go``).
+
+    Each path's value is copied from the prior state; a last path element missing in the state is deleted from
+    the inputs, one missing in the inputs is added; any other missing element makes the path do nothing.
+    """
+    result = copy.deepcopy(inputs)
+    for path in paths:
+        parts = path.split(".")
+        src: Any = state
+        dst: Any = result
+        for i, part in enumerate(parts):
+            if not (isinstance(src, dict) and isinstance(dst, dict)):
+                break
+            last = i == len(parts) - 1
+            if last and part in dst and part not in src:
+                del dst[part]
+                break
+            if last and part in src:
+                dst[part] = copy.deepcopy(src[part])
+                break
+            if part not in src or part not in dst:
+                break
+            src, dst = src[part], dst[part]
+    return result
+
+
+def planned_changes(state: dict[str, Any], inputs: dict[str, Any], ignore: list[str]) -> set[str]:
+    """The non-computed arguments whose planned value differs from the state: what Diff reports as changed."""
+    planned = apply_ignore_changes(state, inputs, ignore)
+    return {k for k in NOT_COMPUTED if planned.get(k) != state.get(k)}
+
+
+def shared_settings() -> dict[str, Any]:
+    return {
+        "hosting": "shared",
+        "hostingZone": "hosting.example.net",
+        "domains": {
+            "a.example.com": {"template": "none", "rua": ["mailto:t@example.com"]},
+            "partner.example": {"dns": "external", "template": "none"},
+        },
+    }
+
+
+def tenants(run: Run) -> list[str]:
+    return sorted(n for n, t in run.mocks.types.items() if t == TENANT)
+
+
+def test_second_deployment_proposes_no_change_to_managed_certificate_tenants() -> None:
+    """With the issued certificate's ARN in the state, the next deployment's tenants plan no change.
+
+    What the mock runtime can show: the inputs and ``ignore_changes`` the program declares, checked against a
+    state shaped like the provider's (``customizations.certificate.arn`` set after issuance, as
+    ``distribution_tenant.go`` stores it) by replaying the bridge's ignore-changes step and comparing what
+    Terraform would plan for the non-computed arguments. It cannot run the provider's own PlanResourceChange.
+    """
+    first = build(shared_settings())
+    second = build(shared_settings(), previous_domains=first.outputs["domains"])
+    assert tenants(first) == tenants(second) == ["a.example.com-tenant", "partner.example-tenant"]
+    for name in tenants(second):
+        state = first.mocks.outputs[name]
+        assert state["customizations"]["certificate"]["arn"].startswith("arn:aws:acm:us-east-1:")
+        inputs = second.mocks.inputs[name]
+        assert "customizations" not in inputs
+        assert "managedCertificateRequest" in inputs
+        assert second.regs[name].ignore_changes == list(MANAGED_IGNORED)
+        assert planned_changes(state, inputs, second.regs[name].ignore_changes) == set()
+        # Without ignore_changes the same state plans a change of every tenant (issue #45987's symptom).
+        assert planned_changes(state, inputs, []) == {"customizations"}
+
+
+def test_tenants_presenting_their_acm_certificate_keep_diffing_customizations() -> None:
+    """A tenant that carries its ACM certificate declares it, so a changed ARN is still an update."""
+    settings = shared_settings()
+    del settings["domains"]["partner.example"]
+    previous = {"a.example.com": {"hosting": "dedicated", "policyId": None, "certificate": "acm"}}
+    run = build(
+        {**settings, "domains": {"a.example.com": {**settings["domains"]["a.example.com"], "switch_hosting": True}}},
+        previous_domains=previous,
+    )
+    name = "a.example.com-tenant"
+    inputs = run.mocks.inputs[name]
+    assert inputs["customizations"]["certificate"]["arn"].startswith("arn:aws:acm:us-east-1:")
+    assert run.regs[name].ignore_changes == []
+    state = {
+        **run.mocks.outputs[name],
+        "customizations": {"certificate": {"arn": "arn:aws:acm:us-east-1:1:certificate/old"}},
+    }
+    assert planned_changes(state, inputs, run.regs[name].ignore_changes) == {"customizations"}
