@@ -52,7 +52,8 @@ def test_ci_runs_the_readme_test_command() -> None:
     script = (ROOT / "scripts" / "test").read_text(encoding="utf-8")
     assert "apt-get install -y -qq chromium" in script
     assert "pip install -q -e '.[dev]'" in script
-    assert script.rstrip().endswith('exec .venv/bin/python -m pytest "$@"')
+    assert '.venv/bin/mypy >"$mypy_result/out"' in script
+    assert '.venv/bin/python -m pytest "$@"' in script
 
 
 def test_test_script_installs_a_missing_browser(tmp_path: Path) -> None:
