@@ -105,3 +105,16 @@ def moto_distribution(client: Any, reference: str) -> str:
         }
     )
     return str(created["Distribution"]["Id"])
+
+
+def cloudfront_client(**config: Any) -> Any:
+    """A real boto3 CloudFront client with placeholder credentials, for ``botocore.stub.Stubber`` (never sends)."""
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - a placeholder: Stubber answers before anything is signed
+        region_name="us-east-1",
+    )
+    return session.client("cloudfront", config=Config(**config) if config else None)

@@ -13,7 +13,6 @@ import pytest
 from mtasts.config import parse_stack_settings
 from mtasts.plan import plan_stack
 from mtasts.resources.quotas import stack_needs
-from mtasts.resources.shared import release_tenant
 from pulumi_mocks import Mocks, Run, build, use_mocks
 
 DOMAIN = "example.com"
@@ -295,68 +294,6 @@ def test_main_reads_the_previous_domains_before_declaring(monkeypatch: pytest.Mo
     finally:
         pulumi.runtime.set_all_config({})
     assert not any(t.startswith("aws:") for t in mocks.types.values())
-
-
-class FakeCloudFront:
-    """The three tenant calls release_tenant makes, with CloudFront's ETag and status behaviour."""
-
-    class exceptions:
-        """Where a boto3 client keeps its modelled errors."""
-
-        class EntityNotFound(Exception):
-            """CloudFront's answer for a tenant that does not exist."""
-
-    def __init__(self, enabled: bool = True, in_progress_polls: int = 2, exists: bool = True) -> None:
-        self.enabled, self.exists, self.left = enabled, exists, in_progress_polls
-        self.etag, self.log = 1, list[str]()
-
-    def _view(self) -> dict[str, Any]:
-        if not self.exists:
-            raise self.exceptions.EntityNotFound("gone")
-        status = "InProgress" if self.left > 0 else "Deployed"
-        return {"DistributionTenant": {"Enabled": self.enabled, "Status": status}, "ETag": f"E{self.etag}"}
-
-    def get_distribution_tenant(self, Identifier: str) -> dict[str, Any]:
-        self.log.append("get")
-        view = self._view()
-        self.left -= 1
-        return view
-
-    def update_distribution_tenant(self, Id: str, IfMatch: str, Enabled: bool) -> dict[str, Any]:
-        assert IfMatch == f"E{self.etag}"
-        self.log.append(f"update enabled={Enabled}")
-        self.enabled, self.etag = Enabled, self.etag + 1
-        return self._view()
-
-    def delete_distribution_tenant(self, Id: str, IfMatch: str) -> None:
-        assert IfMatch == f"E{self.etag}"
-        assert not self.enabled
-        assert self.left <= 0
-        self.log.append("delete")
-        self.exists = False
-
-
-def test_release_tenant_disables_waits_until_deployed_then_deletes() -> None:
-    """An enabled tenant is disabled, polled until Deployed, then deleted with its latest ETag."""
-    client = FakeCloudFront(in_progress_polls=3)
-    sleeps: list[float] = []
-    assert release_tenant(client, "dt_1", poll=5, sleep=sleeps.append, clock=lambda: 0.0) == "released"
-    assert client.log == ["get", "update enabled=False", "get", "get", "get", "delete"]
-    assert sleeps == [5, 5, 5]
-
-
-def test_release_tenant_is_idempotent_and_bounded() -> None:
-    """A tenant already gone is absent; one that never finishes deploying fails at the one deadline."""
-    assert release_tenant(FakeCloudFront(exists=False), "dt_1", sleep=lambda _: None) == "absent"
-    now = [0.0]
-
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
-
-    stuck = FakeCloudFront(in_progress_polls=10**6)
-    with pytest.raises(TimeoutError, match="dt_1 not deployed disabled within 60 s"):
-        release_tenant(stuck, "dt_1", timeout=60, poll=10, sleep=sleep, clock=lambda: now[0])
-    assert "delete" not in stuck.log
 
 
 def _crc(name: str) -> str:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from mtasts.resources.shared import MANAGED_IGNORED
+import pytest
+from botocore.stub import Stubber
+
+from mtasts.resources.shared import MANAGED_IGNORED, release_tenant
 from pulumi_mocks import Run, build
+from rollout_fixtures import FakeClock, cloudfront_client
 
 TENANT = "aws:cloudfront/distributionTenant:DistributionTenant"
 #: The tenant's arguments that are Optional and not Computed in ``distribution_tenant.go``'s schema: a value in
@@ -103,3 +107,87 @@ def test_tenants_presenting_their_acm_certificate_keep_diffing_customizations() 
         "customizations": {"certificate": {"arn": "arn:aws:acm:us-east-1:1:certificate/old"}},
     }
     assert planned_changes(state, inputs, run.regs[name].ignore_changes) == {"customizations"}
+
+
+def tenant_view(
+    status: str = "Deployed", enabled: bool = True, etag: str = "E1", certificate: str | None = None
+) -> dict[str, Any]:
+    """A ``GetDistributionTenant`` answer for the tenant of ``a.example.com``, as the CloudFront model shapes it."""
+    tenant: dict[str, Any] = {
+        "Id": "dt_1",
+        "DistributionId": "EDFDVBD6EXAMPLE",
+        "Name": "mtasts-a.example.com",
+        "Arn": "arn:aws:cloudfront::123456789012:distribution-tenant/dt_1",
+        "Domains": [{"Domain": "mta-sts.a.example.com", "Status": "active"}],
+        "Parameters": [{"Name": "policyDomain", "Value": "a.example.com"}],
+        "ConnectionGroupId": "cg_1",
+        "Enabled": enabled,
+        "Status": status,
+    }
+    if certificate:
+        tenant["Customizations"] = {"Certificate": {"Arn": certificate}}
+    return {"DistributionTenant": tenant, "ETag": etag}
+
+
+def test_release_sends_the_full_configuration_disabled_then_waits_until_the_tenant_is_gone() -> None:
+    """Disabling sends the whole configuration, then delete, then polls until the tenant is EntityNotFound."""
+    client = cloudfront_client()
+    clock = FakeClock()
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/cf-managed"
+    get = {"Identifier": "dt_1"}
+    with Stubber(client) as stub:
+        stub.add_response("get_distribution_tenant", tenant_view(certificate=arn), get)
+        stub.add_response(
+            "update_distribution_tenant",
+            tenant_view("InProgress", enabled=False, etag="E2", certificate=arn),
+            {
+                "Id": "dt_1",
+                "IfMatch": "E1",
+                "DistributionId": "EDFDVBD6EXAMPLE",
+                "Domains": [{"Domain": "mta-sts.a.example.com"}],
+                "Parameters": [{"Name": "policyDomain", "Value": "a.example.com"}],
+                "ConnectionGroupId": "cg_1",
+                "Customizations": {"Certificate": {"Arn": arn}},
+                "Enabled": False,
+            },
+        )
+        stub.add_response("get_distribution_tenant", tenant_view("InProgress", False, "E2"), get)
+        stub.add_response("get_distribution_tenant", tenant_view("Deployed", False, "E2"), get)
+        stub.add_response("delete_distribution_tenant", {}, {"Id": "dt_1", "IfMatch": "E2"})
+        stub.add_response("get_distribution_tenant", tenant_view("InProgress", False, "E3"), get)
+        stub.add_client_error("get_distribution_tenant", "EntityNotFound", http_status_code=404)
+        assert release_tenant(client, "dt_1", poll=15, sleep=clock.sleep, clock=clock) == "released"
+        stub.assert_no_pending_responses()
+    assert clock.now == 30  # one poll while deploying disabled, one while the deletion finished
+
+
+def test_release_retries_a_stale_etag_and_is_idempotent() -> None:
+    """A delete answered PreconditionFailed re-reads the ETag; a tenant already gone is absent, with no other call."""
+    client = cloudfront_client()
+    clock = FakeClock()
+    get = {"Identifier": "dt_1"}
+    with Stubber(client) as stub:
+        stub.add_response("get_distribution_tenant", tenant_view(enabled=False, etag="E4"), get)
+        stub.add_client_error("delete_distribution_tenant", "PreconditionFailed", http_status_code=412)
+        stub.add_response("get_distribution_tenant", tenant_view(enabled=False, etag="E5"), get)
+        stub.add_response("delete_distribution_tenant", {}, {"Id": "dt_1", "IfMatch": "E5"})
+        stub.add_client_error("get_distribution_tenant", "EntityNotFound", http_status_code=404)
+        assert release_tenant(client, "dt_1", sleep=clock.sleep, clock=clock) == "released"
+        stub.add_client_error("get_distribution_tenant", "EntityNotFound", http_status_code=404)
+        assert release_tenant(client, "dt_1", sleep=clock.sleep, clock=clock) == "absent"
+        stub.assert_no_pending_responses()
+
+
+def test_release_that_never_finishes_fails_at_its_one_deadline_naming_the_step() -> None:
+    """A tenant still listed after its delete fails the release at the deadline, never returning released."""
+    client = cloudfront_client()
+    clock = FakeClock()
+    get = {"Identifier": "dt_1"}
+    with Stubber(client) as stub:
+        stub.add_response("get_distribution_tenant", tenant_view(enabled=False, etag="E1"), get)
+        stub.add_response("delete_distribution_tenant", {}, {"Id": "dt_1", "IfMatch": "E1"})
+        for _ in range(5):
+            stub.add_response("get_distribution_tenant", tenant_view("InProgress", False, "E2"), get)
+        with pytest.raises(TimeoutError, match="dt_1: removal after delete not done within 60 s"):
+            release_tenant(client, "dt_1", timeout=60, poll=15, sleep=clock.sleep, clock=clock)
+    assert clock.now == 60

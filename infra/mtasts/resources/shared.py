@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +61,7 @@ __all__ = [
     "SharedHosting",
     "SharedHostingArgs",
     "TenantRelease",
+    "disabled_configuration",
     "published_delegations",
     "release_tenant",
     "tenant_handover",
@@ -365,8 +366,30 @@ def tenant_handover(
     return handover
 
 
-#: Longest wait for a tenant to be disabled everywhere before it can be deleted.
-RELEASE_TIMEOUT_SECONDS = 1_200.0
+#: Longest wait for a tenant to be disabled everywhere, deleted, and gone.
+RELEASE_TIMEOUT_SECONDS = 1_800.0
+
+
+def disabled_configuration(tenant: Mapping[str, Any], tenant_id: str, etag: str) -> dict[str, Any]:
+    """The ``UpdateDistributionTenant`` request that disables ``tenant`` (a ``GetDistributionTenant`` answer's).
+
+    The tenant's whole configuration as it is, with ``Enabled`` false, as the Terraform AWS provider sends it
+    (``disableDistributionTenant`` in ``distribution_tenant.go``): DistributionId, Domains ("You must specify at
+    least one domain", UpdateDistributionTenant; a domain item "can contain only a domain property", so each
+    one's status is dropped), Parameters (required ones "must" have a value), ConnectionGroupId and
+    Customizations (its certificate keeps being presented until the tenant is disabled).
+    """
+    request: dict[str, Any] = {
+        "Id": tenant_id,
+        "IfMatch": etag,
+        "DistributionId": tenant["DistributionId"],
+        "Domains": [{"Domain": d["Domain"]} for d in tenant.get("Domains") or []],
+        "Enabled": False,
+    }
+    for key in ("Parameters", "ConnectionGroupId", "Customizations"):
+        if tenant.get(key):
+            request[key] = tenant[key]
+    return request
 
 
 def release_tenant(
@@ -374,31 +397,55 @@ def release_tenant(
     tenant_id: str,
     *,
     timeout: float = RELEASE_TIMEOUT_SECONDS,
-    poll: float = 10.0,
+    poll: float = 15.0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> str:
-    """Disable the tenant, wait until CloudFront deployed that, delete it; ``"released"`` or ``"absent"``.
+    """Disable the tenant, wait until CloudFront deployed that, delete it, wait until it is gone.
 
-    CloudFront deletes only a disabled tenant whose last change is deployed (as for distributions, "Delete a
-    distribution", CloudFront developer guide), and only the deletion frees its host name for a standard
-    distribution. Idempotent: a tenant already gone is ``"absent"``. One deadline for the whole release.
+    ``"released"``, or ``"absent"`` when the tenant was already gone (idempotent). CloudFront deletes only a
+    disabled tenant whose last change is deployed (``ResourceNotDisabled`` otherwise), and only its deletion
+    frees the host name for a standard distribution (``CNAMEAlreadyExists`` until then), so this returns only
+    once ``GetDistributionTenant`` answers ``EntityNotFound`` (the provider's ``waitDistributionTenantDeleted``).
+    A changed ETag (``PreconditionFailed``, ``InvalidIfMatchVersion``) is re-read and the delete retried. One
+    deadline for the whole release; a ``TimeoutError`` names the step it was waiting for.
     """
-    not_found = client.exceptions.EntityNotFound
+    errors = client.exceptions
     deadline = clock() + timeout
+
+    def wait(step: str) -> None:
+        if clock() >= deadline:
+            raise TimeoutError(f"tenant {tenant_id}: {step} not done within {timeout:.0f} s")
+        sleep(min(poll, max(0.0, deadline - clock())))
+
+    def deployed() -> dict[str, Any]:
+        while True:
+            got: dict[str, Any] = client.get_distribution_tenant(Identifier=tenant_id)
+            if str(got["DistributionTenant"].get("Status", "Deployed")).lower() == "deployed":
+                return got
+            wait("deployment")
+
     try:
-        got = client.get_distribution_tenant(Identifier=tenant_id)
-        if got["DistributionTenant"].get("Enabled", True):
-            got = client.update_distribution_tenant(Id=tenant_id, IfMatch=got["ETag"], Enabled=False)
-        while str(got["DistributionTenant"].get("Status", "Deployed")).lower() != "deployed":
-            if clock() >= deadline:
-                raise TimeoutError(f"tenant {tenant_id} not deployed disabled within {timeout:.0f} s")
-            sleep(poll)
-            got = client.get_distribution_tenant(Identifier=tenant_id)
-        client.delete_distribution_tenant(Id=tenant_id, IfMatch=got["ETag"])
-    except not_found:
+        got = deployed()
+    except errors.EntityNotFound:
         return "absent"
-    return "released"
+    try:
+        if got["DistributionTenant"].get("Enabled", True):
+            tenant = got["DistributionTenant"]
+            client.update_distribution_tenant(**disabled_configuration(tenant, tenant_id, got["ETag"]))
+            got = deployed()
+        while True:
+            try:
+                client.delete_distribution_tenant(Id=tenant_id, IfMatch=got["ETag"])
+                break
+            except (errors.PreconditionFailed, errors.InvalidIfMatchVersion, errors.ResourceNotDisabled):
+                wait("deletion")
+                got = deployed()
+        while True:
+            client.get_distribution_tenant(Identifier=tenant_id)
+            wait("removal after delete")
+    except errors.EntityNotFound:  # gone (deleted by this release, or meanwhile by someone else)
+        return "released"
 
 
 class TenantReleaseProvider(ResourceProvider):
