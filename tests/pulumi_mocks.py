@@ -42,6 +42,8 @@ class Registration:
     import_id: str | None = None
     protect: bool | None = None
     ignore_changes: list[str] = field(default_factory=list)
+    replace_on_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool | None = None
 
 
 class Mocks(pulumi.runtime.Mocks):
@@ -178,6 +180,8 @@ def recording() -> Iterator[dict[str, Registration]]:
             import_id=opts.import_,
             protect=opts.protect,
             ignore_changes=list(opts.ignore_changes or []),
+            replace_on_changes=list(opts.replace_on_changes or []),
+            delete_before_replace=opts.delete_before_replace,
         )
         return original(res, ty, name, custom, remote, new_dep, props, opts, *a, **k)
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from mtasts.resources.shared import MANAGED_IGNORED, release_tenant
+from mtasts.resources.shared import MANAGED_IGNORED, TENANT_NAME_PATTERN, release_tenant, tenant_name
 from pulumi_mocks import Run, build
 from rollout_fixtures import FakeClock, cloudfront_client
 
@@ -191,3 +191,27 @@ def test_release_that_never_finishes_fails_at_its_one_deadline_naming_the_step()
         with pytest.raises(TimeoutError, match="dt_1: removal after delete not done within 60 s"):
             release_tenant(client, "dt_1", timeout=60, poll=15, sleep=clock.sleep, clock=clock)
     assert clock.now == 60
+
+
+def test_tenant_names_fit_cloudfronts_pattern_and_never_collide() -> None:
+    """Names match the model's pattern for domains of any length, stay as they were when short, differ when cut."""
+    assert tenant_name("example.com") == "mtasts-example.com"
+    label = "a" * 63
+    names = set()
+    for length in range(4, 254):
+        # Host names of every length, some whose cut would end on "-" or "." without the rule.
+        domain = ".".join([label, label, label, "b-" * 30 + "c"])[-length:].lstrip(".-") or "x.example"
+        name = tenant_name(domain)
+        assert TENANT_NAME_PATTERN.fullmatch(name), (domain, name)
+        names.add(name)
+    twins = [f"{label}.{label}.{'x' * 63}.example", f"{label}.{label}.{'y' * 63}.example"]
+    assert tenant_name(twins[0]) != tenant_name(twins[1])
+    assert len(tenant_name(twins[0])) == 128
+
+
+def test_tenants_are_replaced_delete_first_when_their_name_changes() -> None:
+    """A tenant is replaced (never updated) on a new name, deleting the old one first: a host name has one tenant."""
+    run = build(shared_settings())
+    for name in tenants(run):
+        assert run.regs[name].replace_on_changes == ["name"]
+        assert run.regs[name].delete_before_replace is True

@@ -28,6 +28,8 @@ the tenant presents the domain's validated ACM certificate, then the host record
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -55,6 +57,7 @@ from .store import PolicyStore, path_filter
 
 __all__ = [
     "MANAGED_IGNORED",
+    "TENANT_NAME_PATTERN",
     "TENANT_PARAMETER",
     "SharedDomain",
     "SharedDomainArgs",
@@ -322,6 +325,11 @@ def _tenant(
             }
         }
     )
+    # A host name is on one tenant at a time, so a replacement can only delete first; the name cannot be
+    # updated ("can't be updated after you create", CreateDistributionTenant), so a new one replaces.
+    opts = pulumi.ResourceOptions.merge(
+        opts, pulumi.ResourceOptions(delete_before_replace=True, replace_on_changes=["name"])
+    )
     if certificate_arn is None:
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=list(MANAGED_IGNORED)))
     return aws.cloudfront.DistributionTenant(
@@ -485,9 +493,27 @@ class TenantRelease(CachedProviderResource):
         super().__init__(TenantReleaseProvider(), name, props, opts)
 
 
+#: ``CreateDistributionTenant.Name`` (botocore's CloudFront model); unique per account, never updated.
+TENANT_NAME_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9-.]{1,126}[a-zA-Z0-9]")
+#: Hex digits of the domain's SHA-256 that end a name cut to fit (40 bits: no collision among 10,000 domains
+#: short of about one in 10^5 for a fleet of that many long names sharing a 117-character prefix).
+TENANT_NAME_HASH = 10
+
+
 def tenant_name(domain: str) -> str:
-    """A tenant name CloudFront accepts (letters, digits, ``-``, ``.``; at most 128), unique per domain."""
-    return f"mtasts-{domain}"[:128]
+    """The tenant's name: ``mtasts-<domain>``, or, where that does not fit the pattern, a cut with a hash suffix.
+
+    A host name (LDH, at most 253 characters) gives ``mtasts-<domain>`` unchanged up to 128 characters. A
+    longer one is cut to leave room for ``-`` and :data:`TENANT_NAME_HASH` hex digits of its SHA-256, without a
+    trailing ``-`` or ``.`` (the pattern must end on a letter or digit), so two long domains sharing their first
+    117 characters still get two names.
+    """
+    name = f"mtasts-{domain}"
+    if TENANT_NAME_PATTERN.fullmatch(name):
+        return name
+    digest = hashlib.sha256(domain.encode()).hexdigest()[:TENANT_NAME_HASH]
+    head = re.sub(r"[^a-zA-Z0-9.-]", "-", name)[: 128 - 1 - TENANT_NAME_HASH].rstrip("-.")
+    return f"{head}-{digest}"
 
 
 def published_delegations(
