@@ -215,7 +215,7 @@ def plan(
     result = load_plan(stack, config_path, templates_dir)
     warn(result.warnings)
     if preflight:
-        from .checker.cli import make_network
+        from .checker.options import make_network
         from .checker.preflight import preflight as run_preflight
         from .lifecycle.adopt import live_adopt_warnings
 

@@ -872,8 +872,8 @@ def _check_hosting(value: object, path: str, problems: list[Problem]) -> object:
 
 
 def _check_quotas(value: object, path: str, problems: list[Problem]) -> object:
-    """``quotas: {<name>: <whole number>}``: AWS quotas raised for this account (names: mtasts.resources.quotas)."""
-    from .resources.quotas import QUOTAS  # no Pulumi import: quotas.py is plain Python
+    """``quotas: {<name>: <whole number>}``: AWS quotas raised for this account (names: mtasts.quotas)."""
+    from .quotas import QUOTAS  # the table of AWS quotas (plain data)
 
     if not isinstance(value, dict):
         problems.append(Problem(path, f"expected a mapping of quota names to numbers, got {_type_name(value)}"))

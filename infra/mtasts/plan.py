@@ -7,15 +7,17 @@ what the CLI prints is what ``pulumi up`` deploys.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .config import DomainConfig, StackConfig, TemplateStore, load_stack_file
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, brief
 from .names import HostnameError, normalize_hostname, to_unicode
 from .policy import MAX_POLICY_BYTES, Policy, policy_url
+from .quotas import QUOTAS, Need, quota_values, shard_capacity, shard_count
 from .records import (
     ROUTE53_VALUE_LIMIT,
     route53_value_length,
@@ -25,10 +27,17 @@ from .records import (
     tlsrpt_record_value,
 )
 
-if TYPE_CHECKING:
-    from .resources.quotas import Need
-
-__all__ = ["DnsRecord", "DomainPlan", "StackPlan", "plan_domain", "plan_stack", "plan_stack_file", "stack_file_path"]
+__all__ = [
+    "DnsRecord",
+    "DomainPlan",
+    "StackPlan",
+    "adopt_warnings",
+    "plan_domain",
+    "plan_stack",
+    "plan_stack_file",
+    "stack_file_path",
+    "stack_needs",
+]
 
 
 @dataclass(frozen=True)
@@ -169,13 +178,11 @@ class StackPlan:
         return {"domains": [d.to_dict() for d in self.domains], "quotas": [n.to_dict() for n in self.quota_needs()]}
 
     def quota_needs(self, moving: Mapping[str, str] | None = None) -> list[Need]:
-        """What the stack needs of each AWS quota, next to the value it assumes (see mtasts.resources.quotas).
+        """What the stack needs of each AWS quota, next to the value it assumes (see :func:`stack_needs`).
 
         ``moving`` maps each domain switching hosting mode in this deployment to the mode it leaves (default:
         every ``switch_hosting`` domain, counted on both sides).
         """
-        from .resources.quotas import stack_needs
-
         return stack_needs(self, moving)
 
 
@@ -192,8 +199,6 @@ def plan_domain(config: DomainConfig, hosting_zone: str | None = None) -> Domain
         records.append(DnsRecord(tlsrpt_record_name(config.domain), "TXT", tlsrpt_record_value(config.rua), config.ttl))
     _check_sizes(config, body, records)
     if config.adopt:
-        from .lifecycle.adopt import adopt_warnings  # imports this module: loaded only when needed
-
         probe = DomainPlan(config, policy, body, pid, tuple(records))
         config = replace(config, warnings=(*config.warnings, *adopt_warnings(probe)))
     if config.dns != "external":
@@ -205,6 +210,51 @@ def plan_domain(config: DomainConfig, hosting_zone: str | None = None) -> Domain
     names = [f"mta-sts.{config.domain}", sts_record_name(config.domain), tlsrpt_record_name(config.domain)]
     delegation = tuple(DnsRecord(n, "CNAME", f"{n}.{hosting_zone}", config.ttl) for n in names)
     return DomainPlan(config, policy, body, pid, tuple(records), hosting_zone, delegation)
+
+
+def planned_txt(plan: DomainPlan, label: str) -> str | None:
+    """The value the plan gives the TXT record ``label`` (``_mta-sts``, ``_smtp._tls``) of its domain, if any."""
+    for record in plan.records:
+        if record.name == f"{label}.{plan.domain}":
+            return record.value
+    return None
+
+
+def adopt_warnings(plan: DomainPlan) -> list[Problem]:
+    """Offline: what each adopted record must already look like for the import to succeed.
+
+    Pulumi imports a resource only when the desired inputs equal what exists (see :mod:`mtasts.lifecycle.adopt`,
+    which compares the live values), so each warning names the exact value and TTL the record must have.
+    """
+    where = f"domains.{plan.config.key}.adopt"
+    warnings: list[Problem] = []
+    for label in plan.config.adopt:
+        name = f"{label}.{plan.domain}"
+        if label == "mta-sts":
+            warnings.append(
+                Problem(
+                    where,
+                    f"{name} A/AAAA can be imported only if they already alias this stack's CloudFront distribution, "
+                    "which does not exist before its first deployment: pulumi up would fail. Use allow_overwrite: "
+                    "true to replace them, or deploy first without adopting mta-sts",
+                )
+            )
+            continue
+        value = planned_txt(plan, label)
+        if value is None:
+            warnings.append(
+                Problem(where, f"{name}: the plan publishes no such record (no rua?), so there is nothing to import")
+            )
+            continue
+        warnings.append(
+            Problem(
+                where,
+                f"{name} is imported only if the live record already equals the plan exactly (value "
+                f"{brief(value, 100)}, TTL {plan.config.ttl}); on any difference pulumi up fails. "
+                "`mtasts plan --preflight` compares the live value",
+            )
+        )
+    return warnings
 
 
 def _check_sizes(config: DomainConfig, body: bytes, records: list[DnsRecord]) -> None:
@@ -265,3 +315,57 @@ def stack_file_path(stack: str, project_dir: Path) -> Path:
 def plan_stack_file(path: Path, templates: TemplateStore | None = None) -> StackPlan:
     """Read, validate and plan a stack file in one step."""
     return plan_stack(load_stack_file(path, templates))
+
+
+def stack_needs(plan: StackPlan, moving: Mapping[str, str] | None = None) -> list[Need]:
+    """The stack's use of every quota in :data:`QUOTAS`, dedicated and shared domains counted apart.
+
+    Counts what this stack creates; other resources of the same account (another stack, a hand-made
+    distribution) use the same account quotas, which is why the program also reads the applied values and
+    the account's use is left to AWS's own error.
+
+    ``moving`` maps each domain that switches hosting mode in this deployment to the mode it leaves; such a
+    domain is counted on both sides, as the deployment holds both at once (docs/deploy.md, "Changing modes"):
+    a domain leaving ``dedicated`` keeps its distribution (and its shard's associations) until the next
+    deployment, one leaving ``shared`` keeps its tenant's CloudFront-managed certificate until the tenant is
+    deleted. Default: every ``switch_hosting`` domain, which is what ``mtasts plan`` can know offline.
+    """
+    overrides = plan.config.settings.get("quotas")
+    values = quota_values(overrides if isinstance(overrides, Mapping) else None)
+    if moving is None:
+        moving = {
+            d.domain: ("shared" if d.config.hosting == "dedicated" else "dedicated")
+            for d in plan.domains
+            if d.config.switch_hosting
+        }
+    dedicated = [d for d in plan.domains if d.config.hosting == "dedicated" or moving.get(d.domain) == "dedicated"]
+    shared = [d for d in plan.domains if d.config.hosting != "dedicated" or moving.get(d.domain) == "shared"]
+    # A domain moving into dedicated gets an ACM certificate while its tenant's managed one still exists; one
+    # moving into shared reuses its ACM certificate (mtasts.resources.shared).
+    extra_certificates = sum(1 for d in plan.domains if moving.get(d.domain) == "shared")
+    capacity = shard_capacity(values)
+    shards = shard_count(len(dedicated), capacity) if dedicated else 0
+    per_shard = min(len(dedicated), capacity)
+    records: Counter[str] = Counter()
+    for d in plan.domains:
+        zone, _ = d.location(d.sts_record.name)
+        # A and AAAA for mta-sts, the TXT records; dedicated adds ACM's validation CNAME in the domain's zone.
+        hosts = 1 if d.external else 2  # a CNAME behind the owner's, else A and AAAA
+        acm = d.config.hosting == "dedicated" or d.domain in moving
+        records[zone] += hosts + len(d.records) + (1 if acm else 0)
+    fullest = max(records.items(), key=lambda kv: (kv[1], kv[0]), default=("", 0))
+    counts = {
+        "distributions": (len(dedicated), "one per dedicated domain" + (", moving ones counted" if moving else "")),
+        "distributionsPerOriginAccessControl": (per_shard, f"{len(dedicated)} distributions in {shards} shard(s)"),
+        "distributionsPerFunction": (per_shard, f"{len(dedicated)} distributions in {shards} shard(s)"),
+        "originAccessControls": (shards + (1 if shared else 0), "one per shard, one for the shared distribution"),
+        "functions": (shards + (1 if shared else 0), "one per shard, one for the shared distribution"),
+        "tenants": (len(shared), "one per shared domain" + (", moving ones counted" if moving else "")),
+        "certificates": (
+            len(plan.domains) + extra_certificates,
+            "one per domain" + (f", {extra_certificates} more while moving to dedicated" if extra_certificates else ""),
+        ),
+        "certificatesPerYear": (len(plan.domains), "one per domain on a first deployment"),
+        "recordsPerZone": (fullest[1] + 2 if fullest[0] else 0, f"zone {fullest[0]} (with its SOA and NS)"),
+    }
+    return [Need(QUOTAS[k], n, values[k], note) for k, (n, note) in counts.items()]

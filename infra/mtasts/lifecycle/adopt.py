@@ -7,8 +7,9 @@ holds exactly the planned value and TTL. For ``mta-sts`` (A and AAAA aliases of 
 distribution) that is never the case before the stack's first deployment, since the distribution does not exist
 yet.
 
-:func:`adopt_warnings` says so offline, for every adopted record; :func:`live_adopt_warnings` (``mtasts plan
---preflight``) reads the live TXT values through DNS and names the field that differs.
+:func:`mtasts.plan.adopt_warnings` says so offline, for every adopted record, as part of the plan (re-exported
+here); :func:`live_adopt_warnings` (``mtasts plan --preflight``) reads the live TXT values through DNS and names
+the field that differs.
 """
 
 from __future__ import annotations
@@ -16,51 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import Problem, brief
-from ..plan import DomainPlan, StackPlan
+from ..plan import StackPlan, adopt_warnings, planned_txt
 
 __all__ = ["adopt_warnings", "live_adopt_warnings"]
 
 _TXT_LABELS = {"_mta-sts": "_mta-sts", "_smtp._tls": "_smtp._tls"}
-
-
-def _planned_txt(plan: DomainPlan, label: str) -> str | None:
-    for record in plan.records:
-        if record.name == f"{label}.{plan.domain}":
-            return record.value
-    return None
-
-
-def adopt_warnings(plan: DomainPlan) -> list[Problem]:
-    """Offline: what each adopted record must already look like for the import to succeed."""
-    where = f"domains.{plan.config.key}.adopt"
-    warnings: list[Problem] = []
-    for label in plan.config.adopt:
-        name = f"{label}.{plan.domain}"
-        if label == "mta-sts":
-            warnings.append(
-                Problem(
-                    where,
-                    f"{name} A/AAAA can be imported only if they already alias this stack's CloudFront distribution, "
-                    "which does not exist before its first deployment: pulumi up would fail. Use allow_overwrite: "
-                    "true to replace them, or deploy first without adopting mta-sts",
-                )
-            )
-            continue
-        value = _planned_txt(plan, label)
-        if value is None:
-            warnings.append(
-                Problem(where, f"{name}: the plan publishes no such record (no rua?), so there is nothing to import")
-            )
-            continue
-        warnings.append(
-            Problem(
-                where,
-                f"{name} is imported only if the live record already equals the plan exactly (value "
-                f"{brief(value, 100)}, TTL {plan.config.ttl}); on any difference pulumi up fails. "
-                "`mtasts plan --preflight` compares the live value",
-            )
-        )
-    return warnings
 
 
 def live_adopt_warnings(plan: StackPlan, net: Any) -> list[Problem]:
@@ -73,7 +34,7 @@ def live_adopt_warnings(plan: StackPlan, net: Any) -> list[Problem]:
     for d in plan.domains:
         where = f"domains.{d.config.key}.adopt"
         for label in d.config.adopt:
-            planned = _planned_txt(d, label) if label in _TXT_LABELS else None
+            planned = planned_txt(d, label) if label in _TXT_LABELS else None
             if planned is None:
                 continue
             name = f"{label}.{d.domain}"

@@ -21,10 +21,11 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..errors import MtastsError, Problem
 from .report import DEFAULT_MAX_BYTES, Report, ReportError, _host, parse_report, prepare, reports_in, validate_json
+from .source import Source
 
 try:  # msgspec's typed decoder (see report.parse_report); without it, the reference decoder alone
     from .typed import document as _document
@@ -299,14 +300,6 @@ def _day_key(start: dt.datetime) -> str:
     return sys.intern(start.date().isoformat())
 
 
-class Source(NamedTuple):
-    """One file or S3 object: its bytes, or None and why it was not read."""
-
-    name: str
-    data: bytes | None
-    problem: str = ""
-
-
 def iter_sources(paths: Iterable[str], limit: int = DEFAULT_MAX_BYTES) -> Iterator[Source]:
     """Every file under ``paths``: files, folders (recursive) and ``s3://bucket/prefix``, one at a time, in order.
 
@@ -458,12 +451,6 @@ def _read_walked(path: str, limit: int) -> Source:
     if total > limit:  # it grew since the fstat
         return Source(path, None, f"more than {limit} bytes (--max-bytes)")
     return Source(path, b"".join(chunks))
-
-
-def _aws_reason(exc: Exception) -> str:
-    """``Code: message`` of an AWS error, or the message of a client-side one (credentials, parameters)."""
-    error = getattr(exc, "response", {}).get("Error", {})
-    return f"{error.get('Code')}: {error.get('Message')}" if error.get("Code") else str(exc)
 
 
 #: Sources per task sent to a worker process: large enough that sending costs little per report.

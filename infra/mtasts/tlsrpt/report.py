@@ -36,6 +36,7 @@ __all__ = [
     "parse_report",
     "prepare",
     "reports_in",
+    "use_fast_decoder",
     "validate_json",
 ]
 
@@ -435,8 +436,17 @@ def reports_in(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> Iterator[bytes]:
         raise ReportError("the mail has no application/tlsrpt+gzip or application/tlsrpt+json part (RFC 8460 §5.3)")
 
 
-_fast: Callable[[bytes], Report | None] | None
-try:  # msgspec is a dependency of the CLI; the rua Lambda ships this module without it (see parse_report)
-    from .typed import decode as _fast
-except ImportError:
-    _fast = None
+#: The typed fast path of :func:`parse_report`, when :mod:`.typed` (msgspec) is installed; it installs itself
+#: with :func:`use_fast_decoder` when imported, which the package's ``__init__`` does wherever msgspec is there
+#: (the CLI). The rua Lambda ships this module without it, so there it stays None: the reference alone.
+_fast: Callable[[bytes], Report | None] | None = None
+
+
+def use_fast_decoder(decode: Callable[[bytes], Report | None] | None) -> None:
+    """Make ``decode`` the first try of :func:`parse_report` (None: the reference alone).
+
+    ``decode`` returns the :class:`Report` of a valid report and None for anything it does not accept, which the
+    reference then reads, so the reference still holds every rule and writes every message.
+    """
+    global _fast  # one module-wide switch, set once at import by mtasts.tlsrpt.typed
+    _fast = decode

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from ..errors import MtastsError, Problem
+from .source import Source
 
 __all__ = ["ATTEMPTS", "THREADS", "WINDOW", "Listing", "s3_objects"]
 
@@ -188,8 +189,6 @@ def s3_objects(
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from .aggregate import Source, _aws_reason
-
     bucket_name, _, prefix = url[len("s3://") :].partition("/")
     if not bucket_name:
         raise MtastsError(Problem(url, "no bucket named (s3://BUCKET/PREFIX)"))
@@ -261,3 +260,9 @@ def _source(
     if len(data) > limit:
         return source(name, None, f"object size {len(data)} exceeds {limit} bytes")
     return source(name, data)
+
+
+def _aws_reason(exc: Exception) -> str:
+    """``Code: message`` of an AWS error, or the message of a client-side one (credentials, parameters)."""
+    error = getattr(exc, "response", {}).get("Error", {})
+    return f"{error.get('Code')}: {error.get('Message')}" if error.get("Code") else str(exc)

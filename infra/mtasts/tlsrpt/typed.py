@@ -31,6 +31,7 @@ from .report import (
     ReportError,
     _datetime_value,
     _host,
+    use_fast_decoder,
 )
 
 __all__ = ["Document", "decode", "document"]
@@ -160,3 +161,6 @@ def decode(text: bytes) -> Report | None:
             )
         )
     return Report(doc.organization, doc.report_id, start, end, doc.contact, tuple(policies))
+
+
+use_fast_decoder(decode)  # parse_report tries this decoder first (mtasts.tlsrpt.report)
