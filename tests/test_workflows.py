@@ -25,8 +25,8 @@ def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_workflows_exist() -> None:
-    """Pull request, deploy, drift and promote workflows are shipped."""
-    assert {f.name for f in FILES} == {"pull-request.yml", "deploy.yml", "drift.yml", "promote.yml"}
+    """Pull request, deploy, drift, promote and alerts workflows are shipped."""
+    assert {f.name for f in FILES} == {"pull-request.yml", "deploy.yml", "drift.yml", "promote.yml", "alerts.yml"}
 
 
 def test_workflows_match_the_github_schema() -> None:
@@ -100,6 +100,26 @@ def test_drift_runs_daily_without_cloud_credentials() -> None:
     job = data["jobs"]["check"]
     assert "permissions" not in job
     assert any("mtasts check --stack" in s.get("run", "") for s in steps(job))
+
+
+def test_alerts_runs_hourly_with_state_in_the_cache_and_secrets_in_env() -> None:
+    """alerts.yml runs status --notify hourly, restores and always saves its state, and keeps URLs out of argv."""
+    data = load("alerts.yml")
+    assert data["on"]["schedule"][0]["cron"].split()[1:] == ["*", "*", "*", "*"]
+    job = data["jobs"]["notify"]
+    names = [str(s.get("uses", "")) for s in steps(job)]
+    restore = names.index("actions/cache/restore@v4")
+    save = names.index("actions/cache/save@v4")
+    run = next(i for i, s in enumerate(steps(job)) if "mtasts status" in s.get("run", ""))
+    assert restore < run < save
+    assert steps(job)[save]["if"] == "always()"
+    assert steps(job)[restore]["with"]["path"] == steps(job)[save]["with"]["path"] == ".mtasts/alerts"
+    step = steps(job)[run]
+    assert "--notify-state" in step["run"]
+    assert "--notify " not in step["run"]  # the targets come from MTASTS_NOTIFY, a secret, not the command line
+    assert step["env"]["MTASTS_NOTIFY"] == "${{ secrets.MTASTS_NOTIFY }}"
+    assert step["env"]["MTASTS_WEBHOOK_SECRET"] == "${{ secrets.MTASTS_WEBHOOK_SECRET }}"
+    assert "-ge 2" in step["run"]  # exit 3 (a post not delivered) fails the run; 1 (action-needed) does not
 
 
 @pytest.mark.parametrize(

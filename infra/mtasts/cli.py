@@ -55,6 +55,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "diff": "mtasts.lifecycle.cli:diff",
     "status": "mtasts.fleet.cli:status",
     "promote": "mtasts.fleet.cli:promote",
+    "alerts": "mtasts.alerts.cli:alerts",
 }
 
 

@@ -13,7 +13,10 @@ from typing import Any, TypeVar
 
 import click
 
+from ..alerts.cli import EXIT_NOTIFY, notify_options, targets_from_options
+from ..alerts.cli import notify as run_notifications
 from ..alerts.settings import alerts_from_settings
+from ..alerts.webhooks import Sender
 from ..checker.cli import certificate_options, certificate_thresholds, make_network, network_options
 from ..cli import EXIT_FAILED, stack_options, stack_path, warn
 from ..config import TemplateStore
@@ -115,15 +118,24 @@ def _load(options: dict[str, Any]) -> tuple[Path, StackPlan, TemplateStore | Non
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the evidence table as markdown.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the fleet page.")
-def status(as_json: bool, as_markdown: bool, html_path: Path | None, **options: Any) -> None:
+@notify_options
+def status(
+    as_json: bool, as_markdown: bool, html_path: Path | None, notify: tuple[str, ...], notify_state: Path | None,
+    **options: Any,
+) -> None:  # fmt: skip
     """Every domain of the stack: planned, live, reported, and a verdict with its reasons.
 
     Verdicts: ready (next step safe), hold (not yet, and why), ok (top of the ladder), action-needed, retiring,
-    pending. Exit status 0 when no domain is action-needed, 1 when one is, 2 on bad input.
+    pending. With --notify, posts the domains whose verdict changed since the last run (docs/alerts.md).
+    Exit status 0 when no domain is action-needed, 1 when one is, 3 when a notification could not be
+    delivered, 2 on bad input.
     """
     if as_json and as_markdown:
         raise click.UsageError("--json and --markdown exclude each other")
-    _, plan, _ = _load(options)
+    if notify_state is not None and not notify:
+        raise click.UsageError("--notify-state needs --notify")
+    targets, secret = targets_from_options(notify)
+    path, plan, _ = _load(options)
     fleet = gather(plan, options)
     if html_path is not None:
         from .page import write_page
@@ -142,6 +154,10 @@ def status(as_json: bool, as_markdown: bool, html_path: Path | None, **options: 
         from .tables import print_fleet
 
         print_fleet(fleet)
+    if targets:
+        stack = options["stack"] or path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        if not run_notifications(fleet.to_dict(), stack, targets, notify_state, Sender(secret)):
+            sys.exit(EXIT_NOTIFY)
     if fleet.counts["action-needed"]:
         sys.exit(EXIT_FAILED)
 
