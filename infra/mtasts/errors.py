@@ -7,7 +7,7 @@ line per problem and exit status 2, never a traceback.
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _REPR = reprlib.Repr()
@@ -62,10 +62,3 @@ class PolicyError(MtastsError):
 
 class RecordError(MtastsError):
     """A DNS TXT record value does not follow RFC 8461 §3.1 or RFC 8460 §3."""
-
-
-def raise_if(problems: Iterable[Problem], cls: type[MtastsError]) -> None:
-    """Raise ``cls`` with every collected problem, if there is any."""
-    collected = list(problems)
-    if collected:
-        raise cls(collected)

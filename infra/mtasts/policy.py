@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -253,8 +252,3 @@ def parse_policy(data: str | bytes) -> ParsedPolicy:
         extensions=tuple(extensions),
     )
     return ParsedPolicy(policy, (), tuple(warnings))
-
-
-def dedupe(patterns: Iterable[str]) -> tuple[str, ...]:
-    """Patterns in first-seen order without repeats."""
-    return tuple(dict.fromkeys(patterns))

@@ -396,10 +396,6 @@ class Network:
         """
         return self.txt_values(name, self.resolve_many([(name, "TXT")], deadline or self.deadline())[0])
 
-    def cname(self, name: str, deadline: Deadline | None = None) -> str | None:
-        """The CNAME target at ``name``, or ``None``."""
-        return self.cname_target(self.resolve_many([(name, "CNAME")], deadline or self.deadline())[0])
-
     def mx_answer(self, domain: str, deadline: Deadline | None = None) -> MxAnswer:
         """The MX RRset of ``domain``, telling NXDOMAIN, no MX (implicit MX) and null MX apart."""
         return mx_answer(self.resolve_many([(domain, "MX")], deadline or self.deadline())[0])
@@ -414,7 +410,7 @@ class Network:
         return values, answer.canonical_name.to_text(omit_final_dot=True)
 
     def cname_target(self, answer: Resolved) -> str | None:
-        """:meth:`cname` of an answer of :meth:`resolve_many`."""
+        """The CNAME target in an answer of :meth:`resolve_many`, or ``None``."""
         if isinstance(answer, ResolverError):
             raise answer
         if not isinstance(answer, dns.resolver.Answer):

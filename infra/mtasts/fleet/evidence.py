@@ -69,11 +69,6 @@ class WindowSummary(Summary):
         #: (domain, day, organization, result type, receiving MX) -> failed sessions
         self.details: Counter[tuple[str, str, str, str, str]] = Counter()
 
-    @property
-    def skipped_after_as_of(self) -> int:
-        """Reports starting after the window's last day."""
-        return self.skipped_after_until
-
     def apply(self, counted: Contribution) -> None:
         """Count one report's contribution, and its failures by day, organization, result type and MX."""
         before = self.reports

@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from ..plan import DnsRecord, DomainPlan
 from ..policy import POLICY_PATH
 from ..records import split_txt_strings, sts_held_back_value, sts_record_value
+from .sdk import output_from
 from .store import PolicyStore
 
 __all__ = [
@@ -160,9 +161,6 @@ class MtaStsDomain(pulumi.ComponentResource):
             }
         )
 
-    def _adopt(self, opts: pulumi.ResourceOptions, label: str, name: str, kind: str) -> pulumi.ResourceOptions:
-        return adopt_options(self.plan, opts, label, name, kind)
-
 
 @dataclass(frozen=True)
 class DistributionSettings:
@@ -281,7 +279,7 @@ def policy_distribution(
 
 def value_only(output: pulumi.Output[Any]) -> pulumi.Output[Any]:
     """``output``'s value, waited for, without recording a dependency on its resources (see rollout_target)."""
-    return pulumi.Output(set(), output.future(), output.is_known(), output.is_secret())
+    return output_from(set(), output.future(), output.is_known(), output.is_secret())
 
 
 def adopt_options(
@@ -366,7 +364,7 @@ def publish_txt(
 ) -> None:
     """Declare ``component``'s TXT records; ``published`` is the id the rollout step verified for its domain."""
     if component._published:
-        raise RuntimeError(f"{component._name}: publish() called twice")
+        raise RuntimeError(f"{component.pulumi_resource_name}: publish() called twice")
     component._published = True
     plan: DomainPlan = component.plan
     verified = pulumi.Output.from_input(published)
@@ -396,7 +394,7 @@ def _txt(
             )
         )
     return aws.route53.Record(
-        f"{component._name}-{'sts' if label == '_mta-sts' else 'tlsrpt'}-txt",
+        f"{component.pulumi_resource_name}-{'sts' if label == '_mta-sts' else 'tlsrpt'}-txt",
         zone_id=component._zone_id,
         name=record_name,
         type="TXT",

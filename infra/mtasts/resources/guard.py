@@ -27,7 +27,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateRes
 
 from ..lifecycle.retirement import advance, from_output, removal_problems, to_output
 from ..plan import DomainPlan
-from .invalidation import CachedProviderResource
+from .sdk import CachedProviderResource
 
 __all__ = ["GuardFailure", "RetirementGuard", "RetirementGuardProvider"]
 

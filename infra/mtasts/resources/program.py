@@ -27,6 +27,7 @@ from .guard import RetirementGuard
 from .quotas import applied_quotas, assign_shards, quota_problems, quota_values, shard_capacity, shard_count
 from .reports import TlsRptReceiver, TlsRptReceiverArgs
 from .rollout import PolicyRollout
+from .sdk import output_from, stack_config_keys, wait
 from .shared import (
     SharedDomain,
     SharedDomainArgs,
@@ -51,7 +52,7 @@ __all__ = [
 def read_settings() -> dict[str, object]:
     """Every ``mta-sts:*`` key of the running stack, parsed from JSON, namespace stripped."""
     prefix = f"{NAMESPACE}:"
-    keys = {k for k in (*pulumi.runtime.config.CONFIG.get(), *pulumi.runtime.config.get_config_env()) if k}
+    keys = stack_config_keys()
     present = {k[len(prefix) :] for k in keys if k.startswith(prefix)}
     config = pulumi.Config(NAMESPACE)
     settings: dict[str, object] = {}
@@ -202,7 +203,7 @@ def _fan_out(output: pulumi.Output[Any], keys: list[str], keep_dependency: bool)
         await spreading
         return await futures[key]
 
-    return {k: pulumi.Output(resources, value_of(k), known, secret) for k in keys}
+    return {k: output_from(resources, value_of(k), known, secret) for k in keys}
 
 
 def deploy(
@@ -500,14 +501,12 @@ def _previous_output(reference: pulumi.StackReference, name: str) -> object:
     """The stack's own output ``name`` from its last deployment, read synchronously (``None`` if it has none).
 
     Stack references are resolved in preview too, so the value is always known; Pulumi's SDK waits the same way
-    for its synchronous invokes (``pulumi.runtime.sync_await``).
+    for its synchronous invokes (:func:`mtasts.resources.sdk.wait`).
     """
-    from pulumi.runtime.sync_await import _sync_await
-
     output = reference.get_output(name)
     if not isinstance(output, pulumi.Output):
         return None
-    return _sync_await(output.future())
+    return wait(output)
 
 
 def _check_quotas(plan: StackPlan, settings: AwsSettings, client: Any = None) -> None:

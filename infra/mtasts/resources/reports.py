@@ -26,7 +26,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateRes
 from ..config import REPORTS_PATH
 from .bucket import private_bucket
 from .credentials import AwsSettings
-from .invalidation import CachedProviderResource
+from .sdk import CachedProviderResource
 
 __all__ = [
     "ActiveRuleSetError",

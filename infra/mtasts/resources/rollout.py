@@ -40,7 +40,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateRes
 
 from ..policy import POLICY_PATH, policy_id
 from .credentials import AwsSettings
-from .invalidation import CachedProviderResource
+from .sdk import CachedProviderResource
 
 __all__ = ["PolicyRollout", "PolicyRolloutProvider", "RolloutTarget", "run_rollout", "served_policy_id"]
 

@@ -52,7 +52,7 @@ from .domain import (
     rollout_entry,
     value_only,
 )
-from .invalidation import CachedProviderResource
+from .sdk import CachedProviderResource
 from .store import PolicyStore, path_filter
 
 __all__ = [
@@ -85,8 +85,6 @@ class SharedHostingArgs:
     """Stack name, for descriptions."""
     store: PolicyStore
     """The stack's bucket."""
-    price_class: str = "PriceClass_100"
-    """Unused by CloudFront for multi-tenant distributions (price class is not supported there); kept for docs."""
 
 
 class SharedHosting(pulumi.ComponentResource):
@@ -360,7 +358,7 @@ def tenant_handover(
     """
 
     def handover(component: pulumi.ComponentResource, validated: pulumi.Resource) -> list[pulumi.Resource]:
-        name = component._name
+        name = component.pulumi_resource_name
         arn = validated.certificate_arn if carried_acm else None  # type: ignore[attr-defined]
         old = _tenant(component, name, hosting, arn, pulumi.ResourceOptions(parent=component, retain_on_delete=True))
         release = TenantRelease(

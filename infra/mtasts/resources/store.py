@@ -149,7 +149,7 @@ class PolicyStore(pulumi.ComponentResource):
             lambda values: bucket_policy_document(values[0], values[1], values[2:] if listed else None)
         )
         return aws.s3.BucketPolicy(
-            f"{self._name}-bucket-policy",
+            f"{self.pulumi_resource_name}-bucket-policy",
             bucket=self.bucket.id,
             policy=document,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
