@@ -150,6 +150,9 @@ NEEDS: dict[str, list[str]] = {
     "quotas": ["servicequotas:ListServiceQuotas"],
 }
 REPORTS_NEEDS: dict[str, list[str]] = {
+    # The mail path's rows: S3 invokes the mail-rows function for new mail/ objects (PutBucketNotificationConfiguration
+    # on create, update and delete, GetBucketNotificationConfiguration on read: internal/service/s3/bucket_notification.go).
+    "aws:s3/bucketNotification:BucketNotification": ["s3:PutBucketNotification", "s3:GetBucketNotification"],
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": [
         "s3:PutLifecycleConfiguration",
         "s3:GetLifecycleConfiguration",
@@ -248,6 +251,7 @@ READS: dict[str, list[str]] = {
     "aws:s3/bucketPolicy:BucketPolicy": ["s3:GetBucketPolicy"],
     "aws:s3/bucketObjectv2:BucketObjectv2": ["s3:GetObject", "s3:GetObjectTagging"],
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ["s3:GetLifecycleConfiguration"],
+    "aws:s3/bucketNotification:BucketNotification": ["s3:GetBucketNotification"],
     "aws:cloudfront/originAccessControl:OriginAccessControl": ["cloudfront:GetOriginAccessControl"],
     "aws:cloudfront/function:Function": ["cloudfront:DescribeFunction", "cloudfront:GetFunction"],
     "aws:cloudfront/distribution:Distribution": ["cloudfront:GetDistribution", "cloudfront:ListTagsForResource"],

@@ -91,7 +91,8 @@ def test_generated_https_posts_are_accepted_stored_and_counted(delivered: tuple[
         response = receiver.handler(event, None, bucket, domains=set(SESSIONS))  # the stack's domains
         assert response["statusCode"] == 201, response["body"]
     keys = [o["Key"] for o in bucket.list_objects_v2(Bucket="reports")["Contents"]]
-    assert sorted(key.split("/")[0] for key in keys) == sorted(SESSIONS)
+    assert sorted(key.split("/")[0] for key in keys if not key.startswith("rows/")) == sorted(SESSIONS)
+    assert sum(key.startswith("rows/day=") for key in keys) == len(SESSIONS)  # one rows object per report
     result = CliRunner().invoke(main, ["reports", "summarize", "s3://reports/", "--json"])
     assert result.exit_code == 0, result.output
     assert counts(json.loads(result.stdout)) == EXPECTED

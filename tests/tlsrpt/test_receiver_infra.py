@@ -220,3 +220,21 @@ def test_an_api_from_the_quick_create_days_is_replaced_cleanly(monkeypatch: pyte
     assert "routeKey" not in run.mocks.inputs["tlsrpt-receiver-http-api"]
     assert delete_first["tlsrpt-receiver-mapping"] is True
     assert delete_first["tlsrpt-receiver-stage"] is False
+
+
+def test_mailed_reports_get_rows_from_an_s3_notification() -> None:
+    """With a mailbox, S3 invokes the mail-rows function (the rua archive) for new mail/ objects; none without."""
+    settings = {
+        "reports": {"endpoint": "tlsrpt.example.net", "mailbox": "tls-reports@reports.example.net"},
+        "domains": {"example.com": {"mx": ["mx.example.com"]}},
+    }
+    inputs = build(settings).mocks.inputs
+    function = inputs["tlsrpt-receiver-mail-rows"]
+    assert function["handler"] == "mtasts.tlsrpt.ingest.mail_handler"
+    assert sorted(function["code"].assets) == sorted(inputs["tlsrpt-receiver-function"]["code"].assets)
+    permission = inputs["tlsrpt-receiver-mail-rows-invoke"]
+    assert (permission["principal"], permission["action"]) == ("s3.amazonaws.com", "lambda:InvokeFunction")
+    assert permission["sourceArn"] and permission["sourceAccount"]
+    (target,) = inputs["tlsrpt-receiver-mail-notification"]["lambdaFunctions"]
+    assert (target["events"], target["filterPrefix"]) == (["s3:ObjectCreated:*"], "mail/")
+    assert "tlsrpt-receiver-mail-rows" not in build(SETTINGS).mocks.inputs

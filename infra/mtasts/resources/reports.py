@@ -45,7 +45,14 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 #: The kit's files the Lambda function ships: the handler and what it imports, nothing else (no ``__pycache__``,
 #: no Pulumi code), so the archive changes only when they do. tests/tlsrpt/test_receiver.py imports the handler
 #: from exactly these files with the standard library alone, as the Lambda runtime will.
-HANDLER_FILES = ("__init__.py", "tlsrpt/__init__.py", "tlsrpt/report.py", "tlsrpt/receiver.py")
+HANDLER_FILES = (
+    "__init__.py",
+    "tlsrpt/__init__.py",
+    "tlsrpt/report.py",
+    "tlsrpt/rows.py",
+    "tlsrpt/receiver.py",
+    "tlsrpt/ingest.py",
+)
 #: Where the archive holds the stack's policy domains (``mtasts.tlsrpt.receiver.DOMAINS_FILE``): a file, not an
 #: environment variable, as a function's environment holds at most 4 KB (Lambda quotas) and a stack 10,000 names.
 DOMAINS_ASSET = "mtasts/tlsrpt/policy_domains.json"
@@ -251,12 +258,14 @@ class TlsRptReceiver(pulumi.ComponentResource):
         )
         assets: dict[str, Any] = {f"mtasts/{f}": pulumi.FileAsset(str(PACKAGE_DIR / f)) for f in HANDLER_FILES}
         assets[DOMAINS_ASSET] = pulumi.StringAsset(json.dumps(sorted(set(args.domains))))
+        self.role = role
+        self.code = pulumi.AssetArchive(assets)
         self.function = aws.lambda_.Function(
             f"{name}-function",
             runtime="python3.12",
             handler="mtasts.tlsrpt.receiver.handler",
             role=role.arn,
-            code=pulumi.AssetArchive(assets),
+            code=self.code,
             timeout=FUNCTION_TIMEOUT,
             memory_size=256,
             reserved_concurrent_executions=(args.reserved_concurrency if args.reserved_concurrency is not None else -1),
@@ -452,4 +461,42 @@ class TlsRptReceiver(pulumi.ComponentResource):
             f"{name}-active-rules",
             rule_set_name=rule_set.rule_set_name,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.rule_set_guard, rule])),
+        )
+        self._mail_rows(name, account, child)
+
+    def _mail_rows(self, name: str, account: pulumi.Input[str], child: pulumi.ResourceOptions) -> None:
+        """Rows for mailed reports: S3 invokes :func:`mtasts.tlsrpt.ingest.mail_handler` for each new ``mail/``
+        object (an S3 event notification, "Using AWS Lambda with Amazon S3"); the function shares the rua
+        function's archive and role (GetObject and PutObject on the bucket's objects)."""
+        self.mail_function = aws.lambda_.Function(
+            f"{name}-mail-rows",
+            runtime="python3.12",
+            handler="mtasts.tlsrpt.ingest.mail_handler",
+            role=self.role.arn,
+            code=self.code,
+            timeout=FUNCTION_TIMEOUT,
+            memory_size=256,
+            environment={"variables": {"REPORTS_BUCKET": self.bucket.bucket}},
+            opts=child,
+        )
+        permission = aws.lambda_.Permission(
+            f"{name}-mail-rows-invoke",
+            action="lambda:InvokeFunction",
+            function=self.mail_function.name,
+            principal="s3.amazonaws.com",
+            source_arn=self.bucket.arn,
+            source_account=account,
+            opts=child,
+        )
+        aws.s3.BucketNotification(
+            f"{name}-mail-notification",
+            bucket=self.bucket.id,
+            lambda_functions=[
+                {
+                    "lambda_function_arn": self.mail_function.arn,
+                    "events": ["s3:ObjectCreated:*"],
+                    "filter_prefix": MAIL_PREFIX,
+                }
+            ],
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[permission])),
         )

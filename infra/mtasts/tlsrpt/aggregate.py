@@ -317,6 +317,8 @@ def iter_sources(paths: Iterable[str], limit: int = DEFAULT_MAX_BYTES) -> Iterat
             yield _read(path, limit)
 
 
+#: Rows objects (mtasts.tlsrpt.rows) in a copy of the bucket: derived from the reports, skipped by folder walks.
+ROWS_SUFFIX = ".jsonl.gz"
 #: Deepest folder walked below a PATH argument; deeper folders are rejected (a report store has 4-5 levels).
 MAX_FOLDER_DEPTH = 64
 #: Bytes read per system call while bounding a read.
@@ -362,7 +364,8 @@ def _files(folder: str, limit: int) -> Iterator[str | Source]:
             yield Source(entry.path, None, f"not readable: {exc.strerror}")
             continue
         if regular:
-            yield entry.path
+            if not entry.name.endswith(ROWS_SUFFIX):  # rows objects (mtasts.tlsrpt.rows) are no reports
+                yield entry.path
         elif entry.is_symlink() and not os.path.exists(entry.path):
             yield Source(entry.path, None, "symbolic link to nothing or a link loop")
 

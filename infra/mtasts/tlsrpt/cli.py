@@ -6,13 +6,65 @@ import datetime as dt
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from ..errors import MtastsError, Problem
 from .aggregate import Reader, Summary
+from .engines import ENGINES, athena_settings, sql_summary
 from .report import DEFAULT_MAX_BYTES
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def engine_options(func: F) -> F:
+    """``--engine`` and the Athena options, shared by ``reports summarize`` and ``status``."""
+    options = [
+        click.option(
+            "--engine",
+            type=click.Choice(ENGINES),
+            default="python",
+            show_default=True,
+            help="python: read raw reports (the reference); duckdb: SQL over rows (folders or s3://, see "
+            "`reports backfill`); athena: SQL in Athena over the rows table (mta-sts:reports.query: athena).",
+        ),
+        click.option("--athena-workgroup", envvar="MTASTS_ATHENA_WORKGROUP", help="Athena workgroup (--engine athena)"),
+        click.option("--athena-database", envvar="MTASTS_ATHENA_DATABASE", help="Glue database (--engine athena)."),
+        click.option(
+            "--athena-table", envvar="MTASTS_ATHENA_TABLE", default="tlsrpt_rows", show_default=True, help="Rows table."
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@contextmanager
+def progress_bar(label: str, unit_total: bool = True) -> Iterator[tuple[Callable[[int], None], Callable[[int], None]]]:
+    """(advance, listed) callbacks of a progress bar on stderr when it is a terminal, else callbacks doing nothing.
+
+    Progress goes to stderr, so stdout (tables or --json) stays clean for pipes.
+    """
+    if not _stderr_is_terminal():
+        yield (lambda n: None), (lambda n: None)
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(label, total=None)
+        listed = 0
+
+        def more(n: int) -> None:  # objects done out of objects listed so far
+            nonlocal listed
+            listed += n
+            progress.update(task, total=listed)
+
+        yield (lambda n: progress.advance(task, n)), more
 
 
 @click.group()
@@ -62,7 +114,8 @@ def _jobs_default() -> int:
 
 
 @reports.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
+@engine_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a page of charts.")
 @click.option("--since", help="Only reports whose period ends on or after this day (YYYY-MM-DD, UTC).")
@@ -76,6 +129,10 @@ def _jobs_default() -> int:
 )
 def summarize(
     paths: tuple[str, ...],
+    engine: str,
+    athena_workgroup: str | None,
+    athena_database: str | None,
+    athena_table: str,
     as_json: bool,
     html_path: Path | None,
     since: str | None,
@@ -83,32 +140,34 @@ def summarize(
     max_bytes: int,
     jobs: int,
 ) -> None:
-    """Summarize reports from PATH... (files, folders, s3://bucket/prefix) per domain, day, result, sender and MX."""
+    """Summarize reports from PATH... (files, folders, s3://bucket/prefix) per domain, day, result, sender and MX.
+
+    With --engine duckdb, PATH... are rows (folders, s3://bucket/ or s3://bucket/rows/); --engine athena takes no
+    PATH: it queries the rows table.
+    """
+    if engine == "athena" and paths:
+        raise click.BadParameter("--engine athena reads the rows table; give no PATH", param_hint="PATH")
+    if engine != "athena" and not paths:
+        raise click.BadParameter("give at least one PATH (files, folders, s3://bucket/prefix)", param_hint="PATH")
     for path in paths:
         if not path.startswith("s3://") and not Path(path).exists():
             raise click.BadParameter(f"{path!r} does not exist", param_hint="PATH")
     summary = Summary(since=_since(since), until=_until(until))
     if summary.since and summary.until and summary.until <= summary.since:
         raise click.BadParameter(f"{until!r} is before --since {since!r}", param_hint="--until")
-    local = any(not path.startswith("s3://") for path in paths)
-    # the worker processes are forked before the progress bar's thread starts
-    with Reader(summary, max_bytes, (jobs or _jobs_default()) if local else 1) as reader:
-        if _stderr_is_terminal():  # progress goes to stderr, so stdout (tables or --json) stays clean for pipes
-            from rich.console import Console
-            from rich.progress import Progress
-
-            with Progress(console=Console(stderr=True), transient=True) as progress:
-                task = progress.add_task("reading reports", total=None)
-                listed = 0
-
-                def more(n: int) -> None:  # S3: objects done out of objects listed so far
-                    nonlocal listed
-                    listed += n
-                    progress.update(task, total=listed)
-
-                reader.read(paths, lambda n: progress.advance(task, n), more)
-        else:
-            reader.read(paths)
+    if engine != "python":
+        settings = athena_settings(athena_workgroup, athena_database, athena_table)
+        label = "querying Athena (bytes scanned)" if engine == "athena" else "reading rows"
+        with progress_bar(label) as (advance, _):
+            sql_summary(engine, paths, summary, settings, advance=advance)
+    else:
+        local = any(not path.startswith("s3://") for path in paths)
+        # the worker processes are forked before the progress bar's thread starts
+        with (
+            Reader(summary, max_bytes, (jobs or _jobs_default()) if local else 1) as reader,
+            progress_bar("reading reports") as (advance, listed),
+        ):
+            reader.read(paths, advance, listed)
     if html_path is not None:
         from .html import write_html
 
@@ -122,3 +181,42 @@ def summarize(
         from .tables import print_summary
 
         print_summary(summary)
+
+
+@reports.command()
+@click.argument("source")
+@click.option(
+    "--to",
+    "destination",
+    help="Where rows go: s3://bucket/prefix/ (default for an s3:// SOURCE: rows/ in its bucket) or a folder "
+    "(required for a folder SOURCE).",
+)
+@click.option("--restart", is_flag=True, help="S3: ignore the checkpoint of an earlier run and start over.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--max-bytes", type=click.IntRange(min=1024), default=DEFAULT_MAX_BYTES, show_default=True)
+def backfill(source: str, destination: str | None, restart: bool, as_json: bool, max_bytes: int) -> None:
+    """Write the rows (for --engine duckdb|athena) of every report stored under SOURCE before the receiver did.
+
+    Idempotent (the same rows objects again) and, in S3, resumable: an interrupted run goes on after the last
+    finished page of 1,000 objects. Exit status 0, also when some objects held no valid report (listed).
+    """
+    from .backfill import backfill_local, backfill_s3
+
+    with progress_bar("backfilling rows") as (advance, _):
+        if source.startswith("s3://"):
+            if destination is not None and not destination.startswith("s3://"):
+                raise click.BadParameter("an s3:// SOURCE needs an s3:// destination", param_hint="--to")
+            result = backfill_s3(source, destination, restart=restart, limit=max_bytes, advance=advance)
+        else:
+            if not Path(source).is_dir():
+                raise click.BadParameter(f"{source!r} is not a folder", param_hint="SOURCE")
+            if destination is None or destination.startswith("s3://"):
+                raise click.BadParameter("a folder SOURCE needs --to FOLDER", param_hint="--to")
+            result = backfill_local(Path(source), Path(destination), limit=max_bytes, advance=advance)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    resumed = f" (resumed after {result.resumed_after})" if result.resumed_after else ""
+    click.echo(f"{result.objects} objects read{resumed}, {result.rows_objects} reports' rows written")
+    for item in result.rejected:
+        click.echo(f"  rejected {item['source']}: {item['reason']}")

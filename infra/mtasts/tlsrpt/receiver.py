@@ -16,6 +16,10 @@ POST ``application/tlsrpt+gzip`` or ``application/tlsrpt+json``. A report is acc
   posted first, or a sender's corrected report) gets its own key and is stored too (201). Nothing that was
   stored is ever overwritten by a different body.
 
+With the raw object, the report's flat rows are written under ``rows/day=YYYY-MM-DD/`` (:mod:`.rows`, the same
+key rule: one object per report JSON), after it and on every redelivery, so a delivery interrupted between the
+two is completed by the sender's retry.
+
 Every key is at most :data:`MAX_KEY_BYTES` bytes, under S3's limit of 1,024. Answers: 201 stored, 200 already
 stored, 4xx with a one-line reason (a report that cannot be parsed, for whatever reason, is a 400, never an
 error of the function), 503 when S3 fails (the sender retries).
@@ -36,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from .report import DEFAULT_MAX_BYTES, GZIP_MAGIC, Report, ReportError, decode_payload, parse_report
+from .rows import store_rows
 
 __all__ = [
     "DOMAINS_FILE",
@@ -151,18 +156,23 @@ def store_report(client: Any, bucket: str, body: bytes, content_type: str, domai
     domain = min(names)  # two labels or more: never "mail", so never under MAIL_PREFIX
     key = report_key(domain, report, digest, suffix)
     quoted = _quote(report.report_id)
+    stored = False
     try:
         client.head_object(Bucket=bucket, Key=key)
-        return 200, f"report {quoted} was already stored"
+        stored = True
     except client.exceptions.ClientError as exc:
         if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
             print(f"error: head_object {key}: {exc}", file=sys.stderr)
             return 503, "the report could not be stored now; try again later"
     try:
-        client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+        if not stored:
+            client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+        store_rows(client, bucket, report, key, digest)  # after the raw object, and again on every redelivery
     except client.exceptions.ClientError as exc:
         print(f"error: put_object {key}: {exc}", file=sys.stderr)
         return 503, "the report could not be stored now; try again later"
+    if stored:
+        return 200, f"report {quoted} was already stored"
     return 201, f"report {quoted} stored for {domain}"
 
 

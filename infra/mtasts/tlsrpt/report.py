@@ -86,11 +86,19 @@ class ReportError(ValueError):
 
 
 class FailureDetail(NamedTuple):
-    """One ``failure-details`` entry (RFC 8460 §4.4)."""
+    """One ``failure-details`` entry (RFC 8460 §4.4).
+
+    The optional text members (``receiving-ip``, ``sending-mta-ip``, ``failure-reason-code``) are kept as written,
+    "" when absent: they never change a count, so a value of another JSON type is read as "" rather than
+    rejecting the report (the rows of :mod:`mtasts.tlsrpt.rows` carry them).
+    """
 
     result_type: str
     receiving_mx: str
     failed_sessions: int
+    receiving_ip: str = ""
+    sending_mta_ip: str = ""
+    failure_reason_code: str = ""
 
 
 class PolicyResult(NamedTuple):
@@ -293,6 +301,22 @@ def _host(name: str) -> str:
     return name.rstrip(".").lower()
 
 
+def _text(value: object) -> str:
+    """An optional text member that no count depends on: its Unicode text, else "".
+
+    "" also for an absent member, another JSON type, or a lone surrogate (not writable again, RFC 8259 §8.2).
+    """
+    if type(value) is not str:
+        return ""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return ""
+    return value
+
+
 def _policy(raw: object, index: int) -> PolicyResult:
     where = f"policies[{index}]."
     if type(raw) is not dict:
@@ -338,7 +362,16 @@ def _policy(raw: object, index: int) -> PolicyResult:
         if type(mx_host) is not str:
             raise ReportError(f"{where}failure-details[{j}].receiving-mx-hostname: expected a string")
         _unicode(mx_host, f"{where}failure-details[{j}].receiving-mx-hostname")
-        failures.append(FailureDetail(result, _host(mx_host), count))
+        failures.append(
+            FailureDetail(
+                result,
+                _host(mx_host),
+                count,
+                _text(detail.get("receiving-ip")),
+                _text(detail.get("sending-mta-ip")),
+                _text(detail.get("failure-reason-code")),
+            )
+        )
     return PolicyResult(kind, domain, mx_hosts, successful, failed, tuple(failures))
 
 

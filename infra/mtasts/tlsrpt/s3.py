@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from ..errors import MtastsError, Problem
+from .rows import ROWS_PREFIX
 from .source import Source
 
 __all__ = ["ATTEMPTS", "THREADS", "WINDOW", "Listing", "s3_objects"]
@@ -128,6 +129,7 @@ def _plan(
 
     def folder(name: str, depth: int) -> Iterator[tuple[str, Callable[[Listing], bool]]]:
         objects, subs = bucket.list(name, "/")
+        subs = [s for s in subs if s != ROWS_PREFIX]  # the bucket root's rows/ holds rows, not reports
         if objects:
             yield name, lambda item: "/" not in item.key[len(name) :] and recent(item)
         years = [s for s in subs if _YEAR.search(s)]
@@ -148,6 +150,7 @@ def _plan(
 
     # the first level (policy domains: up to thousands) is listed concurrently, in order
     objects, subs = bucket.list(prefix, "/")
+    subs = [s for s in subs if s != ROWS_PREFIX]  # the bucket root's rows/ holds rows, not reports
     if any(_YEAR.search(s) for s in subs) or not subs:
         yield from folder(prefix, 1)
         return
@@ -202,7 +205,11 @@ def s3_objects(
     getter = concurrent.futures.ThreadPoolExecutor(THREADS, thread_name_prefix="s3-get")
     try:
         if since is None and until is None:
-            plans: Iterator[tuple[str, Callable[[Listing], bool]]] = iter([(prefix, lambda item: True)])
+            # rows objects (mtasts.tlsrpt.rows) are derived from the reports, never reports themselves
+            rows = not prefix.startswith(ROWS_PREFIX)
+            plans: Iterator[tuple[str, Callable[[Listing], bool]]] = iter(
+                [(prefix, lambda item: not (rows and item.key.startswith(ROWS_PREFIX)))]
+            )
         else:
             first = (since.date() if since else dt.date.min + dt.timedelta(SLACK_DAYS)) - dt.timedelta(SLACK_DAYS)
             last = (until - dt.timedelta(microseconds=1)).date() if until else dt.date.max  # until is exclusive

@@ -86,6 +86,10 @@ class Detail(msgspec.Struct, frozen=True, gc=False):
     result_type: ResultType = msgspec.field(name="result-type")
     failed_sessions: Count = msgspec.field(name="failed-session-count")
     receiving_mx: str = msgspec.field(name="receiving-mx-hostname", default="")
+    # optional text that no count depends on; another JSON type makes the reference decide (it reads it as "")
+    receiving_ip: str = msgspec.field(name="receiving-ip", default="")
+    sending_mta_ip: str = msgspec.field(name="sending-mta-ip", default="")
+    failure_reason_code: str = msgspec.field(name="failure-reason-code", default="")
 
 
 class Entry(msgspec.Struct, frozen=True, gc=False):
@@ -155,7 +159,19 @@ def decode(text: bytes) -> Report | None:
                 _mx_hosts(policy),
                 entry.summary.successful,
                 entry.summary.failed,
-                tuple([FailureDetail(d.result_type, _host(d.receiving_mx), d.failed_sessions) for d in details])
+                tuple(
+                    [
+                        FailureDetail(
+                            d.result_type,
+                            _host(d.receiving_mx),
+                            d.failed_sessions,
+                            d.receiving_ip,
+                            d.sending_mta_ip,
+                            d.failure_reason_code,
+                        )
+                        for d in details
+                    ]
+                )
                 if details
                 else (),
             )
