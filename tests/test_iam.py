@@ -151,7 +151,7 @@ NEEDS: dict[str, list[str]] = {
 }
 REPORTS_NEEDS: dict[str, list[str]] = {
     # The mail path's rows: S3 invokes the mail-rows function for new mail/ objects (PutBucketNotificationConfiguration
-    # on create, update and delete, GetBucketNotificationConfiguration on read: internal/service/s3/bucket_notification.go).
+    # on create, update and delete, GetBucketNotificationConfiguration on read: s3/bucket_notification.go).
     "aws:s3/bucketNotification:BucketNotification": ["s3:PutBucketNotification", "s3:GetBucketNotification"],
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": [
         "s3:PutLifecycleConfiguration",

@@ -393,3 +393,18 @@ def test_live_state_is_read_from_the_checks_data_not_their_text() -> None:
     assert state.uncovered == ["mx2.data.example"]
     report.checks[0] = Check("sts-record", "pass", "reworded", {"id": plan.policy_id})
     assert live_from_checks(report, plan, starttls=False).txt_id_live
+
+
+def test_status_with_duckdb_over_rows_judges_as_the_python_reader(
+    report_dir: Path, stack: Path, tmp_path: Path
+) -> None:
+    """`status --engine duckdb --reports ROWS` gives every domain the verdict, reasons and counts of the reference."""
+    backfilled = run("reports", "backfill", str(report_dir), "--to", str(tmp_path / "rows"))
+    assert backfilled.exit_code == 0, backfilled.output
+    common = ["status", "--config", str(stack), "--no-live", "--as-of", str(AS_OF), "--json"]
+    theirs = run(*common, "--reports", str(report_dir))
+    ours = run(*common, "--engine", "duckdb", "--reports", str(tmp_path / "rows"))
+    assert ours.exit_code == theirs.exit_code, ours.output
+    ours_doc, theirs_doc = json.loads(ours.stdout), json.loads(theirs.stdout)
+    assert ours_doc["domains"] == theirs_doc["domains"]
+    assert ours_doc["reports"]["accepted"] == theirs_doc["reports"]["accepted"] > 0

@@ -234,7 +234,8 @@ def test_mailed_reports_get_rows_from_an_s3_notification() -> None:
     assert sorted(function["code"].assets) == sorted(inputs["tlsrpt-receiver-function"]["code"].assets)
     permission = inputs["tlsrpt-receiver-mail-rows-invoke"]
     assert (permission["principal"], permission["action"]) == ("s3.amazonaws.com", "lambda:InvokeFunction")
-    assert permission["sourceArn"] and permission["sourceAccount"]
+    assert permission["sourceArn"]
+    assert permission["sourceAccount"]
     (target,) = inputs["tlsrpt-receiver-mail-notification"]["lambdaFunctions"]
     assert (target["events"], target["filterPrefix"]) == (["s3:ObjectCreated:*"], "mail/")
     assert "tlsrpt-receiver-mail-rows" not in build(SETTINGS).mocks.inputs

@@ -40,7 +40,9 @@ def corpus(folder: Path) -> None:
         domain = f"d{i % 4}.example"
         day = f"2026-11-{1 + i % 20:02d}"
         failures = [("certificate-expired", f"mx{i % 2}.{domain}", i % 3), ("starttls-not-supported", "", i % 2)]
-        doc = report(org=f"org{i % 3}", report_id=f"r{i}", domain=domain, day=day, successful=100 + i, failures=failures)
+        doc = report(
+            org=f"org{i % 3}", report_id=f"r{i}", domain=domain, day=day, successful=100 + i, failures=failures
+        )
         if i % 5 == 0:  # failures that no failure detail accounts for: counted under (all MX)
             doc["policies"][0]["summary"]["total-failure-session-count"] += 7
         put(domain, day, f"r{i}.{i:064x}.json.gz", as_gzip(doc))
@@ -172,7 +174,7 @@ def test_table_names_are_identifiers_only() -> None:
 
 def athena_stub(records: list[tuple[Any, ...]], page: int = 3) -> tuple[Any, Stubber]:
     """An Athena client answering one query: RUNNING, then SUCCEEDED, then its results in pages of ``page``."""
-    client = boto3.client("athena", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    client = boto3.client("athena", region_name="us-east-1")
     stub = Stubber(client)
     stub.add_response(
         "start_query_execution",
@@ -205,7 +207,9 @@ def athena_stub(records: list[tuple[Any, ...]], page: int = 3) -> tuple[Any, Stu
     return client, stub
 
 
-def test_athena_reads_every_page_of_results_and_counts_the_same(stores: tuple[Path, Path]) -> None:
+def test_athena_reads_every_page_of_results_and_counts_the_same(
+    stores: tuple[Path, Path], fake_aws_credentials: None
+) -> None:
     """Through botocore's model (Stubber): one query, polled, every result page read; the counts are DuckDB's."""
     window = Window(*WINDOWS[1])
     records = duckdb_records([str(stores[1])], window)
@@ -224,9 +228,9 @@ def test_athena_reads_every_page_of_results_and_counts_the_same(stores: tuple[Pa
     assert scanned == [1234, 1234]
 
 
-def test_athena_failures_are_one_line_with_athenas_reason() -> None:
+def test_athena_failures_are_one_line_with_athenas_reason(fake_aws_credentials: None) -> None:
     """A FAILED query's reason is the error; a query past the timeout is stopped and said so."""
-    client = boto3.client("athena", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    client = boto3.client("athena", region_name="us-east-1")
     stub = Stubber(client)
     stub.add_response("start_query_execution", {"QueryExecutionId": "q1"})
     failed = {"State": "FAILED", "StateChangeReason": "TABLE_NOT_FOUND: line 5:8: Table 'x' does not exist"}
@@ -276,7 +280,11 @@ def test_duckdb_without_rows_says_how_to_write_them(tmp_path: Path) -> None:
 
 def test_fill_summary_reads_text_and_typed_values_alike() -> None:
     """Athena's text values and DuckDB's typed ones fill the same counters; failure details feed status."""
-    typed = [("sessions", "a.example", "2026-11-01", "o", None, None, 5, 2), ("failures", "a.example", "2026-11-01", "o", "certificate-expired", "", 2, 0), ("reports", None, None, None, None, None, 1, 1)]  # fmt: skip
+    typed = [
+        ("sessions", "a.example", "2026-11-01", "o", None, None, 5, 2),
+        ("failures", "a.example", "2026-11-01", "o", "certificate-expired", "", 2, 0),
+        ("reports", None, None, None, None, None, 1, 1),
+    ]
     text = [tuple(None if v is None else str(v) for v in r) for r in typed]
     one, two = Summary(), Summary()
     details: Counter[tuple[str, str, str, str, str]] = Counter()

@@ -23,6 +23,8 @@ from ..config import TemplateStore
 from ..errors import ConfigError, MtastsError, Problem
 from ..names import HostnameError, normalize_hostname
 from ..plan import StackPlan, plan_stack_file
+from ..tlsrpt.cli import engine_options
+from ..tlsrpt.engines import athena_settings
 from ..tlsrpt.report import DEFAULT_MAX_BYTES
 from .evidence import read_live, report_evidence, window
 from .history import step_starts
@@ -54,7 +56,7 @@ def evidence_options(func: F) -> F:
     ]
     for option in reversed(options):
         func = option(func)
-    return certificate_options(network_options(stack_options(func)))
+    return certificate_options(network_options(stack_options(engine_options(func))))
 
 
 def _as_of(value: str | None) -> dt.date:
@@ -72,6 +74,8 @@ def _check_options(options: dict[str, Any]) -> None:
     for path in options["report_paths"]:
         if not path.startswith("s3://") and not Path(path).exists():
             raise ConfigError(Problem("--reports", f"{path!r} does not exist"))
+    if options["engine"] == "athena" and options["report_paths"]:
+        raise ConfigError(Problem("--reports", "--engine athena reads the rows table; give no --reports"))
 
 
 def gather(plan: StackPlan, options: dict[str, Any]) -> FleetStatus:
@@ -82,12 +86,15 @@ def gather(plan: StackPlan, options: dict[str, Any]) -> FleetStatus:
     )
     first, last = window(_as_of(options["as_of"]), options["days"] or rules.window_days)
     paths, limit = list(options["report_paths"]), options["max_bytes"]
+    engine = options["engine"]
+    athena = athena_settings(options["athena_workgroup"], options["athena_database"], options["athena_table"])
     live = None
     if options["no_live"] or not plan.domains:
-        accepted, rejected, reports = report_evidence(paths, first, last, limit)
+        accepted, rejected, reports = report_evidence(paths, first, last, limit, engine, athena)
     else:
         net = make_network(options["nameservers"], options["ca_file"], options["connect_to"], options["timeout"])
-        if paths and len(plan.domains) >= SEPARATE_PROCESS_FROM:
+        # SQL engines answer in seconds (DuckDB) or in AWS (Athena): only the Python reader gets its own process
+        if engine == "python" and paths and len(plan.domains) >= SEPARATE_PROCESS_FROM:
             # The report part runs in a process of its own while this one checks live: both can keep a core busy
             # (TLS handshakes here, JSON decoding there) without contending for one interpreter lock.
             context = multiprocessing.get_context("spawn")
@@ -96,7 +103,7 @@ def gather(plan: StackPlan, options: dict[str, Any]) -> FleetStatus:
                 live = read_live(plan.domains, net, starttls=not options["no_starttls"], alerts=alerts)
                 accepted, rejected, reports = future.result()
         else:
-            accepted, rejected, reports = report_evidence(paths, first, last, limit)
+            accepted, rejected, reports = report_evidence(paths, first, last, limit, engine, athena)
             live = read_live(plan.domains, net, starttls=not options["no_starttls"], alerts=alerts)
     starts = step_starts(options["path"], [str(d.config.key) for d in plan.domains], first, last)
     statuses = evaluate_fleet(plan.domains, live, reports, rules, starts)

@@ -27,6 +27,8 @@ from ..checker.checks import Check, DomainReport, check_domains, uncovered_mx
 from ..checker.net import FetchError, Network
 from ..plan import DomainPlan
 from ..tlsrpt.aggregate import ALL_MX, Contribution, Summary, iter_sources
+from ..tlsrpt.athena import AthenaSettings
+from ..tlsrpt.engines import sql_summary
 from ..tlsrpt.report import DEFAULT_MAX_BYTES
 from .rules import ENFORCE_FAILURES, POLICY_FAILURES
 
@@ -195,12 +197,22 @@ def read_reports(
 
 
 def report_evidence(
-    paths: Sequence[str], first: dt.date, last: dt.date, limit: int = DEFAULT_MAX_BYTES
+    paths: Sequence[str],
+    first: dt.date,
+    last: dt.date,
+    limit: int = DEFAULT_MAX_BYTES,
+    engine: str = "python",
+    athena: AthenaSettings | None = None,
 ) -> tuple[int, list[dict[str, str]], dict[str, DomainReports]]:
     """:func:`read_reports`, reduced to what a verdict needs: reports accepted, rejected, evidence per domain.
 
-    Small and picklable, so that ``mtasts status`` can run it in another process.
+    Small and picklable, so that ``mtasts status`` can run it in another process. With ``engine`` duckdb or
+    athena, the same counters come from SQL over the rows (:func:`mtasts.tlsrpt.engines.sql_summary`).
     """
+    if engine != "python":
+        summary = WindowSummary(first, last)
+        sql_summary(engine, paths, summary, athena, summary.details)
+        return summary.reports, summary.rejected, domain_reports(summary)
     summary, reports = read_reports(paths, first, last, limit)
     return summary.reports, summary.rejected, reports
 

@@ -465,9 +465,11 @@ class TlsRptReceiver(pulumi.ComponentResource):
         self._mail_rows(name, account, child)
 
     def _mail_rows(self, name: str, account: pulumi.Input[str], child: pulumi.ResourceOptions) -> None:
-        """Rows for mailed reports: S3 invokes :func:`mtasts.tlsrpt.ingest.mail_handler` for each new ``mail/``
-        object (an S3 event notification, "Using AWS Lambda with Amazon S3"); the function shares the rua
-        function's archive and role (GetObject and PutObject on the bucket's objects)."""
+        """Rows for mailed reports: an S3 event notification invokes the mail-rows function per new ``mail/`` object.
+
+        The function (:func:`mtasts.tlsrpt.ingest.mail_handler`, "Using AWS Lambda with Amazon S3") shares the rua
+        function's archive and role (GetObject and PutObject on the bucket's objects).
+        """
         self.mail_function = aws.lambda_.Function(
             f"{name}-mail-rows",
             runtime="python3.12",
