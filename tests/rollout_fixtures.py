@@ -118,3 +118,17 @@ def cloudfront_client(**config: Any) -> Any:
         region_name="us-east-1",
     )
     return session.client("cloudfront", config=Config(**config) if config else None)
+
+
+def invalidation(
+    invalidation_id: str, status: str, paths: tuple[str, ...] = ("/.well-known/mta-sts.txt",)
+) -> dict[str, Any]:
+    """An ``Invalidation`` as CloudFront's model shapes it (for Stubber responses)."""
+    import datetime
+
+    return {
+        "Id": invalidation_id,
+        "Status": status,
+        "CreateTime": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+        "InvalidationBatch": {"Paths": {"Quantity": len(paths), "Items": list(paths)}, "CallerReference": "ref"},
+    }

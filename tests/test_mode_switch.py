@@ -9,11 +9,14 @@ from typing import Any
 import pulumi
 import pulumi.resource
 import pytest
+from botocore.stub import Stubber
 
 from mtasts.config import parse_stack_settings
 from mtasts.plan import plan_stack
+from mtasts.resources import rollout
 from mtasts.resources.quotas import stack_needs
 from pulumi_mocks import Mocks, Run, build, use_mocks
+from rollout_fixtures import FakeClock, cloudfront_client, invalidation
 
 DOMAIN = "example.com"
 HOST = f"mta-sts.{DOMAIN}"
@@ -300,3 +303,55 @@ def _crc(name: str) -> str:
     import zlib
 
     return f"{zlib.crc32(name.encode()):010d}"
+
+
+def test_a_move_whose_verification_fails_keeps_announcing_the_live_id() -> None:
+    """The rollout's first run verifies a moving domain again but, failing, publishes its live id, never none."""
+    dedicated = build(settings("dedicated"))
+    live_id = dedicated.outputs["domains"][DOMAIN]["policyId"]
+    moved = after(dedicated, settings("shared", switch=True))
+    step = moved.mocks.inputs["policy-rollout"]
+    assert (step["live"], step["moving"]) == ({DOMAIN: live_id}, [DOMAIN])
+    target = step["targets"][DOMAIN]
+    props = {"targets": step["targets"], "live": step["live"], "moving": step["moving"]}
+    client, clock = cloudfront_client(), FakeClock()
+    with Stubber(client) as stub, pytest.MonkeyPatch.context() as patch:
+        created = {"Location": "https://x", "Invalidation": invalidation("I1", "InProgress")}
+        stub.add_response("create_invalidation_for_distribution_tenant", created)
+        got = {"Invalidation": invalidation("I1", "Completed")}
+        stub.add_response(
+            "get_invalidation_for_distribution_tenant", got, {"DistributionTenantId": target["targetId"], "Id": "I1"}
+        )
+        original = rollout.run_rollout
+
+        def run(client_: Any, targets: Any, previous: dict[str, str], **kw: Any) -> Any:
+            assert previous == {}  # moving: verified at the tenant, not taken as live there
+            fail = lambda host: b"version: STSv1\nmode: none\nmax_age: 1\n"  # noqa: E731 - not the domain's policy
+            return original(client, targets, previous, fallback=kw["fallback"], fetch=fail, sleep=clock.sleep,
+                            clock=clock, timeout=30)  # fmt: skip
+
+        patch.setattr(rollout, "run_rollout", run)
+        patch.setattr(rollout, "_client", lambda props: client)
+        outs = rollout.PolicyRolloutProvider().create(props).outs
+    assert outs["published"] == {DOMAIN: live_id}
+    assert "serves id" in outs["failures"][DOMAIN]
+
+
+def test_a_move_to_shared_verifies_only_after_the_updated_host_records() -> None:
+    """dedicated -> shared: the rollout target waits for the A/AAAA update, which follows the tenant.
+
+    Shown by making the A record's update fail under mocks: the rollout step is then never registered.
+    """
+
+    class RecordRejected(Mocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+            if args.name == f"{DOMAIN}-a":
+                raise RuntimeError("record rejected")
+            return super().new_resource(args)
+
+    dedicated = build(settings("dedicated"))
+    mocks = RecordRejected()
+    with pytest.raises(Exception, match="record rejected"):
+        build(settings("shared", switch=True), previous_domains=dedicated.outputs["domains"], mocks=mocks)
+    assert f"{DOMAIN}-tenant" in mocks.types
+    assert "policy-rollout" not in mocks.types

@@ -205,9 +205,11 @@ def test_fetch_refuses_a_policy_over_64_kib(tmp_path: Path) -> None:
 def test_provider_update_rolls_out_only_changes_and_retries_failures(monkeypatch: pytest.MonkeyPatch) -> None:
     """update() starts from the ids verified last time; a failure last time makes diff report a change."""
     seen: list[tuple[list[str], dict[str, str]]] = []
+    fallbacks: list[dict[str, str]] = []
 
-    def fake_run(client: Any, targets: list[RolloutTarget], previous: dict[str, str], **_: Any) -> Any:
+    def fake_run(client: Any, targets: list[RolloutTarget], previous: dict[str, str], **kw: Any) -> Any:
         seen.append(([t.domain for t in targets], dict(previous)))
+        fallbacks.append(dict(kw["fallback"]))
         return rollout.RolloutResult(published={t.domain: t.policy_id for t in targets})
 
     monkeypatch.setattr(rollout, "run_rollout", fake_run)
@@ -225,6 +227,7 @@ def test_provider_update_rolls_out_only_changes_and_retries_failures(monkeypatch
     moved = {"targets": {"x.example": {**target, "targetId": "dt_2", "policyId": "a"}}}
     provider.update("r", {**olds, "targets": {"x.example": {**target, "policyId": "a"}}}, moved)
     assert seen[-1][1] == {}  # moved to another tenant: verified again even with the same id
+    assert fallbacks[-1] == {"x.example": "a"}  # ... keeping the id it announced if that fails
 
 
 def test_first_run_on_a_live_stack_starts_from_the_ids_it_announces() -> None:
@@ -242,7 +245,10 @@ def test_first_run_on_a_live_stack_starts_from_the_ids_it_announces() -> None:
 
     def run(client_: Any, targets_: list[RolloutTarget], previous: dict[str, str], **kw: Any) -> Any:
         fetch = lambda host: served.get(host, body(1, 1))  # noqa: E731
-        return original(client, targets_, previous, fetch=fetch, sleep=clock.sleep, clock=clock, timeout=20)
+        return original(
+            client, targets_, previous, fallback=kw.get("fallback"), fetch=fetch, sleep=clock.sleep, clock=clock,
+            timeout=20,
+        )  # fmt: skip
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(rollout, "run_rollout", run)

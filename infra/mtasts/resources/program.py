@@ -330,7 +330,8 @@ def deploy(
         pulumi.Output.all(**targets) if targets else {},
         aws_settings=settings,
         opts=pulumi.ResourceOptions(depends_on=[bucket_policy]),
-        live=_live_ids(before, exclude=set(moves)),
+        live=_live_ids(before),
+        moving=sorted(moves),
     )
     explicit = len(domains) <= MAX_EXPLICIT_ROLLOUT_EDGES
     published = _fan_out(rollout.published, list(domains), keep_dependency=explicit)
@@ -399,14 +400,15 @@ def _report_failures(failures: object) -> None:
             pulumi.log.error(f"domains.{domain}: policy not verified live, its _mta-sts TXT keeps the old id: {why}")
 
 
-def _live_ids(previous: dict[str, Any] | None, exclude: set[str]) -> dict[str, str]:
+def _live_ids(previous: dict[str, Any] | None) -> dict[str, str]:
     """The id each domain announced after the last deployment (its ``domains`` output), for the rollout's first run.
 
-    Pending domains announced nothing; domains moving to another distribution or tenant must be verified there.
+    Pending domains announced nothing. Domains moving to another distribution or tenant are listed too: the
+    rollout verifies them again there (``moving``) and keeps this id as their fallback.
     """
     live = {}
     for domain, entry in (previous or {}).items():
-        if isinstance(entry, dict) and not entry.get("pending") and domain not in exclude:
+        if isinstance(entry, dict) and not entry.get("pending"):
             policy_id = entry.get("policyId")
             live.update({str(domain): policy_id} if isinstance(policy_id, str) else {})
     return live

@@ -31,7 +31,7 @@ import socket
 import ssl
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,6 +153,7 @@ def run_rollout(
     targets: list[RolloutTarget],
     previous: Mapping[str, str],
     *,
+    fallback: Mapping[str, str] | None = None,
     fetch: Callable[[str], bytes] = fetch_policy,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     poll: float = 5.0,
@@ -162,8 +163,12 @@ def run_rollout(
     """Invalidate, wait and verify every target whose id differs from ``previous``; see the module docstring.
 
     Targets whose id is already in ``previous`` are left alone (their TXT already carries it). A failure of
-    one target (an API error, a timeout, wrong bytes) is recorded for that domain only.
+    one target (an API error, a timeout, wrong bytes) is recorded for that domain only, which keeps publishing
+    its id from ``previous``, else from ``fallback``: the id a domain moving to another distribution or tenant
+    announced before the move (it is verified again at its new target, but a failure there must not withdraw
+    a live policy: its TXT keeps the id senders already hold).
     """
+    last_good = {**(fallback or {}), **previous}
     result = RolloutResult()
     changed = [t for t in targets if previous.get(t.domain) != t.policy_id]
     for t in targets:
@@ -172,8 +177,8 @@ def run_rollout(
 
     def fail(target: RolloutTarget, why: str) -> None:
         result.failures[target.domain] = why
-        if target.domain in previous:
-            result.published[target.domain] = previous[target.domain]
+        if target.domain in last_good:
+            result.published[target.domain] = last_good[target.domain]
 
     # 1. Start every invalidation, within each distribution's in-progress path limit (queue the rest).
     queue = list(changed)
@@ -265,9 +270,12 @@ def _targets(props: Mapping[str, Any]) -> list[RolloutTarget]:
 class PolicyRolloutProvider(ResourceProvider):
     """Dynamic provider: create and update run :func:`run_rollout`; delete forgets (nothing to undo)."""
 
-    def _run(self, props: Mapping[str, Any], previous: Mapping[str, str]) -> dict[str, Any]:
+    def _run(
+        self, props: Mapping[str, Any], previous: Mapping[str, str], fallback: Mapping[str, str]
+    ) -> dict[str, Any]:
         targets = _targets(props)
-        result = run_rollout(_client(props), targets, previous, timeout=float(props.get("timeout", 900)))
+        timeout = float(props.get("timeout", DEFAULT_TIMEOUT_SECONDS))
+        result = run_rollout(_client(props), targets, previous, fallback=fallback, timeout=timeout)
         return {**props, "published": result.published, "failures": result.failures}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -275,10 +283,13 @@ class PolicyRolloutProvider(ResourceProvider):
 
         ``live`` (domain → id) comes from the previous deployment's ``domains`` output: a stack deployed before
         this step existed already announces those ids, so a domain whose id is unchanged is left alone, and one
-        whose new policy fails keeps announcing its old id instead of none.
+        whose new policy fails keeps announcing its old id instead of none. A domain in ``moving`` changes its
+        distribution or tenant in this deployment: it is verified again, with its live id as the fallback.
         """
         live = {str(k): str(v) for k, v in dict(props.get("live") or {}).items()}
-        return CreateResult(id_="policy-rollout", outs=self._run(props, live))
+        moving = {str(d) for d in props.get("moving") or ()}
+        previous = {d: i for d, i in live.items() if d not in moving}
+        return CreateResult(id_="policy-rollout", outs=self._run(props, previous, live))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Update when a target changes or a domain failed last time (never for rotated credentials alone)."""
@@ -287,14 +298,16 @@ class PolicyRolloutProvider(ResourceProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Roll out what changed since the ids verified last time."""
-        previous = {str(k): str(v) for k, v in dict(olds.get("published") or {}).items()}
-        # A domain that moved (another distribution or tenant) needs its new path invalidated and verified.
+        published = {str(k): str(v) for k, v in dict(olds.get("published") or {}).items()}
+        previous = dict(published)
+        # A domain that moved (another distribution or tenant) needs its new path invalidated and verified; until
+        # that succeeds its TXT keeps the id it announced (``published`` is the fallback).
         old_targets = dict(olds.get("targets") or {})
         for name, target in dict(news["targets"]).items():
             old = old_targets.get(name)
             if old and (old.get("targetId"), old.get("kind")) != (target.get("targetId"), target.get("kind")):
                 previous.pop(name, None)
-        return UpdateResult(outs=self._run(news, previous))
+        return UpdateResult(outs=self._run(news, previous, published))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Invalidations cannot be undone; deleting the step only forgets it."""
@@ -314,6 +327,7 @@ class PolicyRollout(CachedProviderResource):
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         opts: pulumi.ResourceOptions | None = None,
         live: Mapping[str, str] | None = None,
+        moving: Sequence[str] = (),
     ) -> None:
         # The stack's aws:* settings as a secret: they may hold static keys or a web identity token, and
         # dynamic-resource inputs are stored in the state (mtasts.resources.credentials).
@@ -323,6 +337,7 @@ class PolicyRollout(CachedProviderResource):
             "aws": credentials,
             "timeout": timeout,
             "live": dict(live or {}),  # read by create() only; see PolicyRolloutProvider.create
+            "moving": sorted(moving),
             "published": None,
             "failures": None,
         }

@@ -273,7 +273,10 @@ class SharedDomain(pulumi.ComponentResource):
         """The domain's entry in the rollout step; ``None`` while pending."""
         if self.tenant is None:
             return None
-        return pulumi.Output.all(self.tenant.id, distribution_id, value_only(self.policy_object.etag)).apply(
+        # Waits for the object and the host records by value, as the dedicated target does: a domain moving in
+        # from dedicated hosting updates its A/AAAA only after its tenant exists (see _carried_acm).
+        ready = [value_only(r.fqdn) for r in self.alias_records]
+        return pulumi.Output.all(self.tenant.id, distribution_id, value_only(self.policy_object.etag), *ready).apply(
             lambda v: rollout_entry(self.plan, "tenant", v[0], v[1])
         )
 
