@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import random
 import ssl
 import threading
 from collections.abc import Iterator
@@ -132,3 +133,98 @@ def invalidation(
         "CreateTime": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
         "InvalidationBatch": {"Paths": {"Quantity": len(paths), "Items": list(paths)}, "CallerReference": "ref"},
     }
+
+
+class StubbedCloudFront:
+    """A boto3 CloudFront client answered through botocore's Stubber, with CloudFront's timing on a fake clock.
+
+    Every request goes through the real client (so its parameters are validated against CloudFront's model)
+    and every answer through Stubber (validated too). An invalidation completes ``complete_after`` seconds after
+    its creation; ``refuse`` maps a target id to the error code its creation gets every time; one creation in
+    ``throttle_every`` and one read in ``fail_read_every``, drawn by a seeded generator (a fixed period could
+    keep hitting the same call of each polling round), fail with a transient error.
+    ``calls`` records ``create <target>`` / ``get <invalidation>``; ``most_in_flight`` the most invalidations
+    created and not yet read back completed, per distribution key (the caller's view of CloudFront's limit).
+    """
+
+    def __init__(
+        self,
+        clock: FakeClock,
+        complete_after: float = 0.0,
+        *,
+        refuse: dict[str, str] | None = None,
+        throttle_every: int = 0,
+        fail_read_every: int = 0,
+    ) -> None:
+        from botocore.stub import Stubber
+
+        self.client = cloudfront_client(retries={"total_max_attempts": 1})  # retries are the code's, not the client's
+        self.exceptions = self.client.exceptions
+        self.stub = Stubber(self.client)
+        self.stub.activate()
+        self.clock, self.complete_after = clock, complete_after
+        self.refuse = refuse or {}
+        self.throttle_every, self.fail_read_every = throttle_every, fail_read_every
+        self.calls: list[str] = []
+        self.created: dict[str, float] = {}
+        self.open: set[str] = set()
+        self.most_in_flight = 0
+        self.creates = self.reads = 0
+        self.injected = 0
+        self.random = random.Random(16)  # noqa: S311 - reproducible fault injection, not cryptography
+
+    def _fail(self, operation: str, code: str) -> None:
+        status = 503 if code == "ServiceUnavailable" else 400
+        self.injected += 1
+        self.stub.add_client_error(operation, service_error_code=code, http_status_code=status)
+
+    def _create(self, operation: str, target: str, kw: dict[str, Any]) -> Any:
+        self.creates += 1
+        self.calls.append(f"create {target}")
+        if target in self.refuse:
+            self.stub.add_client_error(operation, service_error_code=self.refuse[target], http_status_code=403)
+        elif self.throttle_every and self.random.random() < 1 / self.throttle_every:
+            self._fail(operation, "Throttling")
+        else:
+            iid = f"I{len(self.created)}"
+            self.created[iid] = self.clock()
+            self.open.add(iid)
+            self.most_in_flight = max(self.most_in_flight, len(self.open))
+            paths = tuple(kw["InvalidationBatch"]["Paths"]["Items"])
+            answer = {
+                "Location": f"https://cloudfront.amazonaws.com/{iid}",
+                "Invalidation": invalidation(iid, "InProgress", paths),
+            }
+            self.stub.add_response(operation, answer, kw)
+        return getattr(self.client, operation)(**kw)
+
+    def _get(self, operation: str, kw: dict[str, Any]) -> Any:
+        self.reads += 1
+        iid = kw["Id"]
+        self.calls.append(f"get {iid}")
+        if self.fail_read_every and self.random.random() < 1 / self.fail_read_every:
+            self._fail(operation, self.random.choice(("ServiceUnavailable", "Throttling")))
+        else:
+            done = self.clock() - self.created[iid] >= self.complete_after
+            if done:
+                self.open.discard(iid)
+            self.stub.add_response(
+                operation, {"Invalidation": invalidation(iid, "Completed" if done else "InProgress")}, kw
+            )
+        return getattr(self.client, operation)(**kw)
+
+    def create_invalidation(self, **kw: Any) -> Any:
+        """CreateInvalidation (a standard distribution)."""
+        return self._create("create_invalidation", kw["DistributionId"], kw)
+
+    def create_invalidation_for_distribution_tenant(self, **kw: Any) -> Any:
+        """CreateInvalidationForDistributionTenant."""
+        return self._create("create_invalidation_for_distribution_tenant", kw["Id"], kw)
+
+    def get_invalidation(self, **kw: Any) -> Any:
+        """GetInvalidation."""
+        return self._get("get_invalidation", kw)
+
+    def get_invalidation_for_distribution_tenant(self, **kw: Any) -> Any:
+        """GetInvalidationForDistributionTenant."""
+        return self._get("get_invalidation_for_distribution_tenant", kw)

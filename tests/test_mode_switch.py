@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 
 from mtasts.config import parse_stack_settings
 from mtasts.plan import plan_stack
-from mtasts.resources import rollout
+from mtasts.resources import rollout, shared
 from mtasts.resources.quotas import stack_needs
 from pulumi_mocks import Mocks, Run, build, use_mocks
 from rollout_fixtures import FakeClock, cloudfront_client, invalidation
@@ -337,21 +337,25 @@ def test_a_move_whose_verification_fails_keeps_announcing_the_live_id() -> None:
     assert "serves id" in outs["failures"][DOMAIN]
 
 
-def test_a_move_to_shared_verifies_only_after_the_updated_host_records() -> None:
-    """dedicated -> shared: the rollout target waits for the A/AAAA update, which follows the tenant.
+def test_a_move_to_shared_verifies_only_after_the_updated_host_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dedicated -> shared: the rollout target waits (by value) for the A/AAAA records, which follow the tenant."""
+    waited: list[int] = []
+    components: list[Any] = []
+    value_only, rollout_target = shared.value_only, shared.SharedDomain.rollout_target
 
-    Shown by making the A record's update fail under mocks: the rollout step is then never registered.
-    """
+    def spy_value_only(output: Any) -> Any:
+        waited.append(id(output))
+        return value_only(output)
 
-    class RecordRejected(Mocks):
-        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-            if args.name == f"{DOMAIN}-a":
-                raise RuntimeError("record rejected")
-            return super().new_resource(args)
+    def spy_target(self: Any, distribution_id: Any) -> Any:
+        components.append(self)
+        return rollout_target(self, distribution_id)
 
+    monkeypatch.setattr(shared, "value_only", spy_value_only)
+    monkeypatch.setattr(shared.SharedDomain, "rollout_target", spy_target)
     dedicated = build(settings("dedicated"))
-    mocks = RecordRejected()
-    with pytest.raises(Exception, match="record rejected"):
-        build(settings("shared", switch=True), previous_domains=dedicated.outputs["domains"], mocks=mocks)
-    assert f"{DOMAIN}-tenant" in mocks.types
-    assert "policy-rollout" not in mocks.types
+    run = build(settings("shared", switch=True), previous_domains=dedicated.outputs["domains"])
+    (component,) = components
+    assert [r._name for r in component.alias_records] == [f"{DOMAIN}-a", f"{DOMAIN}-aaaa"]
+    assert {id(r.fqdn) for r in component.alias_records} <= set(waited)
+    assert run.regs[f"{DOMAIN}-a"].depends_on == [f"{DOMAIN}-tenant"]

@@ -13,54 +13,11 @@ from mtasts.policy import Policy, policy_id
 from mtasts.resources import rollout
 from mtasts.resources.rollout import PolicyRolloutProvider, RolloutTarget, fetch_policy, run_rollout
 from pulumi_mocks import build
-from rollout_fixtures import FakeClock, loopback_edge, moto_distribution
+from rollout_fixtures import FakeClock, StubbedCloudFront, loopback_edge, moto_distribution
 
 
 def body(i: int, version: int) -> bytes:
     return Policy(mode="testing", max_age=86400, mx=(f"mx{version}.d{i}.example.com",)).to_bytes()
-
-
-class RecordingCloudFront:
-    """Invalidations complete after ``polls`` reads each; records the order of calls and the most in flight."""
-
-    def __init__(self, polls: int = 2, on_complete: Any = None) -> None:
-        self.polls = polls
-        self.calls: list[str] = []
-        self.left: dict[str, int] = {}
-        self.in_flight = 0
-        self.most_in_flight = 0
-        self.on_complete = on_complete
-        self.target_of: dict[str, str] = {}
-
-    def _create(self, target: str) -> dict[str, Any]:
-        iid = f"I{len(self.left)}"
-        self.left[iid] = self.polls
-        self.target_of[iid] = target
-        self.in_flight += 1
-        self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        self.calls.append(f"create {target}")
-        return {"Invalidation": {"Id": iid, "Status": "InProgress"}}
-
-    def _get(self, iid: str) -> dict[str, Any]:
-        self.calls.append(f"get {iid}")
-        self.left[iid] -= 1
-        if self.left[iid] == 0:
-            self.in_flight -= 1
-            if self.on_complete:
-                self.on_complete(self.target_of[iid])
-        return {"Invalidation": {"Id": iid, "Status": "Completed" if self.left[iid] <= 0 else "InProgress"}}
-
-    def create_invalidation(self, DistributionId: str, InvalidationBatch: Any) -> dict[str, Any]:
-        return self._create(DistributionId)
-
-    def get_invalidation(self, DistributionId: str, Id: str) -> dict[str, Any]:
-        return self._get(Id)
-
-    def create_invalidation_for_distribution_tenant(self, Id: str, InvalidationBatch: Any) -> dict[str, Any]:
-        return self._create(Id)
-
-    def get_invalidation_for_distribution_tenant(self, DistributionTenantId: str, Id: str) -> dict[str, Any]:
-        return self._get(Id)
 
 
 def tenants(count: int, version: int = 2) -> list[RolloutTarget]:
@@ -71,18 +28,20 @@ def tenants(count: int, version: int = 2) -> list[RolloutTarget]:
 
 
 def test_all_invalidations_start_before_any_wait_and_finish_in_one_invalidations_time(tmp_path: Path) -> None:
-    """50 changed tenants: 50 creates, then polling; done after one invalidation's polls, not 50 of them."""
+    """50 changed tenants: 50 creates, then polling; done one invalidation's time (10 s) plus one pause later."""
     count = 50
     hosts = [f"mta-sts.d{i}.example.com" for i in range(count)]
     with loopback_edge(hosts, str(tmp_path)) as edge:
         edge.bodies = {f"mta-sts.d{i}.example.com": body(i, 2) for i in range(count)}
-        client, clock = RecordingCloudFront(polls=3), FakeClock()
+        clock = FakeClock()
+        client = StubbedCloudFront(clock, complete_after=10)
         result = run_rollout(client, tenants(count), {}, fetch=edge.fetch, poll=5, sleep=clock.sleep, clock=clock)
     assert result.failures == {}
     assert result.published == {t.domain: t.policy_id for t in tenants(count)}
     assert all(c.startswith("create") for c in client.calls[:count])
     assert client.most_in_flight == count
-    assert clock.now == 10  # three polls, two sleeps of 5 s: one invalidation's wait for all 50
+    assert clock.now == 12.5  # polled at 0 and 5 s (in progress), then after a pause of 7.5 s: all done
+    assert client.reads == 2 * 2 * rollout.PROBE + count  # a round without progress reads 2 x PROBE, not all 50
 
 
 def test_a_domain_serving_stale_bytes_holds_back_only_itself(tmp_path: Path) -> None:
@@ -94,7 +53,7 @@ def test_a_domain_serving_stale_bytes_holds_back_only_itself(tmp_path: Path) -> 
         edge.bodies["mta-sts.d1.example.com"] = body(1, 1)
         clock = FakeClock()
         result = run_rollout(
-            RecordingCloudFront(),
+            StubbedCloudFront(clock),
             tenants(3),
             previous,
             fetch=edge.fetch,
@@ -111,7 +70,8 @@ def test_a_domain_serving_stale_bytes_holds_back_only_itself(tmp_path: Path) -> 
 
 def test_unchanged_domains_are_not_invalidated() -> None:
     """A domain whose id is already published needs no invalidation and no fetch."""
-    client = RecordingCloudFront()
+    clock = FakeClock()
+    client = StubbedCloudFront(clock)
     targets = tenants(2)
     previous = {targets[0].domain: targets[0].policy_id}
     fetched: list[str] = []
@@ -120,7 +80,6 @@ def test_unchanged_domains_are_not_invalidated() -> None:
         fetched.append(host)
         return body(1, 2)
 
-    clock = FakeClock()
     result = run_rollout(client, targets, previous, fetch=fetch, sleep=clock.sleep, clock=clock)
     assert [c for c in client.calls if c.startswith("create")] == ["create dt_1"]
     assert fetched == ["mta-sts.d1.example.com"]
@@ -130,7 +89,8 @@ def test_unchanged_domains_are_not_invalidated() -> None:
 def test_in_progress_limit_per_distribution_is_respected(monkeypatch: pytest.MonkeyPatch) -> None:
     """With room for 2 paths in flight per distribution, 5 tenants are invalidated 2 at a time, all in the end."""
     monkeypatch.setattr(rollout, "MAX_PATHS_IN_PROGRESS", 2)
-    client, clock = RecordingCloudFront(polls=1), FakeClock()
+    clock = FakeClock()
+    client = StubbedCloudFront(clock, complete_after=5)
     targets = tenants(5)
     result = run_rollout(
         client, targets, {}, fetch=lambda h: body(int(h.split(".")[1][1:]), 2), sleep=clock.sleep, clock=clock
@@ -141,17 +101,14 @@ def test_in_progress_limit_per_distribution_is_respected(monkeypatch: pytest.Mon
 
 
 def test_an_api_error_fails_one_domain_with_its_reason() -> None:
-    """CloudFront refusing one tenant's invalidation fails that domain only, naming the error."""
-
-    class Refusing(RecordingCloudFront):
-        def create_invalidation_for_distribution_tenant(self, Id: str, InvalidationBatch: Any) -> dict[str, Any]:
-            if Id == "dt_0":
-                raise RuntimeError("AccessDenied")
-            return super().create_invalidation_for_distribution_tenant(Id, InvalidationBatch)
-
+    """CloudFront refusing one tenant's invalidation (AccessDenied: not transient) fails that domain only."""
     clock = FakeClock()
-    result = run_rollout(Refusing(), tenants(2), {}, fetch=lambda h: body(1, 2), sleep=clock.sleep, clock=clock)
-    assert result.failures == {"d0.example.com": "CloudFront invalidation could not be created (AccessDenied)"}
+    client = StubbedCloudFront(clock, refuse={"dt_0": "AccessDenied"})
+    result = run_rollout(client, tenants(2), {}, fetch=lambda h: body(1, 2), sleep=clock.sleep, clock=clock)
+    assert list(result.failures) == ["d0.example.com"]
+    assert result.failures["d0.example.com"].startswith("CloudFront invalidation could not be created (An error")
+    assert "AccessDenied" in result.failures["d0.example.com"]
+    assert client.calls.count("create dt_0") == 1  # not retried
     assert "d0.example.com" not in result.published  # a new domain: no TXT value at all
     assert result.published == {"d1.example.com": policy_id(body(1, 2))}
 
@@ -160,7 +117,7 @@ def test_wait_is_bounded_by_one_deadline() -> None:
     """Invalidations still in progress at the deadline fail with the wait named; nothing waits longer."""
     clock = FakeClock()
     result = run_rollout(
-        RecordingCloudFront(polls=1000),
+        StubbedCloudFront(clock, complete_after=10**6),
         tenants(3),
         {},
         fetch=lambda h: b"",
@@ -232,7 +189,8 @@ def test_provider_update_rolls_out_only_changes_and_retries_failures(monkeypatch
 
 def test_first_run_on_a_live_stack_starts_from_the_ids_it_announces() -> None:
     """The step's first run leaves unchanged live domains alone, and a failing changed one keeps its old id."""
-    client, clock = RecordingCloudFront(polls=1), FakeClock()
+    clock = FakeClock()
+    client = StubbedCloudFront(clock)
     targets = tenants(3)  # version 2 of every policy
     live = {"d0.example.com": targets[0].policy_id, "d1.example.com": policy_id(body(1, 1))}  # d2: new
     props = {
@@ -269,3 +227,34 @@ def test_the_program_hands_the_rollout_the_ids_live_after_the_last_deployment() 
     previous = {"d0.example.com": {"policyId": "aaa", "hosting": "dedicated"}, "d1.example.com": {"pending": True}}
     run = build(settings, previous_domains=previous)
     assert run.mocks.inputs["policy-rollout"]["live"] == {"d0.example.com": "aaa"}
+
+
+def test_ten_thousand_tenants_through_throttling_and_failed_reads_in_four_batches() -> None:
+    """10,000 tenants on one distribution: four batches of 3,000 paths, each taking most of its own deadline.
+
+    Every 7th creation is throttled and every 5th read fails (503 or Throttling) through botocore's Stubber;
+    each invalidation takes 700 s of a 900 s timeout. All 10,000 are published: transient errors are retried,
+    and each batch gets its own deadline (one deadline for all would have failed the last three batches).
+    """
+    count = 10_000
+    clock = FakeClock()
+    client = StubbedCloudFront(clock, complete_after=700, throttle_every=7, fail_read_every=5)
+    targets = tenants(count)
+    bodies = {f"mta-sts.{t.domain}": body(i, 2) for i, t in enumerate(targets)}
+    result = run_rollout(client, targets, {}, fetch=bodies.__getitem__, timeout=900, sleep=clock.sleep, clock=clock)
+    assert result.failures == {}
+    assert len(result.published) == count
+    assert rollout.batches_needed(targets) == 4
+    assert client.most_in_flight == rollout.MAX_PATHS_IN_PROGRESS
+    assert client.injected > 2_000  # throttled creations and failed reads did happen
+    assert 4 * 700 <= clock.now < 4 * (700 + rollout.MAX_POLL_SECONDS)
+    # Reads grow with completions and failures (10,000 + about a fifth), plus 2 x PROBE per round: not with
+    # rounds x invalidations in flight (3,000 a round, over 300,000 in all).
+    assert client.reads < 2 * count
+
+
+def test_the_rollout_client_retries_in_adaptive_mode_unless_the_stack_says_otherwise() -> None:
+    """botocore's adaptive retries (client-side rate limiting) by default; aws:retryMode wins when set."""
+    assert rollout.cloudfront_client({}).meta.config.retries["mode"] == "adaptive"
+    standard = rollout.cloudfront_client({"aws": {"retry_mode": "standard"}})
+    assert standard.meta.config.retries["mode"] == "standard"

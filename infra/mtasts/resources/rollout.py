@@ -42,9 +42,18 @@ from ..policy import POLICY_PATH, policy_id
 from .credentials import AwsSettings
 from .sdk import CachedProviderResource
 
-__all__ = ["PolicyRollout", "PolicyRolloutProvider", "RolloutTarget", "run_rollout", "served_policy_id"]
+__all__ = [
+    "PolicyRollout",
+    "PolicyRolloutProvider",
+    "RolloutTarget",
+    "batches_needed",
+    "cloudfront_client",
+    "run_rollout",
+    "served_policy_id",
+]
 
-#: Longest wait for all invalidations together, then for all verifications together.
+#: Longest wait for one domain's invalidation and verification, from the moment its invalidation starts (one
+#: batch of :data:`MAX_PATHS_IN_PROGRESS`; later batches each get as long again, see :func:`run_rollout`).
 DEFAULT_TIMEOUT_SECONDS = 900.0
 #: CloudFront: at most 3,000 file paths in invalidations in progress per distribution ("Quotas on invalidations").
 MAX_PATHS_IN_PROGRESS = 3_000
@@ -52,6 +61,27 @@ MAX_PATHS_IN_PROGRESS = 3_000
 MAX_POLICY_BYTES = 65_536
 #: Parallel HTTPS verifications.
 VERIFY_WORKERS = 32
+#: A polling round ends after this many invalidations in a row are still in progress (see :func:`run_rollout`).
+PROBE = 20
+#: The longest pause between polling rounds (the pause grows from ``poll`` while nothing changes).
+MAX_POLL_SECONDS = 30.0
+#: Error codes that mean "try again later" (botocore's retry handlers treat the same ones as throttling).
+TRANSIENT_ERRORS = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "TooManyInvalidationsInProgress",
+        "ServiceUnavailable",
+        "InternalError",
+        "InternalFailure",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -148,6 +178,41 @@ def _status(client: Any, target: RolloutTarget, invalidation_id: str) -> str:
     return str(got["Invalidation"]["Status"]).lower()  # CloudFront says Completed, moto COMPLETED
 
 
+def error_code(exc: BaseException) -> str:
+    """A botocore ``ClientError``'s code (``Throttling``, ``AccessDenied``, …), else the exception's class name."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code") or type(exc).__name__)
+    return type(exc).__name__
+
+
+def _transient(exc: BaseException) -> bool:
+    """An error that says "later", not "never": throttling, CloudFront's in-progress limit, 5xx, the network."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return error_code(exc) in TRANSIENT_ERRORS or status >= 500
+    return isinstance(exc, (OSError, TimeoutError)) or type(exc).__module__.startswith("botocore")
+
+
+@dataclass
+class _Flight:
+    """An invalidation in progress: its target, id, the target's deadline and the last read error."""
+
+    target: RolloutTarget
+    invalidation_id: str
+    deadline: float
+    error: str | None = None
+
+
+def batches_needed(targets: list[RolloutTarget]) -> int:
+    """How many rounds of :data:`MAX_PATHS_IN_PROGRESS` the busiest distribution needs (10,000 tenants: 4)."""
+    per_distribution: dict[str, int] = {}
+    for t in targets:
+        per_distribution[t.distribution_id] = per_distribution.get(t.distribution_id, 0) + len(t.paths)
+    return max((-(-n // MAX_PATHS_IN_PROGRESS) for n in per_distribution.values()), default=1)
+
+
 def run_rollout(
     client: Any,
     targets: list[RolloutTarget],
@@ -167,9 +232,24 @@ def run_rollout(
     its id from ``previous``, else from ``fallback``: the id a domain moving to another distribution or tenant
     announced before the move (it is verified again at its new target, but a failure there must not withdraw
     a live policy: its TXT keeps the id senders already hold).
+
+    Deadlines: each target has ``timeout`` from the moment its invalidation starts to be invalidated *and*
+    verified (at least one fetch is always made); a target queued behind CloudFront's in-progress limit waits
+    at most ``timeout`` per batch ahead of it (:func:`batches_needed`: 10,000 tenants of one distribution are
+    four batches of 3,000 paths, so the last starts within ``3 × timeout``). Errors that say "later"
+    (throttling, ``TooManyInvalidationsInProgress``, 5xx, the network) leave a creation queued, and *every*
+    read error is retried, until that deadline: one failed ``GetInvalidation`` never fails a domain. The
+    client retries too (botocore's adaptive mode, :func:`cloudfront_client`).
+
+    Polling: each round reads in start order until :data:`PROBE` invalidations in a row are still in
+    progress, plus :data:`PROBE` from a window rotating over the rest (so thousands in flight cost tens of
+    reads per round, not thousands, and a slow one hides none behind it); the pause between rounds grows from
+    ``poll`` by half each round without progress, up to :data:`MAX_POLL_SECONDS`, never past the nearest
+    deadline. Each completed invalidation is verified at once, in parallel (:data:`VERIFY_WORKERS`), while
+    the rest are polled.
     """
-    last_good = {**(fallback or {}), **previous}
     result = RolloutResult()
+    last_good = {**(fallback or {}), **previous}
     changed = [t for t in targets if previous.get(t.domain) != t.policy_id]
     for t in targets:
         if previous.get(t.domain) == t.policy_id:
@@ -180,51 +260,8 @@ def run_rollout(
         if target.domain in last_good:
             result.published[target.domain] = last_good[target.domain]
 
-    # 1. Start every invalidation, within each distribution's in-progress path limit (queue the rest).
-    queue = list(changed)
-    in_flight: dict[str, tuple[RolloutTarget, str]] = {}
-    paths_in_progress: dict[str, int] = {}
-    deadline = clock() + timeout
-    done: list[RolloutTarget] = []
-    while queue or in_flight:
-        waiting = []
-        for target in queue:
-            used = paths_in_progress.get(target.distribution_id, 0)
-            if used + len(target.paths) > MAX_PATHS_IN_PROGRESS:
-                waiting.append(target)
-                continue
-            try:
-                in_flight[target.domain] = (target, _start(client, target))
-                paths_in_progress[target.distribution_id] = used + len(target.paths)
-            except Exception as exc:  # any API error fails this domain only
-                fail(target, f"CloudFront invalidation could not be created ({exc})")
-        queue = waiting
-        # 2. Poll everything in flight.
-        for name, (target, invalidation_id) in list(in_flight.items()):
-            try:
-                status = _status(client, target, invalidation_id)
-            except Exception as exc:
-                fail(target, f"CloudFront invalidation {invalidation_id} could not be read ({exc})")
-                status = "failed"
-            if status != "inprogress":
-                del in_flight[name]
-                paths_in_progress[target.distribution_id] -= len(target.paths)
-                if status == "completed":
-                    done.append(target)
-        if not (queue or in_flight):
-            break
-        if clock() >= deadline:
-            for target, invalidation_id in in_flight.values():
-                fail(target, f"CloudFront invalidation {invalidation_id} did not complete within {timeout:.0f} s")
-            for target in queue:
-                fail(target, f"CloudFront invalidation not started within {timeout:.0f} s (in-progress limit)")
-            break
-        sleep(poll)
-
-    # 3. Verify over HTTPS, in parallel, until the served bytes hash to the new id.
-    def verify(target: RolloutTarget) -> tuple[RolloutTarget, str | None]:
+    def verify(target: RolloutTarget, deadline: float) -> tuple[RolloutTarget, str | None]:
         host = f"mta-sts.{target.domain}"
-        last = "no answer"
         while True:
             try:
                 served = served_policy_id(fetch(host))
@@ -237,20 +274,133 @@ def run_rollout(
                 return target, last
             sleep(min(poll, 2.0))
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=VERIFY_WORKERS) as pool:
-        for target, problem in pool.map(verify, done):
+    start = clock()
+    queue_deadline = start + timeout * max(1, batches_needed(changed) - 1)
+    queue = list(changed)
+    in_flight: dict[str, _Flight] = {}  # in start order
+    paths_in_progress: dict[str, int] = {}
+    pause, cursor = poll, 0
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=VERIFY_WORKERS)
+    verifying: list[concurrent.futures.Future[tuple[RolloutTarget, str | None]]] = []
+
+    def read_one(name: str) -> bool:
+        """Read one invalidation; True once it is no longer in progress (then verified, or failed)."""
+        flight = in_flight[name]
+        try:
+            status = _status(client, flight.target, flight.invalidation_id)
+        except Exception as exc:  # transient until the target's deadline
+            flight.error = f"{error_code(exc)}: {exc}"
+            return False
+        if status == "inprogress":
+            return False
+        del in_flight[name]
+        paths_in_progress[flight.target.distribution_id] -= len(flight.target.paths)
+        if status == "completed":
+            verifying.append(pool.submit(verify, flight.target, flight.deadline))
+        else:
+            fail(flight.target, f"CloudFront invalidation {flight.invalidation_id} ended {status}")
+        return True
+
+    try:
+        while queue or in_flight:
+            # 1. Start what fits under each distribution's in-progress limit; transient refusals stay queued.
+            progress = False
+            waiting: list[RolloutTarget] = []
+            blocked: set[str] = set()  # CloudFront says the limit is reached (invalidations not ours count too)
+            for target in queue:
+                used = paths_in_progress.get(target.distribution_id, 0)
+                if target.distribution_id in blocked or used + len(target.paths) > MAX_PATHS_IN_PROGRESS:
+                    waiting.append(target)
+                    continue
+                try:
+                    invalidation_id = _start(client, target)
+                except Exception as exc:
+                    if not _transient(exc):
+                        fail(target, f"CloudFront invalidation could not be created ({exc})")
+                        continue
+                    if error_code(exc) == "TooManyInvalidationsInProgress":
+                        blocked.add(target.distribution_id)
+                    waiting.append(target)
+                    continue
+                in_flight[target.domain] = _Flight(target, invalidation_id, clock() + timeout)
+                paths_in_progress[target.distribution_id] = used + len(target.paths)
+                progress = True
+            queue = waiting
+            # 2. Read in start order until PROBE in a row are still in progress, then PROBE more from a window
+            #    that rotates over the rest (so one slow invalidation near the front hides none behind it).
+            names = list(in_flight)
+            in_progress_run, read = 0, 0
+            for name in names:
+                if in_progress_run >= PROBE:
+                    break
+                read += 1
+                if read_one(name):
+                    in_progress_run, progress = 0, True
+                else:
+                    in_progress_run += 1
+            rest = names[read:]
+            if rest:
+                window = [rest[(cursor + k) % len(rest)] for k in range(min(PROBE, len(rest)))]
+                cursor += PROBE
+                for name in window:  # every one read: no short-circuit
+                    progress = read_one(name) or progress
+            # 3. Deadlines: each flight its own; the queue one per batch ahead of it.
+            now = clock()
+            for name, flight in list(in_flight.items()):
+                if now >= flight.deadline:
+                    del in_flight[name]
+                    paths_in_progress[flight.target.distribution_id] -= len(flight.target.paths)
+                    last_read = f" (last read failed: {flight.error})" if flight.error else ""
+                    fail(
+                        flight.target,
+                        f"CloudFront invalidation {flight.invalidation_id} did not complete within {timeout:.0f} s"
+                        + last_read,
+                    )
+            if queue and now >= queue_deadline:
+                for target in queue:
+                    fail(target, f"CloudFront invalidation not started within {now - start:.0f} s (in-progress limit)")
+                queue = []
+            if not (queue or in_flight):
+                break
+            pause = poll if progress else min(pause * 1.5, MAX_POLL_SECONDS)
+            # Never past the nearest deadline, so a stuck invalidation fails when its time is up, not later.
+            deadlines = [f.deadline for f in in_flight.values()] + ([queue_deadline] if queue else [])
+            sleep(max(0.0, min(pause, min(deadlines) - now)))
+        # 3. Verification results (started as each invalidation completed).
+        for future in verifying:
+            target, problem = future.result()
             if problem is None:
                 result.published[target.domain] = target.policy_id
             else:
                 fail(target, problem)
+    finally:
+        pool.shutdown(wait=True)
     return result
 
 
-def _client(props: Mapping[str, Any]) -> Any:
-    """The CloudFront client of the dynamic provider, with the stack's ``aws:*`` credentials (CloudFront is global)."""
+#: botocore's retries for the dynamic providers' CloudFront calls unless the stack sets ``aws:retryMode``:
+#: adaptive mode adds client-side rate limiting to the standard retries, so thousands of calls slow down
+#: instead of failing when CloudFront throttles ("Retries", boto3 documentation).
+ADAPTIVE_RETRIES = {"mode": "adaptive", "total_max_attempts": 10}
+
+
+def cloudfront_client(props: Mapping[str, Any]) -> Any:
+    """The dynamic providers' CloudFront client: the stack's ``aws:*`` settings (us-east-1: CloudFront is global).
+
+    Retries are :data:`ADAPTIVE_RETRIES` unless the stack's ``aws:retryMode`` / ``aws:maxRetries`` say otherwise.
+    """
+    from botocore.config import Config
+
     from .credentials import boto3_session
 
-    return boto3_session(AwsSettings.from_props(props.get("aws") or {}), "us-east-1").client("cloudfront")
+    settings = AwsSettings.from_props(props.get("aws") or {})
+    session = boto3_session(settings, "us-east-1")
+    if settings.retry_mode or settings.max_retries is not None:
+        return session.client("cloudfront")
+    return session.client("cloudfront", config=Config(retries=dict(ADAPTIVE_RETRIES)))
+
+
+_client = cloudfront_client
 
 
 def _targets(props: Mapping[str, Any]) -> list[RolloutTarget]:

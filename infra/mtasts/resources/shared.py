@@ -52,6 +52,7 @@ from .domain import (
     rollout_entry,
     value_only,
 )
+from .rollout import cloudfront_client
 from .sdk import CachedProviderResource
 from .store import PolicyStore, path_filter
 
@@ -462,10 +463,7 @@ class TenantReleaseProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Disable and delete the tenant (see :func:`release_tenant`)."""
-        from .credentials import boto3_session
-
-        settings = AwsSettings.from_props(props.get("aws") or {})
-        client = boto3_session(settings, "us-east-1").client("cloudfront")
+        client = cloudfront_client(props)
         outcome = release_tenant(client, str(props["tenantId"]))
         return CreateResult(id_=f"release-{props['tenantId']}", outs={**props, "outcome": outcome})
 
