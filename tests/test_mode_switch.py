@@ -356,6 +356,6 @@ def test_a_move_to_shared_verifies_only_after_the_updated_host_records(monkeypat
     dedicated = build(settings("dedicated"))
     run = build(settings("shared", switch=True), previous_domains=dedicated.outputs["domains"])
     (component,) = components
-    assert [r._name for r in component.alias_records] == [f"{DOMAIN}-a", f"{DOMAIN}-aaaa"]
+    assert [r.pulumi_resource_name for r in component.alias_records] == [f"{DOMAIN}-a", f"{DOMAIN}-aaaa"]
     assert {id(r.fqdn) for r in component.alias_records} <= set(waited)
     assert run.regs[f"{DOMAIN}-a"].depends_on == [f"{DOMAIN}-tenant"]
