@@ -50,7 +50,7 @@ def test_rollout_and_rule_set_check_call_aws_with_the_settings(monkeypatch: pyte
     seen: list[tuple[AwsSettings, str]] = []
 
     class Session:
-        def client(self, service: str) -> str:
+        def client(self, service: str, **_: Any) -> str:
             return service
 
     def fake_session(settings: AwsSettings, region: str) -> Session:
