@@ -467,6 +467,49 @@ def test_a_role_that_cannot_be_assumed_is_one_clear_error(aws_env: None, monkeyp
     ]
 
 
+def test_a_session_policy_that_is_not_json_is_one_clear_error(aws_env: None) -> None:
+    """A role entry whose policy is not JSON is refused before any STS call, naming the entry and the role."""
+    role = AssumeRole(f"arn:aws:iam::{ACCOUNT}:role/r", policy="{not json")
+    with pytest.raises(CredentialsError) as caught:
+        boto3_session(AwsSettings(assume_roles=(role,)), "us-east-1")
+    (line,) = caught.value.lines()
+    assert line.startswith(f"aws:assumeRoles[0]: cannot assume arn:aws:iam::{ACCOUNT}:role/r: ")
+
+
+def test_a_missing_web_identity_token_file_is_one_clear_error(aws_env: None, tmp_path: Path) -> None:
+    """A web identity token file that cannot be read names aws:assumeRoleWithWebIdentity and the role."""
+    web = WebIdentityRole(f"arn:aws:iam::{ACCOUNT}:role/oidc", web_identity_token_file=str(tmp_path / "none"))
+    with pytest.raises(CredentialsError) as caught:
+        boto3_session(AwsSettings(assume_role_with_web_identity=web), "us-east-1")
+    (line,) = caught.value.lines()
+    assert line.startswith(f"aws:assumeRoleWithWebIdentity: cannot assume arn:aws:iam::{ACCOUNT}:role/oidc: ")
+    assert "No such file" in line
+
+
+def test_credentials_within_the_window_are_not_fetched_again(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials with an hour left are used as they are: one sts:AssumeRole per session, however many clients."""
+    issued: list[str] = []
+
+    class HourLong:
+        def assume_role(self, **_: Any) -> Any:
+            issued.append(f"ASIA{len(issued)}")
+            later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+            return {
+                "Credentials": {
+                    "AccessKeyId": issued[-1],
+                    "SecretAccessKey": "s",
+                    "SessionToken": "t",
+                    "Expiration": later,
+                }
+            }
+
+    monkeypatch.setattr(credentials, "_sts", lambda session, region: HourLong())
+    session = boto3_session(AwsSettings(assume_roles=(AssumeRole(f"arn:aws:iam::{ACCOUNT}:role/r"),)), "us-east-1")
+    for _ in range(3):
+        assert session.get_credentials().get_frozen_credentials().access_key == "ASIA0"
+    assert issued == ["ASIA0"]
+
+
 def test_assumed_credentials_refresh_before_they_expire(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """A wait longer than the role session (an invalidation) gets fresh credentials, not ExpiredToken."""
     issued: list[str] = []

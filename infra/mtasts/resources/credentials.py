@@ -12,11 +12,11 @@ module reads the settings once and hands the same ones to both:
   dataclass of plain data;
 - :func:`provider` declares an explicit ``aws.Provider`` in a given region with exactly those settings;
 - :func:`boto3_session` builds, inside a dynamic provider, a ``boto3.Session`` with the same profile, shared
-  files, static keys, web-identity role and ``assumeRoles`` chain (through STS, credentials refreshed before
-  they expire, so a long wait does not outlive them), the same endpoints, retries, proxies, CA bundle and
-  FIPS/dual-stack choices, and refuses with :class:`CredentialsError` when the account is not in
-  ``allowedAccountIds`` or is in ``forbiddenAccountIds`` — as the provider does (Terraform AWS provider,
-  "allowed_account_ids"/"forbidden_account_ids").
+  files, static keys, web-identity role and ``assumeRoles`` chain (botocore's own assume-role fetchers, the ones
+  its profiles use, with refreshable credentials, so a long wait does not outlive them), the same endpoints,
+  retries, proxies, CA bundle and FIPS/dual-stack choices, and refuses with :class:`CredentialsError` when the
+  account is not in ``allowedAccountIds`` or is in ``forbiddenAccountIds`` — as the provider does (Terraform AWS
+  provider, "allowed_account_ids"/"forbidden_account_ids").
 
 Where it is used (tests/test_credentials_wiring.py):
 
@@ -643,45 +643,66 @@ def _assume(
     region: str,
     where: str,
 ) -> Any:
-    """A session whose credentials are ``role``'s, assumed with ``previous``'s, and refreshed before they expire."""
-    from botocore.credentials import RefreshableCredentials
+    """A session whose credentials are ``role``'s, assumed with ``previous``'s, and refreshed before they expire.
 
-    def fetch() -> dict[str, str]:
+    botocore's own fetchers do the work (``botocore.credentials.AssumeRoleCredentialFetcher`` and
+    ``AssumeRoleWithWebIdentityCredentialFetcher``, what a profile with ``role_arn`` or
+    ``web_identity_token_file`` uses): the STS call, the reading of its answer, and a new call once less than 15
+    minutes are left (botocore's window), kept in ``RefreshableCredentials`` that refresh themselves. A profile in a
+    generated config file cannot say all a role entry can (session tags, transitive tag keys, source identity,
+    session policies, an inline token), so the kit gives the fetchers the request itself (``extra_args``). The
+    first credentials are fetched here, so a role that cannot be assumed is one :class:`CredentialsError` now,
+    naming the entry, and not an error in the middle of a deployment.
+    """
+    from botocore.credentials import (
+        AssumeRoleCredentialFetcher,
+        AssumeRoleWithWebIdentityCredentialFetcher,
+        RefreshableCredentials,
+    )
+
+    def client_creator(service: str, **_: Any) -> Any:
+        # STS with ``previous``'s credentials (refreshed as they are), in stsRegion, through the sts endpoint.
+        return _sts(previous, sts_region)
+
+    def refused(exc: Exception) -> CredentialsError:
+        return CredentialsError(Problem(where, f"cannot assume {role.role_arn}: {exc}"))
+
+    extra = {"RoleSessionName": role.session_name or "mtasts", **_session_limits(role, where)}
+    fetcher: Any
+    if isinstance(role, WebIdentityRole):
+        token_file, token = role.web_identity_token_file, role.web_identity_token
         try:
-            if isinstance(role, WebIdentityRole):
-                token = role.web_identity_token
-                if role.web_identity_token_file:
-                    token = Path(role.web_identity_token_file).read_text().strip()
-                request: dict[str, Any] = {
-                    "RoleArn": role.role_arn,
-                    "RoleSessionName": role.session_name or "mtasts",
-                    "WebIdentityToken": token,
-                }
-                request |= _session_limits(role, where)
-                answer = _sts(previous, sts_region).assume_role_with_web_identity(**request)
-            else:
-                request = {"RoleArn": role.role_arn, "RoleSessionName": role.session_name or "mtasts"}
-                request |= _session_limits(role, where)
-                if role.external_id:
-                    request["ExternalId"] = role.external_id
-                if role.tags:
-                    request["Tags"] = [{"Key": k, "Value": v} for k, v in role.tags]
-                if role.transitive_tag_keys:
-                    request["TransitiveTagKeys"] = list(role.transitive_tag_keys)
-                if role.source_identity:
-                    request["SourceIdentity"] = role.source_identity
-                answer = _sts(previous, sts_region).assume_role(**request)
+            fetcher = AssumeRoleWithWebIdentityCredentialFetcher(
+                client_creator,
+                (lambda: Path(token_file).read_text().strip()) if token_file else (lambda: token),
+                role.role_arn,
+                extra_args=extra,
+            )
+        except Exception as exc:
+            raise refused(exc) from exc
+    else:
+        if role.external_id:
+            extra["ExternalId"] = role.external_id
+        if role.tags:
+            extra["Tags"] = [{"Key": k, "Value": v} for k, v in role.tags]
+        if role.transitive_tag_keys:
+            extra["TransitiveTagKeys"] = list(role.transitive_tag_keys)
+        if role.source_identity:
+            extra["SourceIdentity"] = role.source_identity
+        try:  # the fetcher reads a session policy as JSON at once (its cache key): a bad one is refused here
+            fetcher = AssumeRoleCredentialFetcher(
+                client_creator, previous.get_credentials(), role.role_arn, extra_args=extra
+            )
+        except Exception as exc:
+            raise refused(exc) from exc
+
+    def fetch() -> dict[str, Any]:
+        try:
+            return fetcher.fetch_credentials()  # type: ignore[no-any-return]
         except CredentialsError:
             raise
         except Exception as exc:
-            raise CredentialsError(Problem(where, f"cannot assume {role.role_arn}: {exc}")) from exc
-        credentials = answer["Credentials"]
-        return {
-            "access_key": credentials["AccessKeyId"],
-            "secret_key": credentials["SecretAccessKey"],
-            "token": credentials["SessionToken"],
-            "expiry_time": credentials["Expiration"].isoformat(),
-        }
+            raise refused(exc) from exc
 
     import botocore.session
 
