@@ -8,6 +8,8 @@ the layers; docs/architecture.md shows it, and a test here checks that it agrees
 from __future__ import annotations
 
 import ast
+import importlib
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -49,6 +51,7 @@ LAYERS: Layers = (
             "mtasts.fleet.cli",
             "mtasts.lifecycle.cli",
             "mtasts.tlsrpt.cli",
+            "mtasts.alerts.cli",
         ),
     ),
 )
@@ -205,3 +208,57 @@ def test_a_module_belongs_to_its_longest_entry(module: str, layer: str | None) -
     """The most specific entry wins, and the root package entry holds the package's __init__ only."""
     index = layer_of(module)
     assert (None if index is None else LAYERS[index][0]) == layer
+
+
+def _documented_layers(text: str) -> list[tuple[str, set[str]]]:
+    rows = [line.split("|")[1:-1] for line in text.splitlines() if re.match(r"\| \d+\. ", line)]
+    return [
+        (name.strip().split(". ", 1)[1], set(re.findall(r"`(mtasts[\w.]*)`", entries))) for name, entries, _ in rows
+    ]
+
+
+def test_the_architecture_page_shows_the_layers() -> None:
+    """docs/architecture.md lists the layers of LAYERS in order, each with exactly its entries that exist."""
+    known = modules(PACKAGE)
+    expected = [(name, {e for e in entries if e in known}) for name, entries in LAYERS]
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert _documented_layers(text) == expected, "update the layer table in docs/architecture.md"
+
+
+def _resolves(dotted: str) -> bool:
+    """Whether ``dotted`` names a module of the kit or something in one (``mtasts.plan.stack_needs``)."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            if not hasattr(found, name):
+                return False
+            found = getattr(found, name)
+        return True
+    return False
+
+
+def test_the_architecture_page_names_only_what_exists() -> None:
+    """Every module, function or class the page names in code spans exists under that name."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    packages = "|".join(sorted({name.split(".")[1] for name in modules(PACKAGE) if "." in name}))
+    named = set(re.findall(rf"`((?:mtasts\.)?(?:{packages})(?:\.\w+)*)`", text))
+    missing = [n for n in sorted(named) if not _resolves(n if n.startswith("mtasts") else f"mtasts.{n}")]
+    assert named
+    assert missing == []
+
+
+def test_the_readme_module_map_covers_every_top_level_module() -> None:
+    """The README's module map names each module and package of infra/mtasts, and each file it names exists."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## How it works", 1)[1].split("\n## ", 1)[0]
+    table = next(block for block in section.split("\n\n") if block.startswith("|"))
+    named = set(re.findall(r"`([\w/]+(?:\.py|/))`", table))
+    skip = ("__init__.py", "__pycache__")
+    top = {p.name + ("/" if p.is_dir() else "") for p in PACKAGE.iterdir() if p.name not in skip}
+    assert top - named == set(), "add these to the README's module map"
+    files = {p.name for p in PACKAGE.rglob("*.py")}
+    assert {n for n in named if n.endswith(".py")} - files == set()
