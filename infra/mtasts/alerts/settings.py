@@ -28,6 +28,8 @@ class AlertSettings:
     """A certificate (MX via STARTTLS, or the policy host's) with at most this many days left is a warning."""
     certificate_action_days: int = 7
     """At most this many days left: ``action-needed`` in ``mtasts status``, a failed check in ``mtasts check``."""
+    per_domain_metrics: bool = False
+    """The rua function also writes metrics per policy domain (``PolicyDomain``; cost in docs/reports.md)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (defaults applied)."""
@@ -51,7 +53,7 @@ def _parse(value: object, path: str, problems: list[Problem]) -> AlertSettings |
         problems.append(Problem(path, f"expected a mapping, got {type(value).__name__}"))
         return None
     start = len(problems)
-    out: dict[str, int] = {}
+    out: dict[str, Any] = {}
     for key in value:
         if key not in _KEYS:
             problems.append(Problem(f"{path}.{key}", f"unknown key (allowed: {', '.join(_KEYS)})"))
@@ -65,6 +67,11 @@ def _parse(value: object, path: str, problems: list[Problem]) -> AlertSettings |
             )
         else:
             out[key] = number
+    if "per_domain_metrics" in value:
+        flag = value["per_domain_metrics"]
+        if not isinstance(flag, bool):
+            problems.append(Problem(f"{path}.per_domain_metrics", f"expected true or false, got {brief(flag)}"))
+        out["per_domain_metrics"] = flag
     if len(problems) > start:
         return None
     settings = AlertSettings(**out)

@@ -15,10 +15,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from ..alerts.settings import alerts_from_settings
 from ..config import NAMESPACE, STACK_KEYS, TemplateStore, parse_stack_settings
 from ..errors import MtastsError
 from ..lifecycle.retirement import OUTPUT_NAME, from_output, removal_problems
 from ..plan import StackPlan, plan_stack
+from ..tlsrpt.metrics import namespace_for
 from .credentials import AwsSettings, aws_settings
 from .credentials import boto3_session as settings_session
 from .credentials import provider as explicit_provider
@@ -356,6 +358,8 @@ def deploy(
                 max_body_bytes=int(reports["max_body_kib"]) * 1024,
                 replace_active_rule_set=bool(reports["replace_active_rule_set"]),
                 aws_settings=settings,
+                metrics_namespace=namespace_for(pulumi.get_project(), pulumi.get_stack()),
+                per_domain_metrics=alerts_from_settings(plan.config.settings).per_domain_metrics,
             ),
         )
 

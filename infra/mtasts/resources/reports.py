@@ -49,6 +49,7 @@ HANDLER_FILES = (
     "__init__.py",
     "tlsrpt/__init__.py",
     "tlsrpt/report.py",
+    "tlsrpt/metrics.py",
     "tlsrpt/rows.py",
     "tlsrpt/receiver.py",
     "tlsrpt/ingest.py",
@@ -195,6 +196,10 @@ class TlsRptReceiverArgs:
     """Whether the mail path may replace an active SES receipt rule set that is not the kit's."""
     aws_settings: AwsSettings | None = None
     """The stack's ``aws:*`` settings, for the rule set check's own AWS calls (mtasts.resources.credentials)."""
+    metrics_namespace: str = ""
+    """CloudWatch namespace of the ingestion metrics (:mod:`mtasts.tlsrpt.metrics`); empty writes none."""
+    per_domain_metrics: bool = False
+    """Also write the per-domain metrics (``PolicyDomain`` dimension; cost in docs/reports.md)."""
 
 
 class TlsRptReceiver(pulumi.ComponentResource):
@@ -270,7 +275,12 @@ class TlsRptReceiver(pulumi.ComponentResource):
             memory_size=256,
             reserved_concurrent_executions=(args.reserved_concurrency if args.reserved_concurrency is not None else -1),
             environment={
-                "variables": {"REPORTS_BUCKET": self.bucket.bucket, "MAX_BODY_BYTES": str(args.max_body_bytes)}
+                "variables": {
+                    "REPORTS_BUCKET": self.bucket.bucket,
+                    "MAX_BODY_BYTES": str(args.max_body_bytes),
+                    "METRICS_NAMESPACE": args.metrics_namespace,
+                    "METRICS_PER_DOMAIN": "1" if args.per_domain_metrics else "0",
+                }
             },
             opts=child,
         )

@@ -39,6 +39,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from .metrics import accepted_lines, emit, reason_for, rejected_line
 from .report import DEFAULT_MAX_BYTES, GZIP_MAGIC, Report, ReportError, decode_payload, parse_report
 from .rows import store_rows
 
@@ -126,8 +127,18 @@ def _parse(body: bytes) -> tuple[Report, str]:
     return parse_report(text, DEFAULT_MAX_BYTES), hashlib.sha256(text).hexdigest()
 
 
-def store_report(client: Any, bucket: str, body: bytes, content_type: str, domains: Collection[str]) -> tuple[int, str]:
-    """Validate ``body``, check its policy domains against ``domains`` and store it once; (HTTP status, message)."""
+def store_report(
+    client: Any,
+    bucket: str,
+    body: bytes,
+    content_type: str,
+    domains: Collection[str],
+    accepted: list[Report] | None = None,
+) -> tuple[int, str]:
+    """Validate ``body``, check its policy domains against ``domains`` and store it once; (HTTP status, message).
+
+    A newly stored report is appended to ``accepted`` (for its metrics; a redelivery is not).
+    """
     suffix = CONTENT_TYPES.get(content_type)
     if suffix is None:
         return 415, f"content type {content_type or 'missing'} is not application/tlsrpt+gzip or +json (RFC 8460 §5.4)"
@@ -173,6 +184,8 @@ def store_report(client: Any, bucket: str, body: bytes, content_type: str, domai
         return 503, "the report could not be stored now; try again later"
     if stored:
         return 200, f"report {quoted} was already stored"
+    if accepted is not None:
+        accepted.append(report)
     return 201, f"report {quoted} stored for {domain}"
 
 
@@ -182,7 +195,27 @@ _DOMAINS: frozenset[str] | None = None
 def handler(
     event: dict[str, Any], _context: Any = None, client: Any = None, domains: Collection[str] | None = None
 ) -> dict[str, Any]:
-    """API Gateway (payload format 2.0) entry point; never raises: an unexpected fault is a one-line 500."""
+    """API Gateway (payload format 2.0) entry point; never raises: an unexpected fault is a one-line 500.
+
+    Each answer is counted in the function's log as CloudWatch metrics (:mod:`.metrics`): the sessions of a newly
+    stored report, or the reason a request was refused.
+    """
+    accepted: list[Report] = []
+    response = _handle(event, client, domains, accepted)
+    reason = reason_for(int(response["statusCode"]))
+
+    def lines(namespace: str, per_domain: bool, timestamp_ms: int) -> list[str]:
+        if reason is not None:
+            return [rejected_line(reason, namespace, timestamp_ms)]
+        return [line for r in accepted for line in accepted_lines(r, namespace, per_domain, timestamp_ms)]
+
+    emit(lines)
+    return response
+
+
+def _handle(
+    event: dict[str, Any], client: Any, domains: Collection[str] | None, accepted: list[Report]
+) -> dict[str, Any]:
     global _DOMAINS
     try:
         if event.get("requestContext", {}).get("http", {}).get("method", "POST") != "POST":
@@ -202,7 +235,7 @@ def handler(
             import boto3
 
             client = boto3.client("s3")
-        status, message = store_report(client, os.environ["REPORTS_BUCKET"], body, content_type, domains)
+        status, message = store_report(client, os.environ["REPORTS_BUCKET"], body, content_type, domains, accepted)
         return _response(status, message)
     except Exception:
         traceback.print_exc()  # to the function's log; the sender sees one line
