@@ -42,7 +42,8 @@ def post(client: Any, body: bytes, content_type: str = "application/tlsrpt+gzip"
 
 
 def emitted(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return [d for d in documents if "_aws" in d]  # the mail handler also prints its summary
 
 
 def without_timestamp(line: dict[str, Any]) -> dict[str, Any]:
@@ -177,3 +178,56 @@ def test_namespace_is_per_stack() -> None:
     """Two stacks of one project write to two namespaces."""
     assert namespace_for("kit", "prod") != namespace_for("kit", "staging")
     assert namespace_for("kit", "prod") == NAMESPACE
+
+
+def mail_event(key: str, size: int = 100) -> dict[str, Any]:
+    return {"Records": [{"s3": {"bucket": {"name": "reports"}, "object": {"key": key, "size": size}}}]}
+
+
+def test_mail_path_counts_new_reports_once(
+    s3: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mailed report writes the same lines with Source mail; the same event again counts nothing."""
+    from reports import as_mail
+
+    from mtasts.tlsrpt import ingest
+
+    monkeypatch.setenv("METRICS_PER_DOMAIN", "1")
+    monkeypatch.setattr(ingest, "_DOMAINS", frozenset({"example.com"}))
+    s3.put_object(Bucket="reports", Key="mail/one", Body=as_mail(report(domain="example.com"), "example.com"))
+    ingest.mail_handler(mail_event("mail/one"), None, s3)
+    lines = emitted(capsys)
+    assert [(line.get("Source"), line.get("ResultType"), line.get("PolicyDomain")) for line in lines] == [
+        ("mail", None, None),
+        (None, "certificate-expired", None),
+        (None, "starttls-not-supported", None),
+        (None, None, "example.com"),
+    ]
+    assert lines[0]["SuccessfulSessions"] == 5326
+    ingest.mail_handler(mail_event("mail/one"), None, s3)
+    assert emitted(capsys) == []
+
+
+def test_mail_path_never_makes_a_foreign_domain_a_dimension(
+    s3: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anyone can mail a report naming any domain: it counts in the fleet metrics, never as a PolicyDomain value."""
+    from reports import as_mail
+
+    from mtasts.tlsrpt import ingest
+
+    monkeypatch.setenv("METRICS_PER_DOMAIN", "1")
+    monkeypatch.setattr(ingest, "_DOMAINS", frozenset({"example.com"}))
+    s3.put_object(Bucket="reports", Key="mail/x", Body=as_mail(report(domain="stranger.example"), "stranger.example"))
+    ingest.mail_handler(mail_event("mail/x"), None, s3)
+    assert all("PolicyDomain" not in line for line in emitted(capsys))
+
+
+def test_mail_path_counts_rejections(s3: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """A mail without a valid report counts invalid-report; an oversized one too-large."""
+    from mtasts.tlsrpt import ingest
+
+    s3.put_object(Bucket="reports", Key="mail/bad", Body=b"Subject: hi\r\n\r\nno report")
+    ingest.mail_handler(mail_event("mail/bad"), None, s3)
+    ingest.mail_handler(mail_event("mail/bad", size=10**9), None, s3)
+    assert [line["Reason"] for line in emitted(capsys)] == ["invalid-report", "too-large"]

@@ -239,3 +239,19 @@ def test_mailed_reports_get_rows_from_an_s3_notification() -> None:
     (target,) = inputs["tlsrpt-receiver-mail-notification"]["lambdaFunctions"]
     assert (target["events"], target["filterPrefix"]) == (["s3:ObjectCreated:*"], "mail/")
     assert "tlsrpt-receiver-mail-rows" not in build(SETTINGS).mocks.inputs
+
+
+def test_both_functions_write_metrics_in_the_stacks_namespace() -> None:
+    """The rua and mail-rows functions get the stack's metrics namespace; per-domain metrics only when asked."""
+    settings = {
+        "reports": {"endpoint": "tlsrpt.example.net", "mailbox": "tls-reports@reports.example.net"},
+        "domains": {"example.com": {"mx": ["mx.example.com"]}},
+    }
+    inputs = build(settings).mocks.inputs
+    for name in ("tlsrpt-receiver-function", "tlsrpt-receiver-mail-rows"):
+        variables = inputs[name]["environment"]["variables"]
+        assert variables["METRICS_NAMESPACE"] == f"mtasts/{pulumi.get_project()}-{pulumi.get_stack()}"
+        assert variables["METRICS_PER_DOMAIN"] == "0"
+    on = build({**settings, "alerts": {"per_domain_metrics": True}}).mocks.inputs
+    assert on["tlsrpt-receiver-function"]["environment"]["variables"]["METRICS_PER_DOMAIN"] == "1"
+    assert on["tlsrpt-receiver-mail-rows"]["environment"]["variables"]["METRICS_PER_DOMAIN"] == "1"

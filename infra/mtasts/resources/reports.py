@@ -263,6 +263,8 @@ class TlsRptReceiver(pulumi.ComponentResource):
         )
         assets: dict[str, Any] = {f"mtasts/{f}": pulumi.FileAsset(str(PACKAGE_DIR / f)) for f in HANDLER_FILES}
         assets[DOMAINS_ASSET] = pulumi.StringAsset(json.dumps(sorted(set(args.domains))))
+        self.metrics_namespace = args.metrics_namespace
+        self.per_domain_metrics = "1" if args.per_domain_metrics else "0"
         self.role = role
         self.code = pulumi.AssetArchive(assets)
         self.function = aws.lambda_.Function(
@@ -278,8 +280,8 @@ class TlsRptReceiver(pulumi.ComponentResource):
                 "variables": {
                     "REPORTS_BUCKET": self.bucket.bucket,
                     "MAX_BODY_BYTES": str(args.max_body_bytes),
-                    "METRICS_NAMESPACE": args.metrics_namespace,
-                    "METRICS_PER_DOMAIN": "1" if args.per_domain_metrics else "0",
+                    "METRICS_NAMESPACE": self.metrics_namespace,
+                    "METRICS_PER_DOMAIN": self.per_domain_metrics,
                 }
             },
             opts=child,
@@ -488,7 +490,13 @@ class TlsRptReceiver(pulumi.ComponentResource):
             code=self.code,
             timeout=FUNCTION_TIMEOUT,
             memory_size=256,
-            environment={"variables": {"REPORTS_BUCKET": self.bucket.bucket}},
+            environment={
+                "variables": {
+                    "REPORTS_BUCKET": self.bucket.bucket,
+                    "METRICS_NAMESPACE": self.metrics_namespace,
+                    "METRICS_PER_DOMAIN": self.per_domain_metrics,
+                }
+            },
             opts=child,
         )
         permission = aws.lambda_.Permission(

@@ -6,6 +6,10 @@ invokes this handler, which reads the mail and writes the rows of every valid re
 a redelivered event writes the same objects again). A report that is not valid is logged with its reason and
 skipped, as ``mtasts reports summarize`` rejects it; the raw mail stays either way. An S3 error raises, so Lambda
 retries the event (asynchronous invocation: two more tries). Standard library only, like the rua handler.
+
+Each report written for the first time is counted as the rua handler counts it (:mod:`.metrics`, ``Source``
+``mail``; per-domain lines only for the stack's own domains), and each rejected one as ``RejectedReports``; a
+report whose rows already exist (the same report mailed twice, or a retried event) counts nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import sys
 import urllib.parse
 from typing import Any
 
+from .metrics import accepted_lines, emit, rejected_line
+from .receiver import DOMAINS_FILE, load_domains
 from .report import DEFAULT_MAX_BYTES
 from .rows import object_rows
 
@@ -25,6 +31,32 @@ __all__ = ["MAIL_PREFIX", "mail_handler"]
 MAIL_PREFIX = "mail/"
 #: Largest mail read (SES accepts mails up to 40 MB; a report mail is far smaller).
 MAX_MAIL_BYTES = int(os.environ.get("MAX_MAIL_BYTES", str(DEFAULT_MAX_BYTES)))
+
+
+def _exists(client: Any, bucket: str, key: str) -> bool:
+    """Whether ``key`` is already stored (an S3 error other than not-found raises: Lambda retries the event)."""
+    try:
+        client.head_object(Bucket=bucket, Key=key)
+    except client.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
+
+
+_DOMAINS: frozenset[str] | None = None
+
+
+def _count_accepted(report: Any) -> None:
+    global _DOMAINS
+    if _DOMAINS is None:
+        _DOMAINS = load_domains(DOMAINS_FILE)
+    domains = _DOMAINS
+    emit(lambda ns, per_domain, ms: accepted_lines(report, ns, per_domain, ms, "mail", domains))
+
+
+def _count_rejected(reason: str) -> None:
+    emit(lambda ns, _per_domain, ms: [rejected_line(reason, ns, ms)])
 
 
 def mail_handler(event: dict[str, Any], _context: Any = None, client: Any = None) -> dict[str, Any]:
@@ -45,16 +77,23 @@ def mail_handler(event: dict[str, Any], _context: Any = None, client: Any = None
         size = int((s3.get("object") or {}).get("size") or 0)
         if size > MAX_MAIL_BYTES:
             rejected.append(f"{key}: mail size {size} exceeds {MAX_MAIL_BYTES} bytes")
+            _count_rejected("too-large")
             continue
         data = client.get_object(Bucket=bucket, Key=key)["Body"].read(MAX_MAIL_BYTES + 1)
         if len(data) > MAX_MAIL_BYTES:
             rejected.append(f"{key}: mail size exceeds {MAX_MAIL_BYTES} bytes")
+            _count_rejected("too-large")
             continue
         found, problems = object_rows(key, data, MAX_MAIL_BYTES)
         rejected += [f"{key}: {p}" for p in problems]
+        for _ in problems:
+            _count_rejected("invalid-report")
         for item in found:
+            new = not _exists(client, bucket, item.key)
             client.put_object(Bucket=bucket, Key=item.key, Body=item.body, ContentType="application/gzip")
             written.append(item.key)
+            if new:
+                _count_accepted(item.report)
     for line in rejected:
         print(f"rejected: {line}", file=sys.stderr)
     result = {"written": written, "rejected": rejected}

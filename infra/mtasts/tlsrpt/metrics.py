@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from .report import RESULT_TYPES, Report
@@ -93,12 +93,18 @@ def _line(
 
 
 def accepted_lines(
-    report: Report, namespace: str, per_domain: bool, timestamp_ms: int, source: str = "https"
+    report: Report,
+    namespace: str,
+    per_domain: bool,
+    timestamp_ms: int,
+    source: str = "https",
+    domains: Collection[str] | None = None,
 ) -> list[str]:
     """The EMF lines of one newly stored report: fleet totals, failures by result type, and (optionally) per domain.
 
     ``source`` (``https`` or ``mail``) is a property of the fleet line, searchable in the log but not a
-    dimension, so it costs no metric.
+    dimension, so it costs no metric. Per-domain lines are written only for names in ``domains`` when it is
+    given (the mail path stores any report, so only the stack's own domains may become dimension values).
     """
     successful = sum(p.successful for p in report.policies)
     failed = sum(p.failed for p in report.policies)
@@ -117,6 +123,8 @@ def accepted_lines(
         by_domain: dict[str, tuple[int, int]] = {}
         for policy in report.policies:
             name = policy.policy_domain.strip().rstrip(".").lower()
+            if domains is not None and name not in domains:
+                continue
             ok, bad = by_domain.get(name, (0, 0))
             by_domain[name] = (ok + policy.successful, bad + policy.failed)
         lines += [
