@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 import pulumi_aws as aws
@@ -18,13 +18,13 @@ from .store import PolicyStore
 __all__ = [
     "CACHING_OPTIMIZED_POLICY_ID",
     "DistributionSettings",
+    "HostedDomain",
     "MtaStsDomain",
     "MtaStsDomainArgs",
     "acm_certificate",
     "alias_records",
     "policy_distribution",
     "policy_object",
-    "publish_txt",
     "route53_txt_value",
     "value_only",
 ]
@@ -65,7 +65,104 @@ class MtaStsDomainArgs:
     the distribution must wait for (mtasts.resources.shared.tenant_handover)."""
 
 
-class MtaStsDomain(pulumi.ComponentResource):
+class HostedDomain(pulumi.ComponentResource):
+    """One domain's MTA-STS, whichever way CloudFront hosts it: the plan, the TXT records, the outputs.
+
+    :class:`MtaStsDomain` (``dedicated``, a distribution of its own) and
+    :class:`~mtasts.resources.shared.SharedDomain` (``shared``, a tenant) declare what serves the policy in their
+    constructors and say what a sender needs before the id changes (:attr:`serving`); :meth:`_publish_txt`
+    declares the TXT records in the second phase, with the id the rollout step verified (RFC 8461 §8.1).
+    """
+
+    hosting: ClassVar[str]
+    """``dedicated`` or ``shared``."""
+
+    def __init__(
+        self, name: str, plan: DomainPlan, zone_id: pulumi.Input[str], opts: pulumi.ResourceOptions | None
+    ) -> None:
+        super().__init__("mtasts:index:MtaStsDomain", name, None, opts)
+        self.plan = plan
+        self._zone_id = zone_id
+        self._published = False
+        self.policy_url = plan.policy_url
+        self.policy_id = plan.policy_id
+        self.txt_records: list[aws.route53.Record] = []
+        #: A ``dns: external`` domain whose owner has not published the CNAMEs yet: nothing is served.
+        self.pending = False
+        #: The domain's own ACM certificate, validated; ``None`` where CloudFront manages the certificate.
+        self.certificate_validation: pulumi.Resource | None = None
+
+    @property
+    def serving(self) -> list[pulumi.Resource]:
+        """What a sender needs before the id changes."""
+        raise NotImplementedError
+
+    @property
+    def distribution_domain_name(self) -> pulumi.Output[str] | None:
+        """The CloudFront name of the domain's own distribution; ``None`` when it has none."""
+        return None
+
+    def rollout_target(self, shared_distribution_id: pulumi.Input[str] | None) -> pulumi.Output[dict[str, Any]] | None:
+        """The domain's entry in the stack's rollout step; ``None`` while nothing is served."""
+        raise NotImplementedError
+
+    def publish(
+        self,
+        published: pulumi.Input[str | None],
+        readable: Sequence[pulumi.Resource] = (),
+        rollout: pulumi.Resource | None = None,
+    ) -> None:
+        """Second phase: the TXT records and the component's outputs; call exactly once."""
+        raise NotImplementedError
+
+    def _publish_txt(
+        self,
+        published: pulumi.Input[str | None],
+        readable: Sequence[pulumi.Resource],
+        rollout: pulumi.Resource | None,
+    ) -> None:
+        """Declare the TXT records; ``published`` is the id the rollout step verified for the domain."""
+        if self._published:
+            raise RuntimeError(f"{self.pulumi_resource_name}: publish() called twice")
+        self._published = True
+        verified = pulumi.Output.from_input(published)
+        depends = [*self.serving, *readable, *([rollout] if rollout is not None else [])]
+        opts = pulumi.ResourceOptions(parent=self, depends_on=depends)
+        self.txt_records = [
+            self._txt(r, verified if r.name.startswith("_mta-sts.") else None, opts) for r in self.plan.records
+        ]
+
+    def _txt(
+        self, record: DnsRecord, verified: pulumi.Output[str | None] | None, opts: pulumi.ResourceOptions
+    ) -> aws.route53.Record:
+        """One TXT record; ``_mta-sts`` carries ``verified`` (the planned id once live, else the previous one)."""
+        plan = self.plan
+        label = "_mta-sts" if record.name.startswith("_mta-sts.") else "_smtp._tls"
+        _, record_name = plan.location(record.name)
+        value: pulumi.Input[str] = route53_txt_value(record.value)
+        if verified is not None:
+            # The id the rollout step verified live: the planned one, or the previous one if the new policy failed
+            # (the TXT keeps announcing what is served, RFC 8461 §8.1). A new domain that failed has no previous id:
+            # its record announces no policy at all until a later deployment verifies it.
+            planned, held_back = record.value, sts_held_back_value(plan.policy_id)
+            value = verified.apply(
+                lambda vid: route53_txt_value(
+                    planned if vid == plan.policy_id else sts_record_value(vid) if vid else held_back
+                )
+            )
+        return aws.route53.Record(
+            f"{self.pulumi_resource_name}-{'sts' if label == '_mta-sts' else 'tlsrpt'}-txt",
+            zone_id=self._zone_id,
+            name=record_name,
+            type="TXT",
+            ttl=record.ttl,
+            records=[value],
+            allow_overwrite=plan.config.allow_overwrite,
+            opts=adopt_options(plan, opts, label, record_name, "TXT"),
+        )
+
+
+class MtaStsDomain(HostedDomain):
     """Publishes one domain's MTA-STS policy and records, in the order RFC 8461 §8.1 needs.
 
     Two phases, because the stack's bucket policy needs every distribution's ARN and the TXT records need the
@@ -75,12 +172,11 @@ class MtaStsDomain(pulumi.ComponentResource):
     """
 
     hosting = "dedicated"
+    certificate_validation: aws.acm.CertificateValidation  # always its own certificate
 
     def __init__(self, name: str, args: MtaStsDomainArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mtasts:index:MtaStsDomain", name, None, opts)
+        super().__init__(name, args.plan, args.zone_id, opts)
         plan = args.plan
-        self.plan = plan
-        self._zone_id = args.zone_id
         child = pulumi.ResourceOptions(parent=self)
 
         self.policy_object = policy_object(name, plan, args.store, child)
@@ -115,11 +211,6 @@ class MtaStsDomain(pulumi.ComponentResource):
             depends_on=[self.distribution] if released else (),
         )
 
-        self.policy_url = plan.policy_url
-        self.policy_id = plan.policy_id
-        self.txt_records: list[aws.route53.Record] = []
-        self._published = False
-
     @property
     def serving(self) -> list[pulumi.Resource]:
         """What a sender needs before the id changes: object, host records, validated certificate, distribution."""
@@ -130,8 +221,13 @@ class MtaStsDomain(pulumi.ComponentResource):
         """The CloudFront name the ``mta-sts`` host resolves to."""
         return self.distribution.domain_name
 
-    def rollout_target(self) -> pulumi.Output[dict[str, Any]]:
-        """The domain's entry in the stack's rollout step."""
+    @property
+    def distribution_domain_name(self) -> pulumi.Output[str] | None:
+        """The CloudFront name of the domain's own distribution."""
+        return self.distribution.domain_name
+
+    def rollout_target(self, shared_distribution_id: pulumi.Input[str] | None = None) -> pulumi.Output[dict[str, Any]]:
+        """The domain's entry in the stack's rollout step (its own distribution: the shared one is not used)."""
         ready = [value_only(r.fqdn) for r in self.alias_records]
         return pulumi.Output.all(self.distribution.id, value_only(self.policy_object.etag), *ready).apply(
             lambda v: rollout_entry(self.plan, "distribution", v[0], v[0])
@@ -151,7 +247,7 @@ class MtaStsDomain(pulumi.ComponentResource):
         it for stacks small enough that this edge stays cheap; otherwise the value carries the order).
         Registers the component's outputs; call exactly once.
         """
-        publish_txt(self, published, readable, rollout)
+        self._publish_txt(published, readable, rollout)
         self.register_outputs(
             {
                 "policyUrl": self.plan.policy_url,
@@ -354,52 +450,3 @@ def rollout_entry(plan: DomainPlan, kind: str, target_id: str, distribution_id: 
         "distributionId": distribution_id,
         "paths": [POLICY_PATH],
     }
-
-
-def publish_txt(
-    component: Any,
-    published: pulumi.Input[str | None],
-    readable: Sequence[pulumi.Resource],
-    rollout: pulumi.Resource | None,
-) -> None:
-    """Declare ``component``'s TXT records; ``published`` is the id the rollout step verified for its domain."""
-    if component._published:
-        raise RuntimeError(f"{component.pulumi_resource_name}: publish() called twice")
-    component._published = True
-    plan: DomainPlan = component.plan
-    verified = pulumi.Output.from_input(published)
-    depends = [*component.serving, *readable, *([rollout] if rollout is not None else [])]
-    opts = pulumi.ResourceOptions(parent=component, depends_on=depends)
-    component.txt_records = [
-        _txt(component, r, verified if r.name.startswith("_mta-sts.") else None, opts) for r in plan.records
-    ]
-
-
-def _txt(
-    component: Any, record: DnsRecord, verified: pulumi.Output[str | None] | None, opts: pulumi.ResourceOptions
-) -> aws.route53.Record:
-    """One TXT record; ``_mta-sts`` carries ``verified`` (the planned id once live, else the previous one)."""
-    plan: DomainPlan = component.plan
-    label = "_mta-sts" if record.name.startswith("_mta-sts.") else "_smtp._tls"
-    _, record_name = plan.location(record.name)
-    value: pulumi.Input[str] = route53_txt_value(record.value)
-    if verified is not None:
-        # The id the rollout step verified live: the planned one, or the previous one if the new policy failed
-        # (the TXT keeps announcing what is served, RFC 8461 §8.1). A new domain that failed has no previous id:
-        # its record announces no policy at all until a later deployment verifies it.
-        planned, held_back = record.value, sts_held_back_value(plan.policy_id)
-        value = verified.apply(
-            lambda vid: route53_txt_value(
-                planned if vid == plan.policy_id else sts_record_value(vid) if vid else held_back
-            )
-        )
-    return aws.route53.Record(
-        f"{component.pulumi_resource_name}-{'sts' if label == '_mta-sts' else 'tlsrpt'}-txt",
-        zone_id=component._zone_id,
-        name=record_name,
-        type="TXT",
-        ttl=record.ttl,
-        records=[value],
-        allow_overwrite=plan.config.allow_overwrite,
-        opts=adopt_options(plan, opts, label, record_name, "TXT"),
-    )

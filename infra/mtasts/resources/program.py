@@ -24,7 +24,7 @@ from ..tlsrpt.metrics import namespace_for
 from .credentials import AwsSettings, aws_settings
 from .credentials import boto3_session as settings_session
 from .credentials import provider as explicit_provider
-from .domain import DistributionSettings, MtaStsDomain, MtaStsDomainArgs
+from .domain import DistributionSettings, HostedDomain, MtaStsDomain, MtaStsDomainArgs
 from .guard import RetirementGuard
 from .quotas import applied_quotas, assign_shards, quota_problems, quota_values, shard_capacity, shard_count
 from .reports import TlsRptReceiver, TlsRptReceiverArgs
@@ -265,7 +265,7 @@ def deploy(
     )
     shard_of = _fan_out(assignment, dedicated_names, keep_dependency=True)
     shared = SharedHosting("shared", SharedHostingArgs(stack=stack, store=store)) if shared_plans else None
-    domains: dict[str, MtaStsDomain | SharedDomain] = {}
+    domains: dict[str, HostedDomain] = {}
     oac_ids = [o.id for o in store.origin_access_controls]
     filter_arns = [f.arn for f in store.path_filters]
     for d in plan.domains:
@@ -321,7 +321,7 @@ def deploy(
     bucket_policy = store.grant_read(arns)
     targets: dict[str, pulumi.Output[dict[str, Any]]] = {}
     for name, c in domains.items():
-        target = c.rollout_target() if isinstance(c, MtaStsDomain) else c.rollout_target(shared.distribution.id)  # type: ignore[union-attr]
+        target = c.rollout_target(shared.distribution.id if shared is not None else None)
         if target is not None:
             targets[name] = target
     # One step for the whole deployment (mtasts.resources.rollout). Its targets wait for each distribution or
@@ -423,7 +423,7 @@ def _entry(previous: dict[str, Any] | None, domain: str) -> dict[str, Any]:
     return entry if isinstance(entry, dict) else {}
 
 
-def _domain_outputs(c: MtaStsDomain | SharedDomain, moved_from: str | None = None) -> dict[str, Any]:
+def _domain_outputs(c: HostedDomain, moved_from: str | None = None) -> dict[str, Any]:
     """A domain's entry in the ``domains`` output, read back by the next deployment (:func:`mode_moves`).
 
     ``certificate`` says whether the domain presents its ACM certificate (``acm``: dedicated, or a tenant that
@@ -445,10 +445,10 @@ def _domain_outputs(c: MtaStsDomain | SharedDomain, moved_from: str | None = Non
         "policyId": c.policy_id,
         "txtValues": {r.name: r.value for r in plan.records},
         "hosting": c.hosting,
-        "distributionDomainName": c.distribution.domain_name if isinstance(c, MtaStsDomain) else None,
+        "distributionDomainName": c.distribution_domain_name,
         "delegation": delegation,
-        "pending": bool(getattr(c, "pending", False)),
-        "certificate": "acm" if getattr(c, "certificate_validation", None) is not None else "cloudfront",
+        "pending": c.pending,
+        "certificate": "acm" if c.certificate_validation is not None else "cloudfront",
         "switchedFrom": moved_from,
     }
 

@@ -44,11 +44,11 @@ from .credentials import AwsSettings
 from .domain import (
     CACHING_OPTIMIZED_POLICY_ID,
     DistributionSettings,
+    HostedDomain,
     acm_certificate,
     alias_records,
     policy_distribution,
     policy_object,
-    publish_txt,
     rollout_entry,
     value_only,
 )
@@ -173,31 +173,24 @@ class SharedDomainArgs:
     alias) so the tenant can claim the host name; the next deployment deletes it (docs/deploy.md)."""
 
 
-class SharedDomain(pulumi.ComponentResource):
+class SharedDomain(HostedDomain):
     """One domain as a tenant of the shared distribution: object, host records, tenant, then TXT records."""
 
     hosting = "shared"
 
     def __init__(self, name: str, args: SharedDomainArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mtasts:index:MtaStsDomain", name, None, opts)
+        super().__init__(name, args.plan, args.zone_id, opts)
         plan = args.plan
-        self.plan = plan
         self.pending = args.pending
-        self._zone_id = args.zone_id
-        self._published = False
         child = pulumi.ResourceOptions(parent=self)
         self.policy_object = policy_object(name, plan, args.store, child)
         routing = args.hosting.connection_group.routing_endpoint
-        self.certificate_validation: pulumi.Resource | None = None
         self.released_distribution: aws.cloudfront.Distribution | None = None
         self.tenant: aws.cloudfront.DistributionTenant | None = None
         if args.us_east_1 is not None:
             self._carried_acm(name, args, routing)
         else:
             self._managed(name, args, routing)
-        self.policy_url = plan.policy_url
-        self.policy_id = plan.policy_id
-        self.txt_records: list[aws.route53.Record] = []
 
     def _managed(self, name: str, args: SharedDomainArgs, routing: pulumi.Output[str]) -> None:
         """A tenant with a CloudFront-managed certificate: host records first (CloudFront checks them), then it."""
@@ -270,10 +263,13 @@ class SharedDomain(pulumi.ComponentResource):
         extra = [r for r in (self.tenant, self.certificate_validation) if r is not None]
         return [self.policy_object, *self.alias_records, *extra]
 
-    def rollout_target(self, distribution_id: pulumi.Input[str]) -> pulumi.Output[dict[str, Any]] | None:
-        """The domain's entry in the rollout step; ``None`` while pending."""
+    def rollout_target(self, shared_distribution_id: pulumi.Input[str] | None) -> pulumi.Output[dict[str, Any]] | None:
+        """The domain's entry in the rollout step (its tenant, of the shared distribution); ``None`` while pending."""
         if self.tenant is None:
             return None
+        if shared_distribution_id is None:
+            raise ValueError(f"{self.pulumi_resource_name}: a tenant's rollout target needs the shared distribution")
+        distribution_id = shared_distribution_id
         # Waits for the object and the host records by value, as the dedicated target does: a domain moving in
         # from dedicated hosting updates its A/AAAA only after its tenant exists (see _carried_acm).
         ready = [value_only(r.fqdn) for r in self.alias_records]
@@ -289,7 +285,7 @@ class SharedDomain(pulumi.ComponentResource):
     ) -> None:
         """The TXT records (none while pending), then the component's outputs; call exactly once."""
         if self.tenant is not None:
-            publish_txt(self, published, readable, rollout)
+            self._publish_txt(published, readable, rollout)
         else:
             self._published = True
         self.register_outputs({"policyUrl": self.plan.policy_url, "policyId": self.plan.policy_id})
