@@ -33,6 +33,13 @@ class FakeNet:
             raise dns.exception.Timeout
         return values, name
 
+    def deadline(self) -> None:
+        """No deadline: nothing waits."""
+
+    def resolve_many(self, questions: list[tuple[str, str]], deadline: None) -> list[None]:
+        """No record of any other type (the preflight's CAA lookups find none)."""
+        return [None for _ in questions]
+
 
 def test_plan_warns_what_each_adopted_record_must_match() -> None:
     """Each adopted TXT record gets a warning with the exact value and TTL the import needs; mta-sts is explained."""

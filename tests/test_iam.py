@@ -148,6 +148,12 @@ NEEDS: dict[str, list[str]] = {
         "cloudfront:GetInvalidationForDistributionTenant",
     ],
     "quotas": ["servicequotas:ListServiceQuotas"],
+    # Tenants a failed deployment left (resources/orphans.py): found by name, diagnosed, released.
+    "orphans": [
+        "cloudfront:ListDistributionTenants",
+        "cloudfront:GetManagedCertificateDetails",
+        "cloudfront:VerifyDnsConfiguration",
+    ],
 }
 REPORTS_NEEDS: dict[str, list[str]] = {
     # The mail path's rows: S3 invokes the mail-rows function for new mail/ objects (PutBucketNotificationConfiguration
@@ -291,6 +297,8 @@ READS: dict[str, list[str]] = {
         "route53:ListHostedZonesByName",
         "sts:GetCallerIdentity",
         "servicequotas:ListServiceQuotas",  # the quota check runs in preview too
+        "cloudfront:ListDistributionTenants",  # the search for orphaned tenants runs in preview too
+        "cloudfront:VerifyDnsConfiguration",
     ],
 }
 

@@ -215,3 +215,126 @@ def test_tenants_are_replaced_delete_first_when_their_name_changes() -> None:
     for name in tenants(run):
         assert run.regs[name].replace_on_changes == ["name"]
         assert run.regs[name].delete_before_replace is True
+
+
+def listed(name: str, tenant_id: str) -> dict[str, Any]:
+    """A ListDistributionTenants item, as the CloudFront model shapes it."""
+    import datetime
+
+    when = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    return {
+        "Id": tenant_id,
+        "DistributionId": "EDFDVBD6EXAMPLE",
+        "Name": name,
+        "Arn": f"arn:aws:cloudfront::123456789012:distribution-tenant/{tenant_id}",
+        "Domains": [{"Domain": f"mta-sts.{name.removeprefix('mtasts-')}"}],
+        "CreatedTime": when,
+        "LastModifiedTime": when,
+        "ETag": "E1",
+    }
+
+
+def orphan_client(dns: str = "valid-configuration", pages: int = 2) -> tuple[Any, Stubber]:
+    """A stubbed client listing the account's tenants over ``pages`` pages, one of them a.example.com's orphan."""
+    client = cloudfront_client()
+    stub = Stubber(client)
+    first = [listed("mtasts-other.example", "dt_9")]
+    if pages == 1:
+        stub.add_response(
+            "list_distribution_tenants",
+            {"DistributionTenantList": [*first, listed("mtasts-a.example.com", "dt_7")]},
+            {"MaxItems": 100},
+        )
+    else:
+        stub.add_response(
+            "list_distribution_tenants", {"DistributionTenantList": first, "NextMarker": "m2"}, {"MaxItems": 100}
+        )
+        stub.add_response(
+            "list_distribution_tenants",
+            {"DistributionTenantList": [listed("mtasts-a.example.com", "dt_7")]},
+            {"MaxItems": 100, "Marker": "m2"},
+        )
+    details = {"CertificateStatus": "failed", "ValidationTokenHost": "cloudfront"}
+    stub.add_response("get_managed_certificate_details", {"ManagedCertificateDetails": details}, {"Identifier": "dt_7"})
+    check = {"Domain": "mta-sts.a.example.com", "Status": dns, "Reason": "CAA forbids the issuer"}
+    stub.add_response(
+        "verify_dns_configuration",
+        {"DnsConfigurationList": [check]},
+        {"Identifier": "dt_7", "Domain": "mta-sts.a.example.com"},
+    )
+    return client, stub
+
+
+def test_an_orphan_left_by_a_failed_create_is_released_before_the_tenant_is_created_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The tenant found by name (second page) is diagnosed, logged, released, and the new tenant waits for that."""
+    from mtasts.config import parse_stack_settings
+    from mtasts.plan import plan_stack
+    from mtasts.resources import program
+    from mtasts.resources.credentials import AwsSettings
+
+    warnings: list[str] = []
+    monkeypatch.setattr(program.pulumi.log, "warn", warnings.append)
+    settings = shared_settings()
+    plan = plan_stack(parse_stack_settings(settings))
+    client, stub = orphan_client()
+    with stub:
+        orphans = program.tenant_orphans(plan, {}, None, AwsSettings(), client=client)
+        stub.assert_no_pending_responses()
+    assert orphans == {"a.example.com": "dt_7"}
+    (line,) = warnings
+    assert line.startswith("domains.a.example.com: tenant mtasts-a.example.com (dt_7) exists in the account but")
+    assert "managed certificate failed" in line
+    assert "This deployment deletes it and creates it again" in line
+    from pulumi_mocks import Mocks, recording, use_mocks
+
+    mocks = Mocks()
+    use_mocks(mocks)
+    recorded: dict[str, Any] = {}
+
+    @program.pulumi.runtime.test  # type: ignore[misc]
+    def deployed() -> Any:
+        with recording() as regs:
+            outputs = program.deploy(plan, stack="test", previous_domains={}, orphans=orphans)
+        recorded.update(regs)
+        return program.pulumi.Output.from_input(outputs).apply(lambda _: None)
+
+    deployed()
+    assert mocks.inputs["a.example.com-orphan-release"]["tenantId"] == "dt_7"
+    assert "a.example.com-orphan-release" in recorded["a.example.com-tenant"].depends_on
+    assert "partner.example-orphan-release" not in mocks.inputs
+
+
+def test_an_orphan_whose_dns_is_wrong_stops_the_program_naming_the_record() -> None:
+    """CloudFront saying the host does not point at the connection group fails before anything is declared."""
+    from mtasts.config import parse_stack_settings
+    from mtasts.plan import plan_stack
+    from mtasts.resources import program
+    from mtasts.resources.credentials import AwsSettings
+
+    plan = plan_stack(parse_stack_settings(shared_settings()))
+    client, stub = orphan_client(dns="invalid-configuration", pages=1)
+    with stub, pytest.raises(program.pulumi.RunError, match=r"Point mta-sts\.a\.example\.com at the connection group"):
+        program.tenant_orphans(plan, {}, None, AwsSettings(), client=client)
+
+
+def test_live_shared_domains_are_never_looked_for_and_a_failed_listing_only_warns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A domain live on shared hosting has its tenant in the stack; a listing that fails is a warning, no release."""
+    from mtasts.config import parse_stack_settings
+    from mtasts.plan import plan_stack
+    from mtasts.resources import program
+    from mtasts.resources.credentials import AwsSettings
+
+    warnings: list[str] = []
+    monkeypatch.setattr(program.pulumi.log, "warn", warnings.append)
+    plan = plan_stack(parse_stack_settings(shared_settings()))
+    live = {d: {"hosting": "shared", "policyId": "x"} for d in ("a.example.com", "partner.example")}
+    assert program.tenant_orphans(plan, live, None, AwsSettings(), client=object()) == {}
+    client = cloudfront_client()
+    with Stubber(client) as stub:
+        stub.add_client_error("list_distribution_tenants", "AccessDenied", http_status_code=403)
+        assert program.tenant_orphans(plan, {}, None, AwsSettings(), client=client) == {}
+    assert warnings[0].startswith("could not list the account's distribution tenants")

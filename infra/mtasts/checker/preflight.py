@@ -25,6 +25,7 @@ import dns.exception
 
 from ..errors import Problem
 from ..plan import DomainPlan, StackPlan
+from .caa import caa_problems
 from .checks import live_mx, uncovered_mx
 from .net import Network
 
@@ -67,14 +68,17 @@ def _domain_problems(d: DomainPlan, net: Network) -> list[Problem]:
 
 
 def preflight(plan: StackPlan, net: Network | None = None) -> list[Problem]:
-    """Problems of enforce-mode domains whose live MX hosts their mx patterns do not all cover (RFC 8461 §4.1).
+    """Problems of enforce-mode domains' live MX hosts (RFC 8461 §4.1), then of every domain's CAA records.
 
-    The domains are looked up concurrently, each within ``net.timeout`` seconds, in the plan's order.
+    An MX host the domain's mx patterns do not all cover is a problem; so are CAA records that keep Amazon from
+    issuing the domain's certificate (mtasts.checker.caa). The domains are looked up concurrently, each within
+    ``net.timeout`` seconds, in the plan's order.
     """
     net = net or Network(timeout=15.0)
     enforce = [d for d in plan.domains if d.config.mode == "enforce"]
-    if not enforce:
-        return []
-    with ThreadPoolExecutor(max_workers=min(PARALLEL, len(enforce))) as pool:
-        results = list(pool.map(lambda d: _domain_problems(d, net), enforce))
-    return [p for problems in results for p in problems]
+    problems: list[Problem] = []
+    if enforce:
+        with ThreadPoolExecutor(max_workers=min(PARALLEL, len(enforce))) as pool:
+            results = list(pool.map(lambda d: _domain_problems(d, net), enforce))
+        problems = [p for found in results for p in found]
+    return problems + caa_problems(plan.domains, net)[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
@@ -26,6 +26,7 @@ from .credentials import boto3_session as settings_session
 from .credentials import provider as explicit_provider
 from .domain import DistributionSettings, HostedDomain, MtaStsDomain, MtaStsDomainArgs
 from .guard import RetirementGuard
+from .orphans import find_orphans
 from .quotas import applied_quotas, assign_shards, quota_problems, quota_values, shard_capacity, shard_count
 from .reports import TlsRptReceiver, TlsRptReceiverArgs
 from .rollout import PolicyRollout
@@ -37,6 +38,7 @@ from .shared import (
     SharedHostingArgs,
     published_delegations,
     tenant_handover,
+    tenant_name,
 )
 from .store import PolicyStore, PolicyStoreArgs
 
@@ -46,6 +48,7 @@ __all__ = [
     "main",
     "mode_moves",
     "read_settings",
+    "tenant_orphans",
     "tune_garbage_collector",
     "us_east_1_provider",
 ]
@@ -219,6 +222,7 @@ def deploy(
     previous_shards: pulumi.Input[object] | None = None,
     previous_domains: pulumi.Input[object] | None = None,
     delegated: set[str] | None = None,
+    orphans: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Declare every resource of ``plan`` and return the stack outputs.
 
@@ -231,7 +235,9 @@ def deploy(
     domain that came from dedicated hosting keeps its ACM certificate in shared hosting.
     ``delegated`` are the ``dns: external`` domains whose owner published the CNAMEs (``None``: all); the
     others are pending (mtasts.resources.shared). ``aws_settings`` are the stack's ``aws:*`` settings, which the
-    us-east-1 provider and every dynamic provider's AWS calls use (mtasts.resources.credentials).
+    us-east-1 provider and every dynamic provider's AWS calls use (mtasts.resources.credentials). ``orphans``
+    maps a domain to the tenant a failed deployment left under its name (mtasts.resources.orphans), released
+    before its tenant is created again.
     """
     settings = aws_settings or AwsSettings()
     now = time.time() if now is None else now
@@ -308,6 +314,8 @@ def deploy(
                     pending=pending,
                     us_east_1=us_east_1 if d.domain in carried else None,
                     release=release,
+                    orphan=(orphans or {}).get(d.domain),
+                    aws_settings=settings,
                 ),
             )
     arns = [c.distribution.arn for c in domains.values() if isinstance(c, MtaStsDomain)]
@@ -490,17 +498,55 @@ def main(templates: TemplateStore | None = None) -> None:
     reference = pulumi.StackReference(own)
     # Read now, not as an output: which resources a hosting switch declares depends on it (mode_moves).
     previous_domains = _previous_output(reference, "domains")
+    before = previous_domains if isinstance(previous_domains, dict) else {}
+    delegated = published_delegations(plan.domains)
     outputs = deploy(
         plan,
         stack=pulumi.get_stack(),
         aws_settings=settings,
         previous_retirement=reference.get_output(OUTPUT_NAME),
         previous_shards=reference.get_output(SHARDS_OUTPUT),
-        previous_domains=previous_domains if isinstance(previous_domains, dict) else {},
-        delegated=published_delegations(plan.domains),
+        previous_domains=before,
+        delegated=delegated,
+        orphans=tenant_orphans(plan, before, delegated, settings),
     )
     for name, value in outputs.items():
         pulumi.export(name, value)
+
+
+def tenant_orphans(
+    plan: StackPlan, previous: dict[str, Any], delegated: set[str] | None, settings: AwsSettings, client: Any = None
+) -> dict[str, str]:
+    """Tenants a failed deployment left under the names of domains whose tenant this deployment creates.
+
+    Those domains are the shared ones not live on shared hosting in the last ``domains`` output (and not pending):
+    a tenant the stack holds belongs to a live domain, so it is never taken for an orphan. Each orphan found is
+    logged with what CloudFront says about it (mtasts.resources.orphans) and released before its domain's
+    tenant is created; one whose host CloudFront finds not pointing at the connection group fails the program
+    before anything is declared. When the tenants cannot be listed, a warning says so and nothing is released.
+    """
+    wanted = {
+        tenant_name(d.domain): d.domain
+        for d in plan.domains
+        if d.config.hosting == "shared"
+        and _previous_hosting(previous.get(d.domain)) != "shared"
+        and not (d.external and delegated is not None and d.domain not in delegated)
+    }
+    if not wanted:
+        return {}
+    try:
+        client = client or boto3_session(settings).client("cloudfront", region_name="us-east-1")
+        found = find_orphans(client, wanted)
+    except Exception as exc:  # a failed lookup proves nothing: the create reports a real orphan itself
+        pulumi.log.warn(f"could not list the account's distribution tenants ({exc}); orphans left by a failed "
+                        "deployment are not looked for")  # fmt: skip
+        return {}
+    wrong = [o.message() for o in found.values() if o.dns_wrong]
+    if wrong:
+        raise pulumi.RunError("\n".join(f"error: {m}" for m in wrong))
+    for orphan in found.values():
+        pulumi.log.warn(orphan.message())
+    return {domain: o.tenant_id for domain, o in found.items()}
 
 
 def _previous_output(reference: pulumi.StackReference, name: str) -> object:

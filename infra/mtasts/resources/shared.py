@@ -171,6 +171,11 @@ class SharedDomainArgs:
     release: DistributionSettings | None = None
     """Moving in from dedicated hosting in this deployment: the domain's distribution, declared released (no
     alias) so the tenant can claim the host name; the next deployment deletes it (docs/deploy.md)."""
+    orphan: str | None = None
+    """The id of a tenant with this domain's name that a failed deployment left in the account
+    (mtasts.resources.orphans): released (disabled and deleted) before the tenant is created again."""
+    aws_settings: AwsSettings | None = None
+    """The stack's ``aws:*`` settings, for the release of :attr:`orphan`."""
 
 
 class SharedDomain(HostedDomain):
@@ -220,7 +225,7 @@ class SharedDomain(HostedDomain):
                 name,
                 args.hosting,
                 None,
-                pulumi.ResourceOptions(parent=self, depends_on=list(self.alias_records)),
+                pulumi.ResourceOptions(parent=self, depends_on=[*self.alias_records, *self._orphan(name, args)]),
             )
 
     def _carried_acm(self, name: str, args: SharedDomainArgs, routing: pulumi.Output[str]) -> None:
@@ -253,9 +258,21 @@ class SharedDomain(HostedDomain):
             name,
             args.hosting,
             validated.certificate_arn,
-            pulumi.ResourceOptions(parent=self, depends_on=[*released, validated]),
+            pulumi.ResourceOptions(parent=self, depends_on=[*released, validated, *self._orphan(name, args)]),
         )
         self.alias_records = alias_records(self, name, args.zone_id, routing, depends_on=[self.tenant])
+
+    def _orphan(self, name: str, args: SharedDomainArgs) -> list[pulumi.Resource]:
+        """The release of the tenant a failed deployment left under this domain's name, if there is one."""
+        if args.orphan is None:
+            return []
+        release = TenantRelease(
+            f"{name}-orphan-release",
+            args.orphan,
+            args.aws_settings or AwsSettings(),
+            pulumi.ResourceOptions(parent=self),
+        )
+        return [release]
 
     @property
     def serving(self) -> list[pulumi.Resource]:
