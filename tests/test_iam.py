@@ -46,6 +46,7 @@ REFERENCE = "https://docs.aws.amazon.com/service-authorization/latest/reference/
 REFERENCE_PAGES = {
     "acm": REFERENCE + "list_awscertificatemanager.html",
     "apigateway": REFERENCE + "list_amazonapigatewaymanagementv2.html",
+    "cloudwatch": REFERENCE + "list_amazoncloudwatch.html",
     "cloudfront": REFERENCE + "list_amazoncloudfront.html",
     "iam": REFERENCE + "list_awsidentityandaccessmanagementiam.html",
     "lambda": REFERENCE + "list_awslambda.html",
@@ -53,6 +54,7 @@ REFERENCE_PAGES = {
     "s3": REFERENCE + "list_amazons3.html",
     "servicequotas": REFERENCE + "list_servicequotas.html",
     "ses": REFERENCE + "list_amazonses.html",
+    "sns": REFERENCE + "list_amazonsns.html",
     "sts": REFERENCE + "list_awssecuritytokenservice.html",
 }
 
@@ -156,6 +158,36 @@ NEEDS: dict[str, list[str]] = {
     ],
 }
 REPORTS_NEEDS: dict[str, list[str]] = {
+    # Alarms (mta-sts:alerts with a destination; resources/alerts.py). Topic: CreateTopic (tags on create need
+    # TagResource), SetTopicAttributes, GetTopicAttributes on read, DeleteTopic (internal/service/sns/topic.go),
+    # tags through ListTagsForResource/TagResource/UntagResource (@Tags).
+    "aws:sns/topic:Topic": [
+        "sns:CreateTopic",
+        "sns:SetTopicAttributes",
+        "sns:GetTopicAttributes",
+        "sns:DeleteTopic",
+        "sns:ListTagsForResource",
+        "sns:TagResource",
+        "sns:UntagResource",
+    ],
+    # Subscribe, GetSubscriptionAttributes on read, SetSubscriptionAttributes on update, Unsubscribe
+    # (internal/service/sns/topic_subscription.go).
+    "aws:sns/topicSubscription:TopicSubscription": [
+        "sns:Subscribe",
+        "sns:GetSubscriptionAttributes",
+        "sns:SetSubscriptionAttributes",
+        "sns:Unsubscribe",
+    ],
+    # PutMetricAlarm on create and update, DescribeAlarms on read, DeleteAlarms, tags
+    # (internal/service/cloudwatch/metric_alarm.go).
+    "aws:cloudwatch/metricAlarm:MetricAlarm": [
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:DeleteAlarms",
+        "cloudwatch:ListTagsForResource",
+        "cloudwatch:TagResource",
+        "cloudwatch:UntagResource",
+    ],
     # The mail path's rows: S3 invokes the mail-rows function for new mail/ objects (PutBucketNotificationConfiguration
     # on create, update and delete, GetBucketNotificationConfiguration on read: s3/bucket_notification.go).
     "aws:s3/bucketNotification:BucketNotification": ["s3:PutBucketNotification", "s3:GetBucketNotification"],
@@ -285,6 +317,9 @@ READS: dict[str, list[str]] = {
     "aws:ses/receiptRuleSet:ReceiptRuleSet": ["ses:DescribeReceiptRuleSet"],
     "aws:ses/activeReceiptRuleSet:ActiveReceiptRuleSet": ["ses:DescribeActiveReceiptRuleSet"],
     "aws:ses/receiptRule:ReceiptRule": ["ses:DescribeReceiptRule"],
+    "aws:sns/topic:Topic": ["sns:GetTopicAttributes", "sns:ListTagsForResource"],
+    "aws:sns/topicSubscription:TopicSubscription": ["sns:GetSubscriptionAttributes"],
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"],
     "aws:cloudfront/multitenantDistribution:MultitenantDistribution": ["cloudfront:GetDistribution"],
     "aws:cloudfront/connectionGroup:ConnectionGroup": ["cloudfront:GetConnectionGroup"],
     "aws:cloudfront/distributionTenant:DistributionTenant": [
@@ -368,7 +403,9 @@ def run() -> Run:
 @pytest.fixture(scope="module")
 def reports_run() -> Run:
     reports = {"endpoint": "tlsrpt.example.net", "mailbox": "tls@reports.example.net"}
-    return build({"reports": reports, "domains": {"example.com": {"template": "none"}}})
+    alerts = {"email": ["ops@example.net"], "https": ["https://hooks.example.net/x"], "per_domain_metrics": True}
+    domains = {"example.com": {"template": "none"}, "example.org": {"template": "enforce", "mx": ["mx.example.org"]}}
+    return build({"reports": reports, "alerts": alerts, "domains": domains})
 
 
 def aws_types(run: Run) -> set[str]:

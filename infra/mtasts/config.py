@@ -865,6 +865,12 @@ def _check_alerts(value: object, path: str, problems: list[Problem]) -> object:
     return check_alerts(value, path, problems)
 
 
+def _alarm_problems(alerts: object, reports: object) -> list[Problem]:
+    from .alerts.settings import alarm_problems
+
+    return alarm_problems(alerts, reports)
+
+
 def _check_hosting(value: object, path: str, problems: list[Problem]) -> object:
     if value not in HOSTING_MODES:
         problems.append(Problem(path, f"{value!r} is not one of {', '.join(HOSTING_MODES)}"))
@@ -961,6 +967,7 @@ def parse_stack_settings(
                         f"domains.{d.key}.dns", f"external DNS needs {NAMESPACE}:hostingZone, a zone the kit controls"
                     )
                 )
+    problems.extend(_alarm_problems(resolved.get("alerts"), resolved.get("reports")))
     reports_settings = resolved.get("reports")
     if isinstance(reports_settings, dict):
         zones = {d.zone for d in domains if isinstance(d.zone, str)}

@@ -21,6 +21,7 @@ from ..errors import MtastsError
 from ..lifecycle.retirement import OUTPUT_NAME, from_output, removal_problems
 from ..plan import StackPlan, plan_stack
 from ..tlsrpt.metrics import namespace_for
+from .alerts import Alerts, AlertsArgs, watched_domains
 from .credentials import AwsSettings, aws_settings
 from .credentials import boto3_session as settings_session
 from .credentials import provider as explicit_provider
@@ -370,6 +371,22 @@ def deploy(
                 per_domain_metrics=alerts_from_settings(plan.config.settings).per_domain_metrics,
             ),
         )
+        alert_settings = alerts_from_settings(plan.config.settings)
+        if alert_settings.alarms:
+            enforce = [d.domain for d in plan.domains if d.config.mode == "enforce" and not d.config.retire]
+            Alerts(
+                "mtasts-alerts",
+                AlertsArgs(
+                    namespace=namespace_for(pulumi.get_project(), pulumi.get_stack()),
+                    email=alert_settings.email,
+                    https=alert_settings.https,
+                    fleet_failure_rate=alert_settings.fleet_failure_rate,
+                    min_sessions=alert_settings.min_sessions,
+                    baseline_domains=watched_domains(
+                        enforce, alert_settings.per_domain_metrics, alert_settings.baseline_domains
+                    ),
+                ),
+            )
 
     # After every domain: see mtasts.resources.guard. Its TXT records are each domain's last resources (they
     # depend on all the others); naming only them, not every child, keeps this one resource's edges few
