@@ -1,7 +1,21 @@
 """The Pulumi program: stack config → the same plan as `mtasts plan` → AWS resources.
 
-``infra/__main__.py`` calls :func:`main`; tests call :func:`deploy` under
-Pulumi's mock runtime.
+``infra/__main__.py`` calls :func:`main`; tests call :func:`deploy` under Pulumi's mock runtime. The table of
+contents of a deployment, in order:
+
+1. :func:`main`: the stack's ``mta-sts:*`` settings (:func:`read_settings`) → :func:`mtasts.plan.plan_stack`,
+   the enforce preflight, the account's quotas, the previous deployment's outputs; nothing declared yet.
+2. :func:`deploy`: refusals first (:func:`mtasts.resources.hosting.mode_moves`), then the hosting plan
+   (:func:`mtasts.resources.hosting.hosting_plan`: who is dedicated, shared, moving, carried, pending), pure data;
+3. the bucket and its shards (:mod:`.store`), the shared distribution (:mod:`.shared`), one component per domain
+   (:class:`~mtasts.resources.domain.MtaStsDomain` or :class:`~mtasts.resources.shared.SharedDomain`), the
+   bucket policy;
+4. the rollout step (:mod:`.rollout`), then each domain's TXT records with the id it verified;
+5. the TLS-RPT endpoint (:mod:`.reports`), the retirement guard (:mod:`.guard`), and the stack outputs that the
+   next deployment reads back.
+
+Why over 400 lines: :func:`deploy` is the one place where the order of a deployment is written down, and the
+helpers around it (output fan-out, stack outputs) exist only for it.
 """
 
 from __future__ import annotations
@@ -27,6 +41,7 @@ from .credentials import boto3_session as settings_session
 from .credentials import provider as explicit_provider
 from .domain import DistributionSettings, HostedDomain, MtaStsDomain, MtaStsDomainArgs
 from .guard import RetirementGuard
+from .hosting import hosting_plan, live_ids, mode_moves, previous_hosting
 from .orphans import find_orphans
 from .quotas import applied_quotas, assign_shards, quota_problems, quota_values, shard_capacity, shard_count
 from .reports import TlsRptReceiver, TlsRptReceiverArgs
@@ -83,63 +98,6 @@ def _zone_ids() -> Callable[[str], pulumi.Output[str]]:
         return cache[zone]
 
     return lookup
-
-
-def _previous_hosting(entry: object) -> str | None:
-    """A domain's hosting mode in the previous ``domains`` output (``None``: not live there).
-
-    Outputs from before hosting modes name none, and every domain was dedicated then (it had a
-    ``distributionDomainName``).
-    """
-    if not isinstance(entry, dict) or entry.get("pending"):
-        return None
-    hosting = entry.get("hosting")
-    if hosting in ("dedicated", "shared"):
-        return str(hosting)
-    return "dedicated" if entry.get("distributionDomainName") else None
-
-
-def mode_moves(previous: object, plan: StackPlan) -> tuple[dict[str, str], list[str]]:
-    """The live domains this deployment moves between hosting modes (domain → the mode it leaves), and refusals.
-
-    A switch of a live domain happens only where its config opts in (``switch_hosting: true``), never together
-    with a change of its policy (one thing at a time: a move changes no byte a sender sees, see docs/deploy.md,
-    "Changing modes"), and never into ``dedicated`` for a ``dns: external`` domain. A new ``dns: external``
-    domain cannot be dedicated: its ACM validation CNAME would only be known after this deployment, which waits
-    on it. Everything else about a switch is declared by :func:`deploy`.
-    """
-    before = previous if isinstance(previous, dict) else {}
-    moves: dict[str, str] = {}
-    problems = []
-    for d in plan.domains:
-        domain, now, entry = d.domain, d.config.hosting, before.get(d.domain)
-        was = _previous_hosting(entry)
-        if was is not None and now != was:
-            old_id = entry.get("policyId") if isinstance(entry, dict) else None
-            if not d.config.switch_hosting:
-                problems.append(
-                    f"domains.{domain}.hosting: {domain} is live on {was} hosting; switching it to {now} needs "
-                    f"switch_hosting: true on the domain (the policy URL stops answering for minutes), or keep "
-                    f"hosting: {was}; see docs/deploy.md#changing-modes"
-                )
-            elif d.external and now == "dedicated":
-                problems.append(
-                    f"domains.{domain}.hosting: a dns: external domain cannot move to dedicated hosting (its ACM "
-                    "validation CNAME is only known after the certificate is requested); keep hosting: shared"
-                )
-            elif isinstance(old_id, str) and old_id != d.policy_id:
-                problems.append(
-                    f"domains.{domain}.switch_hosting: {domain} moves to {now} hosting and changes its policy (id "
-                    f"{old_id} -> {d.policy_id}) in the same deployment; deploy one, then the other"
-                )
-            else:
-                moves[domain] = was
-        elif was is None and now == "dedicated" and d.external:
-            problems.append(
-                f"domains.{domain}.hosting: a new dns: external domain cannot be hosted dedicated (its ACM "
-                "validation CNAME is only known after the certificate is requested); use hosting: shared"
-            )
-    return moves, problems
 
 
 def _refuse_mode_switches(previous: object, plan: StackPlan) -> dict[str, Any]:
@@ -252,18 +210,8 @@ def deploy(
         moves, problems = mode_moves(before, plan)
         if problems:  # before anything is declared: nothing half-deployed
             raise pulumi.RunError("\n".join(f"error: {p}" for p in problems))
-    # Domains that keep (or, moving in from dedicated, start) presenting their ACM certificate in shared hosting.
-    carried = {
-        d.domain
-        for d in plan.domains
-        if d.config.hosting == "shared"
-        and (moves.get(d.domain) == "dedicated" or _entry(before, d.domain).get("certificate") == "acm")
-    }
-    # A domain leaving dedicated keeps its (released) distribution, and its shard, for this deployment.
-    dedicated_names = [
-        d.domain for d in plan.domains if d.config.hosting == "dedicated" or moves.get(d.domain) == "dedicated"
-    ]
-    shared_plans = [d for d in plan.domains if d.config.hosting != "dedicated" or moves.get(d.domain) == "shared"]
+    hosting = hosting_plan(plan, before, moves, delegated)
+    carried, dedicated_names = hosting.carried, list(hosting.dedicated)
     shards = shard_count(len(dedicated_names), capacity) if dedicated_names else 0
     us_east_1 = us_east_1_provider(settings) if dedicated_names or carried else None
     store = PolicyStore("policies", PolicyStoreArgs(stack=stack, shards=shards))
@@ -271,7 +219,7 @@ def deploy(
         lambda prev: assign_shards(dedicated_names, prev if isinstance(prev, dict) else None, capacity)
     )
     shard_of = _fan_out(assignment, dedicated_names, keep_dependency=True)
-    shared = SharedHosting("shared", SharedHostingArgs(stack=stack, store=store)) if shared_plans else None
+    shared = SharedHosting("shared", SharedHostingArgs(stack=stack, store=store)) if hosting.shared else None
     domains: dict[str, HostedDomain] = {}
     oac_ids = [o.id for o in store.origin_access_controls]
     filter_arns = [f.arn for f in store.path_filters]
@@ -280,8 +228,7 @@ def deploy(
         if d.config.hosting == "dedicated" and us_east_1 is not None:
             handover = None
             if moves.get(d.domain) == "shared" and shared is not None:
-                acm = _entry(before, d.domain).get("certificate") == "acm"
-                handover = tenant_handover(shared, settings, carried_acm=acm)
+                handover = tenant_handover(shared, settings, carried_acm=d.domain in hosting.acm_before)
             domains[d.domain] = MtaStsDomain(
                 d.domain,
                 MtaStsDomainArgs(
@@ -296,7 +243,6 @@ def deploy(
                 ),
             )
         elif shared is not None:
-            pending = d.external and delegated is not None and d.domain not in delegated and d.domain not in carried
             release = None
             if moves.get(d.domain) == "dedicated":
                 release = DistributionSettings(
@@ -312,7 +258,7 @@ def deploy(
                     store=store,
                     hosting=shared,
                     zone_id=zone_id(zone),
-                    pending=pending,
+                    pending=d.domain in hosting.pending,
                     us_east_1=us_east_1 if d.domain in carried else None,
                     release=release,
                     orphan=(orphans or {}).get(d.domain),
@@ -341,7 +287,7 @@ def deploy(
         pulumi.Output.all(**targets) if targets else {},
         aws_settings=settings,
         opts=pulumi.ResourceOptions(depends_on=[bucket_policy]),
-        live=_live_ids(before),
+        live=live_ids(before),
         moving=sorted(moves),
     )
     explicit = len(domains) <= MAX_EXPLICIT_ROLLOUT_EDGES
@@ -427,25 +373,6 @@ def _report_failures(failures: object) -> None:
     if isinstance(failures, dict):
         for domain, why in sorted(failures.items()):
             pulumi.log.error(f"domains.{domain}: policy not verified live, its _mta-sts TXT keeps the old id: {why}")
-
-
-def _live_ids(previous: dict[str, Any] | None) -> dict[str, str]:
-    """The id each domain announced after the last deployment (its ``domains`` output), for the rollout's first run.
-
-    Pending domains announced nothing. Domains moving to another distribution or tenant are listed too: the
-    rollout verifies them again there (``moving``) and keeps this id as their fallback.
-    """
-    live = {}
-    for domain, entry in (previous or {}).items():
-        if isinstance(entry, dict) and not entry.get("pending"):
-            policy_id = entry.get("policyId")
-            live.update({str(domain): policy_id} if isinstance(policy_id, str) else {})
-    return live
-
-
-def _entry(previous: dict[str, Any] | None, domain: str) -> dict[str, Any]:
-    entry = (previous or {}).get(domain)
-    return entry if isinstance(entry, dict) else {}
 
 
 def _domain_outputs(c: HostedDomain, moved_from: str | None = None) -> dict[str, Any]:
@@ -546,7 +473,7 @@ def tenant_orphans(
         tenant_name(d.domain): d.domain
         for d in plan.domains
         if d.config.hosting == "shared"
-        and _previous_hosting(previous.get(d.domain)) != "shared"
+        and previous_hosting(previous.get(d.domain)) != "shared"
         and not (d.external and delegated is not None and d.domain not in delegated)
     }
     if not wanted:
