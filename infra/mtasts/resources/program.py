@@ -4,7 +4,8 @@
 contents of a deployment, in order:
 
 1. :func:`main`: the stack's ``mta-sts:*`` settings (:func:`read_settings`) → :func:`mtasts.plan.plan_stack`,
-   the enforce preflight, the account's quotas, the previous deployment's outputs; nothing declared yet.
+   the enforce preflight, the account's quotas, the previous deployment's outputs, the tenants a failed
+   deployment left (:func:`tenant_orphans`); nothing declared yet.
 2. :func:`deploy`: refusals first (:func:`mtasts.resources.hosting.mode_moves`), then the hosting plan
    (:func:`mtasts.resources.hosting.hosting_plan`: who is dedicated, shared, moving, carried, pending), pure data;
 3. the bucket and its shards (:mod:`.store`), the shared distribution (:mod:`.shared`), one component per domain
