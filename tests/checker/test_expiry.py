@@ -186,3 +186,14 @@ def test_alerts_setting_is_validated(alerts: object, message: str) -> None:
     with pytest.raises(ConfigError) as error:
         parse_stack_settings({"domains": {"a.example": {"mode": "testing", "mx": ["mx.a.example"]}}, "alerts": alerts})
     assert message in str(error.value)
+
+
+def test_status_table_shows_certificate_warnings(world: Loopback, tmp_path: Path) -> None:
+    """The terminal table of `mtasts status` lists a domain's certificate warning under its reasons."""
+    stack = tmp_path / "Pulumi.expiry.yaml"
+    stack.write_text(STACK)
+    result = run("status", "--config", str(stack), *network(world), "--cert-action-days", "3")
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "warning: certificate of" in flat
+    assert "later.example" in flat

@@ -89,7 +89,7 @@ def test_teams_payload_is_exact() -> None:
                         {
                             "type": "TextBlock",
                             "text": "- b.example: ok → action-needed — "
-                            "MX mx.b.example fails STARTTLS: <expired> & gone",
+                            "MX mx.b.example fails STARTTLS: \u2039expired\u203a & gone",
                             "wrap": True,
                         },
                     ],
@@ -97,6 +97,28 @@ def test_teams_payload_is_exact() -> None:
             }
         ],
     }
+
+
+def test_teams_text_cannot_carry_a_link_from_a_server() -> None:
+    """A reason holding markdown link syntax (a redirect Location, say) is not a link in the Teams card."""
+    hostile = [Change("x.example", "ok", "action-needed", ["redirect to [click here](https://evil.example/)"])]
+    card = json.loads(payload("teams", "prod", "", hostile))["attachments"][0]["content"]
+    text = card["body"][1]["text"]
+    assert "](" not in text
+    assert "[click here]\u200b(https://evil.example/)" in text
+
+
+def test_large_change_sets_stay_within_message_limits() -> None:
+    """Fifty changes with long reasons still make a Teams message under its 28 KB and a Slack one under 50 blocks."""
+    many = [Change(f"d{i:03d}.example", "ok", "action-needed", ["r" * 300] * 3) for i in range(400)]
+    teams = payload("teams", "prod", "", many)
+    assert len(teams) < 28 * 1024
+    assert json.loads(teams)["attachments"][0]["content"]["body"][-1]["text"].startswith("- … and ")
+    slack = json.loads(payload("slack", "prod", "", many))
+    assert len(slack["blocks"]) <= 50
+    assert all(len(b["text"]["text"]) <= 3000 for b in slack["blocks"])
+    document = json.loads(payload("json", "prod", "", many))
+    assert (len(document["changes"]), document["truncated"]) == (400, 0)
 
 
 def test_json_payload_and_signature_verify() -> None:

@@ -51,6 +51,9 @@ TIMEOUT = 10.0
 MAX_RESPONSE_BYTES = 4096
 #: Domains listed in a Slack or Teams message (the rest are counted); changes in one JSON body.
 MAX_LISTED, MAX_JSON_CHANGES = 50, 1000
+#: Characters of listed lines in one Slack or Teams message: Teams refuses messages over 28 KB, Slack truncates
+#: ``text`` past 40,000 characters; lines past this budget are counted instead of listed.
+MESSAGE_BUDGET = 20_000
 #: Slack: characters of one section's text.
 SLACK_SECTION_CHARS = 3000
 USER_AGENT = "mtasts-alerts"
@@ -120,11 +123,24 @@ def _title(stack: str, changes: Sequence[Change], test: bool) -> str:
 
 
 def _lines(changes: Sequence[Change]) -> list[str]:
+    """One line per change, action-needed first and outages last, within :data:`MAX_LISTED` and the budget."""
     ordered = sorted(changes, key=lambda c: (c.outage is not None, c.verdict != "action-needed", c.domain))
-    lines = [_line(c) for c in ordered[:MAX_LISTED]]
-    if len(ordered) > MAX_LISTED:
-        lines.append(f"… and {len(ordered) - MAX_LISTED} more (see `mtasts status`)")
+    lines: list[str] = []
+    used = 0
+    for change in ordered[:MAX_LISTED]:
+        line = _line(change)
+        if used + len(line) > MESSAGE_BUDGET:
+            break
+        lines.append(line)
+        used += len(line)
+    if len(ordered) > len(lines):
+        lines.append(f"… and {len(ordered) - len(lines)} more (see `mtasts status`)")
     return lines
+
+
+def _teams_text(text: str) -> str:
+    """Text for an Adaptive Card TextBlock, whose markdown would turn ``[text](url)`` from a server into a link."""
+    return text.replace("](", "]\u200b(").replace("<", "\u2039").replace(">", "\u203a")
 
 
 def _slack_escape(text: str) -> str:
@@ -147,8 +163,8 @@ def payload(kind: Kind, stack: str, as_of: str, changes: Sequence[Change], test:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
         document = {"text": _slack_escape(title), "blocks": blocks}
     elif kind == "teams":
-        body = [{"type": "TextBlock", "text": title, "weight": "Bolder", "wrap": True}]
-        body += [{"type": "TextBlock", "text": f"- {line}", "wrap": True} for line in _lines(changes)]
+        body = [{"type": "TextBlock", "text": _teams_text(title), "weight": "Bolder", "wrap": True}]
+        body += [{"type": "TextBlock", "text": f"- {_teams_text(line)}", "wrap": True} for line in _lines(changes)]
         card = {
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
             "type": "AdaptiveCard",
