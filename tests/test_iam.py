@@ -52,6 +52,8 @@ REFERENCE_PAGES = {
     "lambda": REFERENCE + "list_awslambda.html",
     "route53": REFERENCE + "list_amazonroute53.html",
     "s3": REFERENCE + "list_amazons3.html",
+    "glue": REFERENCE + "list_awsglue.html",
+    "athena": REFERENCE + "list_amazonathena.html",
     "servicequotas": REFERENCE + "list_servicequotas.html",
     "ses": REFERENCE + "list_amazonses.html",
     "sns": REFERENCE + "list_amazonsns.html",
@@ -191,6 +193,33 @@ REPORTS_NEEDS: dict[str, list[str]] = {
     # The mail path's rows: S3 invokes the mail-rows function for new mail/ objects (PutBucketNotificationConfiguration
     # on create, update and delete, GetBucketNotificationConfiguration on read: s3/bucket_notification.go).
     "aws:s3/bucketNotification:BucketNotification": ["s3:PutBucketNotification", "s3:GetBucketNotification"],
+    # reports.query: athena (mtasts.resources.query). Glue's read also lists partition indexes and tags
+    # (glue/catalog_table.go resourceCatalogTableRead; transparent tagging), the workgroup's its tags.
+    "aws:glue/catalogDatabase:CatalogDatabase": [
+        "glue:CreateDatabase",
+        "glue:GetDatabase",
+        "glue:UpdateDatabase",
+        "glue:DeleteDatabase",
+        "glue:GetTags",
+        "glue:TagResource",
+        "glue:UntagResource",
+    ],
+    "aws:glue/catalogTable:CatalogTable": [
+        "glue:CreateTable",
+        "glue:GetTable",
+        "glue:UpdateTable",
+        "glue:DeleteTable",
+        "glue:GetPartitionIndexes",
+    ],
+    "aws:athena/workgroup:Workgroup": [
+        "athena:CreateWorkGroup",
+        "athena:GetWorkGroup",
+        "athena:UpdateWorkGroup",
+        "athena:DeleteWorkGroup",
+        "athena:ListTagsForResource",
+        "athena:TagResource",
+        "athena:UntagResource",
+    ],
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": [
         "s3:PutLifecycleConfiguration",
         "s3:GetLifecycleConfiguration",
@@ -290,6 +319,9 @@ READS: dict[str, list[str]] = {
     "aws:s3/bucketObjectv2:BucketObjectv2": ["s3:GetObject", "s3:GetObjectTagging"],
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ["s3:GetLifecycleConfiguration"],
     "aws:s3/bucketNotification:BucketNotification": ["s3:GetBucketNotification"],
+    "aws:glue/catalogDatabase:CatalogDatabase": ["glue:GetDatabase", "glue:GetTags"],
+    "aws:glue/catalogTable:CatalogTable": ["glue:GetTable", "glue:GetPartitionIndexes"],
+    "aws:athena/workgroup:Workgroup": ["athena:GetWorkGroup", "athena:ListTagsForResource"],
     "aws:cloudfront/originAccessControl:OriginAccessControl": ["cloudfront:GetOriginAccessControl"],
     "aws:cloudfront/function:Function": ["cloudfront:DescribeFunction", "cloudfront:GetFunction"],
     "aws:cloudfront/distribution:Distribution": ["cloudfront:GetDistribution", "cloudfront:ListTagsForResource"],
@@ -402,7 +434,7 @@ def run() -> Run:
 
 @pytest.fixture(scope="module")
 def reports_run() -> Run:
-    reports = {"endpoint": "tlsrpt.example.net", "mailbox": "tls@reports.example.net"}
+    reports = {"endpoint": "tlsrpt.example.net", "mailbox": "tls@reports.example.net", "query": "athena"}
     alerts = {"email": ["ops@example.net"], "https": ["https://hooks.example.net/x"], "per_domain_metrics": True}
     domains = {"example.com": {"template": "none"}, "example.org": {"template": "enforce", "mx": ["mx.example.org"]}}
     return build({"reports": reports, "alerts": alerts, "domains": domains})
@@ -517,6 +549,7 @@ def test_s3_is_scoped_to_the_stacks_buckets() -> None:
         "arn:aws:s3:::policies-bucket-*",
         "arn:aws:s3:::policies-bucket-*/*",
         "arn:aws:s3:::tlsrpt-receiver-bucket-*",
+        "arn:aws:s3:::tlsrpt-query-results-bucket-*",
     }
     for statement in statements(POLICY, REPORTS_POLICY, PREVIEW_POLICY, PREVIEW_REPORTS_POLICY):
         if any(a.startswith("s3:") for a in as_list(statement["Action"])):

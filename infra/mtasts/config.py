@@ -783,6 +783,11 @@ def _check_reports(value: object, path: str, problems: list[Problem]) -> object:
                 )
             )
     limits = {name: _check_reports_limit(value, path, name, problems) for name in REPORTS_LIMITS}
+    query = value.get("query", "none")
+    if query not in REPORTS_QUERY:
+        shown = f"{query!r:.40}" if isinstance(query, str) else _type_name(query)
+        problems.append(Problem(f"{path}.query", f"expected one of {', '.join(REPORTS_QUERY)}, got {shown}"))
+        query = "none"
     replace_rule_set = value.get("replace_active_rule_set", False)
     if not isinstance(replace_rule_set, bool):
         problems.append(
@@ -796,6 +801,7 @@ def _check_reports(value: object, path: str, problems: list[Problem]) -> object:
         "mail_uri": mail_uri,
         **limits,
         "replace_active_rule_set": replace_rule_set is True,
+        "query": query,
     }
 
 
@@ -810,7 +816,12 @@ REPORTS_KEYS = (
     "reserved_concurrency",
     "max_body_kib",
     "replace_active_rule_set",
+    "query",
+    "query_scan_limit_mib",
+    "query_results_days",
 )
+#: ``mta-sts:reports.query``: none, or athena (a Glue table over the rows and an Athena workgroup, docs/reports.md).
+REPORTS_QUERY = ("none", "athena")
 #: The endpoint's volume limits: name → (default, lowest, highest, unit). The highest rate and burst are API
 #: Gateway's account-level throttle quotas per region (10,000 requests/s, burst 5,000); 10,240 KiB is the HTTP API
 #: payload quota (10 MB). ``reserved_concurrency: false`` reserves none (see docs/reports.md).
@@ -819,6 +830,10 @@ REPORTS_LIMITS: dict[str, tuple[int, int, int, str]] = {
     "burst_limit": (20, 1, 5000, "requests"),
     "reserved_concurrency": (2, 1, 1000, "concurrent executions"),
     "max_body_kib": (1024, 16, 10240, "KiB"),
+    # query: athena. Athena's per-query cutoff is at least 10,000,000 bytes (10 MiB is more); 10 GiB by default
+    # (about $0.05 at $5 per TB scanned), a year of 10,000 domains' rows being about 1 GB (docs/reports.md)
+    "query_scan_limit_mib": (10240, 10, 10_000_000, "MiB"),
+    "query_results_days": (7, 1, 3650, "days"),
 }
 
 

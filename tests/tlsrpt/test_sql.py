@@ -281,7 +281,8 @@ def test_duckdb_without_rows_says_how_to_write_them(tmp_path: Path) -> None:
 def test_fill_summary_reads_text_and_typed_values_alike() -> None:
     """Athena's text values and DuckDB's typed ones fill the same counters; failure details feed status."""
     typed = [
-        ("sessions", "a.example", "2026-11-01", "o", None, None, 5, 2),
+        ("by_day", "a.example", "2026-11-01", None, None, None, 5, 2),
+        ("by_organization", "a.example", None, "o", None, None, 5, 2),
         ("failures", "a.example", "2026-11-01", "o", "certificate-expired", "", 2, 0),
         ("reports", None, None, None, None, None, 1, 1),
     ]

@@ -44,6 +44,7 @@ from .domain import DistributionSettings, HostedDomain, MtaStsDomain, MtaStsDoma
 from .guard import RetirementGuard
 from .hosting import hosting_plan, live_ids, mode_moves, previous_hosting
 from .orphans import find_orphans
+from .query import ReportsQuery, ReportsQueryArgs, glue_name
 from .quotas import applied_quotas, assign_shards, quota_problems, quota_values, shard_capacity, shard_count
 from .reports import TlsRptReceiver, TlsRptReceiverArgs
 from .rollout import PolicyRollout
@@ -298,6 +299,7 @@ def deploy(
     rollout.failures.apply(_report_failures)
     reports = plan.config.settings.get("reports")
     receiver = None
+    query: ReportsQuery | None = None
     if isinstance(reports, dict):
         receiver = TlsRptReceiver(
             "tlsrpt-receiver",
@@ -318,6 +320,16 @@ def deploy(
                 per_domain_metrics=alerts_from_settings(plan.config.settings).per_domain_metrics,
             ),
         )
+        if reports.get("query") == "athena":
+            query = ReportsQuery(
+                "tlsrpt-query",
+                ReportsQueryArgs(
+                    bucket=receiver.bucket.bucket,
+                    database=glue_name(pulumi.get_stack()),
+                    scan_limit_bytes=int(reports["query_scan_limit_mib"]) * 1024 * 1024,
+                    results_days=int(reports["query_results_days"]),
+                ),
+            )
         alert_settings = alerts_from_settings(plan.config.settings)
         if alert_settings.alarms:
             enforce = [d.domain for d in plan.domains if d.config.mode == "enforce" and not d.config.retire]
@@ -352,6 +364,10 @@ def deploy(
         "domains": {name: _domain_outputs(c, moves.get(name)) for name, c in domains.items()},
         "reportsEndpoint": receiver.uri if receiver else None,
         "reportsBucket": receiver.bucket.bucket if receiver else None,
+        # `mtasts reports summarize --engine athena --athena-workgroup … --athena-database …` (docs/reports.md)
+        "reportsAthena": {"workgroup": query.workgroup.name, "database": query.database.name, "table": query.table.name}
+        if query
+        else None,
         # Read back by the next deployment to refuse unsafe removals; see docs/gitops.md.
         OUTPUT_NAME: pulumi.Output.all(guard_check, switch_check, guard.record).apply(lambda v: v[2]),
         # Read back by the next deployment so no distribution changes shard needlessly.

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .aggregate import ALL_MX, Summary
+from .aggregate import ALL_MX, DomainSummary, Summary
 from .rows import timestamp
 
 __all__ = ["SLACK_DAYS", "Window", "fill_summary", "summary_query"]
@@ -86,9 +86,13 @@ conflicts AS (
   ) c ON r.organization = c.organization AND r.report_id = c.report_id
   WHERE r.lo <> r.hi OR c.distinct_rows <> r.hi
 )
-SELECT 'sessions' AS kind, policy_domain AS domain, "day", organization, CAST(NULL AS varchar) AS result_type,
-       CAST(NULL AS varchar) AS mx, sum(successful) AS a, sum(failed) AS b
-FROM policies GROUP BY policy_domain, "day", organization
+SELECT 'by_day' AS kind, policy_domain AS domain, "day", CAST(NULL AS varchar) AS organization,
+       CAST(NULL AS varchar) AS result_type, CAST(NULL AS varchar) AS mx, sum(successful) AS a, sum(failed) AS b
+FROM policies GROUP BY policy_domain, "day"
+UNION ALL
+SELECT 'by_organization', policy_domain, CAST(NULL AS varchar), organization, CAST(NULL AS varchar),
+       CAST(NULL AS varchar), sum(successful), sum(failed)
+FROM policies GROUP BY policy_domain, organization
 UNION ALL
 SELECT 'undetailed', policy_domain, CAST(NULL AS varchar), CAST(NULL AS varchar), CAST(NULL AS varchar),
        CAST(NULL AS varchar), sum(failed - detailed), 0
@@ -172,19 +176,35 @@ def fill_summary(
 ) -> None:
     """Load the query's result records into an empty ``summary`` (and, for ``status``, its failure ``details``).
 
-    Values may come typed (DuckDB) or as text (Athena's result sets): both are read the same way.
+    The query totals sessions per domain and day and per domain and organization (not per domain, day and
+    organization, which is as many records as reports): the per-domain counters are built from them directly,
+    the ones :attr:`Summary.domains` holds. Values may come typed (DuckDB) or as text (Athena's result sets).
     """
-    summary._domains = None
+    domains: dict[str, DomainSummary] = {}
+
+    def of(name: Any) -> DomainSummary:
+        d = domains.get(name)
+        if d is None:
+            d = domains[name] = DomainSummary(str(name))
+        return d
+
     for kind, domain, day, organization, result_type, mx, a, b in records:
-        if kind == "sessions":
-            summary._sessions[str(domain), str(day), str(organization)] = [_int(a), _int(b)]
+        if kind == "by_day":
+            d = of(domain)
+            d.successful += _int(a)
+            d.failed += _int(b)
+            d.by_day[str(day)] = {"successful": _int(a), "failed": _int(b)}
+        elif kind == "by_organization":
+            of(domain).by_organization[str(organization)] = {"successful": _int(a), "failed": _int(b)}
         elif kind == "failures":
             key = str(mx or ALL_MX)  # as aggregate.contribution keys a failure without a receiving MX
-            summary._failures[str(domain), str(result_type), key] += _int(a)
+            d = of(domain)
+            d.by_result_type[str(result_type)] += _int(a)
+            d.by_mx[key]["failed"] += _int(a)
             if details is not None:
                 details[str(domain), str(day), str(organization), str(result_type), key] += _int(a)
         elif kind == "undetailed":
-            summary._undetailed[str(domain)] += _int(a)
+            of(domain).by_mx[ALL_MX]["failed"] += _int(a)
         elif kind == "reports":
             summary.reports = _int(a)
             summary.duplicates = _int(b) - _int(a)
@@ -192,4 +212,7 @@ def fill_summary(
             summary.conflicts.append({"organization": str(organization), "report_id": str(result_type)})
         elif kind == "skipped":
             summary.skipped_before_since, summary.skipped_after_until = _int(a), _int(b)
+    for d in domains.values():
+        d.by_mx[ALL_MX]["successful"] += d.successful
     summary.conflicts.sort(key=lambda c: (c["organization"], c["report_id"]))
+    summary._domains = domains
