@@ -103,6 +103,7 @@ def write_raw(folder: Path, domains: range, first: dt.date, days: int) -> int:
 
 
 def median(runs: int, work: Callable[[], object]) -> float:
+    """Median wall seconds of ``runs`` runs of ``work``."""
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -112,12 +113,14 @@ def median(runs: int, work: Callable[[], object]) -> float:
 
 
 def duck(rows: Path, since: dt.datetime, until: dt.datetime) -> Summary:
+    """``reports summarize --engine duckdb ROWS``'s summary."""
     summary = Summary(since=since, until=until)
     sql_summary("duckdb", [str(rows)], summary)
     return summary
 
 
 def python_local(raw: Path, since: dt.datetime, until: dt.datetime) -> Summary:
+    """``reports summarize FOLDER``'s summary (the reference)."""
     summary = Summary(since=since, until=until)
     with Reader(summary) as reader:
         reader.read([str(raw)])
@@ -150,6 +153,7 @@ def s3_rate(raw: Path, objects: int) -> float:
 
 
 def main() -> None:
+    """Run the three measurements and print them."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--domains", type=int, default=10_000)
@@ -173,7 +177,8 @@ def main() -> None:
             )
             seconds = median(args.runs, lambda: report_evidence([str(rows)], first, last, engine="duckdb"))
             accepted, _, evidence = report_evidence([str(rows)], first, last, engine="duckdb")
-            assert accepted == reports and len(evidence) == args.domains, (accepted, len(evidence))
+            assert accepted == reports, accepted
+            assert len(evidence) == args.domains, len(evidence)
             print(
                 f"status report part, {args.domains:,} domains x {args.days} days x 5 orgs, DuckDB over local rows: "
                 f"median {seconds:.1f} s (target 30 s: {30 / seconds:.1f}x under)"

@@ -68,7 +68,7 @@ def test_settings_reach_the_workgroup_and_nothing_without_athena() -> None:
     settings = {**SETTINGS, "reports": {**REPORTS, "query_scan_limit_mib": 100, "query_results_days": 30}}
     inputs = build(settings).mocks.inputs
     assert inputs["tlsrpt-query-workgroup"]["configuration"]["bytesScannedCutoffPerQuery"] == 100 * 1024 * 1024
-    assert 100 * 1024 * 1024 >= MIN_SCAN_LIMIT
+    assert MIN_SCAN_LIMIT <= 100 * 1024 * 1024
     assert inputs["tlsrpt-query-results-expiry"]["rules"][0]["expiration"] == {"days": 30}
     plain = build({**SETTINGS, "reports": {"endpoint": "tlsrpt.example.net"}})
     assert not any(t.startswith(("aws:glue/", "aws:athena/")) for t in plain.mocks.types.values())
