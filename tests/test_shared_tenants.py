@@ -338,3 +338,21 @@ def test_live_shared_domains_are_never_looked_for_and_a_failed_listing_only_warn
         stub.add_client_error("list_distribution_tenants", "AccessDenied", http_status_code=403)
         assert program.tenant_orphans(plan, {}, None, AwsSettings(), client=client) == {}
     assert warnings[0].startswith("could not list the account's distribution tenants")
+
+
+def test_plan_counts_the_rollouts_invalidation_batches_at_the_3000_path_boundary() -> None:
+    """`mtasts plan` names the batches a change of every shared policy takes: none at 3,000, two at 3,001."""
+    from mtasts.config import TemplateStore, parse_stack_settings
+    from mtasts.plan import plan_stack, stack_needs
+    from mtasts.resources.rollout import RolloutTarget, batches_needed
+
+    def note(count: int) -> str:
+        domains = {f"d{i}.example": {"dns": "external", "template": "none"} for i in range(count)}
+        settings = {"hosting": "shared", "hostingZone": "h.example.net", "domains": domains}
+        plan = plan_stack(parse_stack_settings(settings, TemplateStore()))
+        return next(n.note for n in stack_needs(plan) if n.quota.key == "tenants")
+
+    assert note(3_000) == "one per shared domain"
+    assert note(3_001) == "one per shared domain; a change of every policy is invalidated in 2 batches of 3,000 paths"
+    targets = [RolloutTarget(f"d{i}.example", "x", "tenant", f"dt_{i}", "E") for i in range(3_001)]
+    assert [batches_needed(targets[:n]) for n in (2_999, 3_000, 3_001)] == [1, 1, 2]

@@ -17,7 +17,7 @@ from .config import DomainConfig, StackConfig, TemplateStore, load_stack_file
 from .errors import ConfigError, Problem, brief
 from .names import HostnameError, normalize_hostname, to_unicode
 from .policy import MAX_POLICY_BYTES, Policy, policy_url
-from .quotas import QUOTAS, Need, quota_values, shard_capacity, shard_count
+from .quotas import INVALIDATION_PATHS_IN_PROGRESS, QUOTAS, Need, quota_values, shard_capacity, shard_count
 from .records import (
     ROUTE53_VALUE_LIMIT,
     route53_value_length,
@@ -354,13 +354,21 @@ def stack_needs(plan: StackPlan, moving: Mapping[str, str] | None = None) -> lis
         acm = d.config.hosting == "dedicated" or d.domain in moving
         records[zone] += hosts + len(d.records) + (1 if acm else 0)
     fullest = max(records.items(), key=lambda kv: (kv[1], kv[0]), default=("", 0))
+    # The rollout keeps at most INVALIDATION_PATHS_IN_PROGRESS paths in flight on the shared distribution, one
+    # per changed domain: each batch gets its own deadline (mtasts.resources.rollout).
+    batches = -(-len(shared) // INVALIDATION_PATHS_IN_PROGRESS)
     counts = {
         "distributions": (len(dedicated), "one per dedicated domain" + (", moving ones counted" if moving else "")),
         "distributionsPerOriginAccessControl": (per_shard, f"{len(dedicated)} distributions in {shards} shard(s)"),
         "distributionsPerFunction": (per_shard, f"{len(dedicated)} distributions in {shards} shard(s)"),
         "originAccessControls": (shards + (1 if shared else 0), "one per shard, one for the shared distribution"),
         "functions": (shards + (1 if shared else 0), "one per shard, one for the shared distribution"),
-        "tenants": (len(shared), "one per shared domain" + (", moving ones counted" if moving else "")),
+        "tenants": (
+            len(shared),
+            "one per shared domain"
+            + (", moving ones counted" if moving else "")
+            + (f"; a change of every policy is invalidated in {batches} batches of 3,000 paths" if batches > 1 else ""),
+        ),
         "certificates": (
             len(plan.domains) + extra_certificates,
             "one per domain" + (f", {extra_certificates} more while moving to dedicated" if extra_certificates else ""),

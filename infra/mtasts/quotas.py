@@ -52,6 +52,11 @@ class Quota:
     """The page stating the default."""
 
 
+#: CloudFront: at most this many file paths in invalidations in progress per distribution, not adjustable
+#: ("Quotas on invalidations"); every tenant of the shared distribution counts against its distribution.
+INVALIDATION_PATHS_IN_PROGRESS = 3_000
+
+
 QUOTAS: dict[str, Quota] = {
     q.key: q
     for q in (

@@ -39,6 +39,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
 from ..policy import POLICY_PATH, policy_id
+from ..quotas import INVALIDATION_PATHS_IN_PROGRESS
 from .credentials import AwsSettings
 from .sdk import CachedProviderResource
 
@@ -56,7 +57,7 @@ __all__ = [
 #: batch of :data:`MAX_PATHS_IN_PROGRESS`; later batches each get as long again, see :func:`run_rollout`).
 DEFAULT_TIMEOUT_SECONDS = 900.0
 #: CloudFront: at most 3,000 file paths in invalidations in progress per distribution ("Quotas on invalidations").
-MAX_PATHS_IN_PROGRESS = 3_000
+MAX_PATHS_IN_PROGRESS = INVALIDATION_PATHS_IN_PROGRESS
 #: A policy is at most 64 KiB (RFC 8461 §3.3 lets senders refuse larger); read at most this much.
 MAX_POLICY_BYTES = 65_536
 #: Parallel HTTPS verifications.
