@@ -262,3 +262,19 @@ def test_the_readme_module_map_covers_every_top_level_module() -> None:
     assert top - named == set(), "add these to the README's module map"
     files = {p.name for p in PACKAGE.rglob("*.py")}
     assert {n for n in named if n.endswith(".py")} - files == set()
+
+
+#: "About 400 lines" (GUIDE): past this, a module says in its docstring why it stays one module.
+MAX_LINES = 450
+
+
+def test_a_long_module_says_why_it_is_one_module() -> None:
+    """Every module over MAX_LINES lines has a "Why over 400 lines:" paragraph in its docstring."""
+    silent = []
+    for name, path in modules(PACKAGE).items():
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > MAX_LINES and "Why over 400 lines:" not in (
+            ast.get_docstring(ast.parse(text)) or ""
+        ):
+            silent.append(name)
+    assert silent == [], "split these modules, or say in their docstrings why not"

@@ -10,6 +10,9 @@ Gateway answers 429 beyond it, without invoking the function) and the function's
 caps both its parallel invocations and its share of the account's Lambda concurrency. The default
 ``execute-api`` endpoint is disabled, so the custom domain is the only way in. See docs/reports.md for the
 worst-case monthly cost at these limits.
+
+Why over 400 lines: one component, the endpoint, declared with its API, function, bucket, mail path and the
+guard of SES's single active rule set, which depend on each other's names.
 """
 
 from __future__ import annotations

@@ -23,6 +23,10 @@ A live domain moves between the modes only with ``switch_hosting: true`` (mtasts
 docs/deploy.md, "Changing modes"). Moving in, its dedicated distribution is kept but released (no alias) and
 the tenant presents the domain's validated ACM certificate, then the host records follow; moving out,
 :func:`tenant_handover` releases the tenant (:class:`TenantRelease`) before the distribution claims the name.
+
+Why over 400 lines: shared hosting's whole lifecycle is here (the multi-tenant distribution, each tenant, the
+handover in both directions between hosting modes and the release of a tenant, :class:`TenantRelease`), and
+those parts share the tenant's name and configuration.
 """
 
 from __future__ import annotations

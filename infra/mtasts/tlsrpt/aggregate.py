@@ -4,6 +4,10 @@ Reports stream through :meth:`Summary.add`; only counters are kept, keyed by (do
 (domain, result type, MX), so memory grows with those combinations, not with the number of reports. The one
 exception is the set of (organization, report-id) pairs already counted, which "a report delivered twice is
 counted once" needs (RFC 8460 §4.4 report-id).
+
+Why over 400 lines: two jobs that run in the same worker processes, counting (:class:`Summary`) and reading
+report files within bounds (:func:`iter_sources`: folder walks with depth, size and read caps). The second is
+meant to move beside :class:`~mtasts.tlsrpt.source.Source` (issue 20 item 5).
 """
 
 from __future__ import annotations

@@ -13,6 +13,13 @@ per partitioned prefix, see "Best practices design patterns: optimizing Amazon S
 ``503`` and other throttling answers are retried with exponential backoff and full jitter (the pattern AWS's
 "Retry behavior" guide describes), up to :data:`ATTEMPTS` tries; other errors are not retried. Objects are
 yielded in listing order, so counting stays deterministic, with at most :data:`WINDOW` objects held at once.
+
+Why not boto3's paginator and botocore's retry modes (checked against botocore's ``retries/standard.py``):
+the standard and adaptive modes draw every retry from one quota per client (500 units, 5 per throttled
+retry, 14 per other), which 16 concurrent requests under a sustained ``SlowDown`` can use up, after which a
+throttled GET fails instead of waiting; their backoff sleeps inside botocore, out of reach of the tests'
+clock; and a paginator cannot retry one page on its own (the iteration ends at the failed page). So the
+listing loop here is the paginator's (``ContinuationToken``) with a retry of its own per request.
 """
 
 from __future__ import annotations
