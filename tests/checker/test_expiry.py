@@ -197,3 +197,13 @@ def test_status_table_shows_certificate_warnings(world: Loopback, tmp_path: Path
     flat = " ".join(result.output.split())
     assert "warning: certificate of" in flat
     assert "later.example" in flat
+
+
+def test_markdown_and_page_show_certificate_warnings(world: Loopback, tmp_path: Path) -> None:
+    """The pull-request markdown and the HTML page carry the certificate warning with the reasons."""
+    stack = tmp_path / "Pulumi.expiry.yaml"
+    stack.write_text(STACK)
+    page = tmp_path / "fleet.html"
+    result = run("status", "--config", str(stack), "--markdown", "--html", str(page), *network(world))
+    assert "warning: certificate of mx.later.example expires in 20 day(s)" in result.output
+    assert "<li>warning: certificate of mx.later.example expires in 20 day(s)" in page.read_text()

@@ -136,6 +136,7 @@ def _section(s: DomainStatus, days: Sequence[str]) -> str:
     c, r, live = s.plan.config, s.reports, s.live
     name = to_unicode(s.domain)
     reasons = "".join(f"<li>{_e(x)}</li>" for x in s.reasons)
+    reasons += "".join(f"<li>warning: {_e(x)}</li>" for x in s.warnings)
     nxt = f"next: {_e(s.next['mode'])} {duration(s.next['max_age'])}" if s.next else ""
     if live.checked:
         starttls = ", ".join(f"{_e(h)}: {'ok' if not why else _e(why)}" for h, why in live.starttls.items()) or "-"

@@ -157,7 +157,7 @@ def evidence_markdown(
             rate,
             top,
             f"**{s.verdict}**",
-            "; ".join(s.reasons),
+            "; ".join([*s.reasons, *(f"warning: {w}" for w in s.warnings)]),
         ]
         lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
     if left_out:
