@@ -408,3 +408,22 @@ def test_status_with_duckdb_over_rows_judges_as_the_python_reader(
     ours_doc, theirs_doc = json.loads(ours.stdout), json.loads(theirs.stdout)
     assert ours_doc["domains"] == theirs_doc["domains"]
     assert ours_doc["reports"]["accepted"] == theirs_doc["reports"]["accepted"] > 0
+
+
+def test_terminal_lists_attention_first_and_counts_the_rest(report_dir: Path, stack: Path) -> None:
+    """`status --rows N` lists N domains, most urgent verdict first, and counts the others by verdict."""
+    from types import SimpleNamespace
+
+    from mtasts.fleet.tables import attention_order
+
+    verdicts = {"a": "ok", "b": "action-needed", "c": "hold", "d": "pending", "e": "ready"}
+    fake = [SimpleNamespace(domain=d, verdict=v) for d, v in verdicts.items()]
+    assert [s.domain for s in attention_order(fake)] == ["b", "d", "c", "e", "a"]  # type: ignore[arg-type]
+    common = ["status", "--config", str(stack), "--no-live", "--reports", str(report_dir), "--as-of", str(AS_OF)]
+    everything = run(*common, "--rows", "0")
+    two = run(*common, "--rows", "2")
+    assert everything.exit_code == two.exit_code, two.output
+    assert "more domain(s) not listed" not in everything.output
+    (line,) = [x for x in two.output.splitlines() if "more domain(s) not listed" in x]
+    total = json.loads(run(*common, "--json").stdout)["domains"]
+    assert line.startswith(f"{len(total) - 2} more domain(s) not listed: ")

@@ -30,6 +30,7 @@ from .evidence import read_live, report_evidence, window
 from .history import step_starts
 from .rules import rules_from_settings
 from .status import FleetStatus, evaluate_fleet
+from .tables import TERMINAL_ROWS
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_NOTHING = 1
@@ -125,10 +126,17 @@ def _load(options: dict[str, Any]) -> tuple[Path, StackPlan, TemplateStore | Non
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the evidence table as markdown.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the fleet page.")
+@click.option(
+    "--rows",
+    type=click.IntRange(min=0),
+    default=TERMINAL_ROWS,
+    show_default=True,
+    help="Domains listed in the terminal, those needing attention first; the rest are counted (0: all).",
+)
 @notify_options
 def status(
-    as_json: bool, as_markdown: bool, html_path: Path | None, notify: tuple[str, ...], notify_state: Path | None,
-    **options: Any,
+    as_json: bool, as_markdown: bool, html_path: Path | None, rows: int, notify: tuple[str, ...],
+    notify_state: Path | None, **options: Any,
 ) -> None:  # fmt: skip
     """Every domain of the stack: planned, live, reported, and a verdict with its reasons.
 
@@ -160,7 +168,7 @@ def status(
     else:
         from .tables import print_fleet
 
-        print_fleet(fleet)
+        print_fleet(fleet, rows)
     if targets:
         stack = options["stack"] or path.name.removeprefix("Pulumi.").removesuffix(".yaml")
         if not run_notifications(fleet.to_dict(), stack, targets, notify_state, Sender(secret)):

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..names import to_unicode
 from .promote import Step
-from .status import DomainStatus, FleetStatus, duration
+from .status import VERDICTS, DomainStatus, FleetStatus, duration
 
 __all__ = ["diff_evidence_markdown", "evidence_markdown", "print_fleet", "print_promotion"]
 
@@ -53,8 +53,22 @@ def _reports(s: DomainStatus) -> tuple[str, str, str, str]:
     )
 
 
-def print_fleet(fleet: FleetStatus) -> None:
-    """One row per domain: plan, live, reports, verdict and reasons."""
+#: Rows ``mtasts status`` prints by default; the rest are counted by verdict (``--rows 0`` prints every domain).
+TERMINAL_ROWS = 200
+
+
+def attention_order(domains: Sequence[DomainStatus]) -> list[DomainStatus]:
+    """Domains needing attention first: by verdict (action-needed, pending, hold, ready, ok, retiring), then name."""
+    rank = {verdict: n for n, verdict in enumerate(VERDICTS)}
+    return sorted(domains, key=lambda s: (rank[s.verdict], s.domain))
+
+
+def print_fleet(fleet: FleetStatus, rows: int = 0) -> None:
+    """One row per domain, those needing attention first: plan, live, reports, verdict and reasons.
+
+    With ``rows``, at most that many rows are printed and the domains left out are counted by verdict, so that a
+    fleet of 10,000 domains prints what needs attention and one line about the rest.
+    """
     from rich.table import Table
 
     from ..output import console
@@ -67,7 +81,9 @@ def print_fleet(fleet: FleetStatus) -> None:
     for column in ("Domain", "Mode", "max_age", "Live", "Days", "OK/failed", "Fail rate", "Top failures", "Verdict"):
         table.add_column(column, overflow="fold")
     table.add_column("Next / reasons", overflow="fold")
-    for s in fleet.domains:
+    ordered = attention_order(fleet.domains)
+    shown, rest = (ordered[:rows], ordered[rows:]) if rows else (ordered, [])
+    for s in shown:
         days, sessions, rate, top = _reports(s)
         verdict = f"[{_COLOUR[s.verdict]}]{s.verdict}[/]"
         detail = "\n".join([_next(s)] if s.next else s.reasons) + "".join(f"\nwarning: {w}" for w in s.warnings)
@@ -84,6 +100,12 @@ def print_fleet(fleet: FleetStatus) -> None:
             detail,
         )
     out.print(table)
+    if rest:
+        left: dict[str, int] = {}
+        for s in rest:
+            left[s.verdict] = left.get(s.verdict, 0) + 1
+        summary = ", ".join(f"{n} {v}" for v, n in left.items())
+        out.print(f"{len(rest)} more domain(s) not listed: {summary} (--rows 0 lists every domain; --json, --html)")
     counts = ", ".join(f"{n} {v}" for v, n in fleet.counts.items() if n)
     out.print(f"{len(fleet.domains)} domain(s): {counts or 'none'}")
     if fleet.rejected:
