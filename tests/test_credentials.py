@@ -486,52 +486,38 @@ def test_a_missing_web_identity_token_file_is_one_clear_error(aws_env: None, tmp
     assert "No such file" in line
 
 
+class FakeSts:
+    """An STS whose AssumeRole issues numbered keys (ASIA0, ASIA1, ...), each expiring ``lifetime`` from now."""
+
+    def __init__(self, lifetime: datetime.timedelta) -> None:
+        self.lifetime = lifetime
+        self.issued: list[str] = []
+
+    def assume_role(self, **_: Any) -> Any:
+        self.issued.append(f"ASIA{len(self.issued)}")
+        expiry = datetime.datetime.now(datetime.UTC) + self.lifetime
+        keys = {"AccessKeyId": self.issued[-1], "SecretAccessKey": "s", "SessionToken": "t"}
+        return {"Credentials": {**keys, "Expiration": expiry}}
+
+
 def test_credentials_within_the_window_are_not_fetched_again(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Credentials with an hour left are used as they are: one sts:AssumeRole per session, however many clients."""
-    issued: list[str] = []
-
-    class HourLong:
-        def assume_role(self, **_: Any) -> Any:
-            issued.append(f"ASIA{len(issued)}")
-            later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
-            return {
-                "Credentials": {
-                    "AccessKeyId": issued[-1],
-                    "SecretAccessKey": "s",
-                    "SessionToken": "t",
-                    "Expiration": later,
-                }
-            }
-
-    monkeypatch.setattr(credentials, "_sts", lambda session, region: HourLong())
+    sts = FakeSts(datetime.timedelta(hours=1))
+    monkeypatch.setattr(credentials, "_sts", lambda session, region: sts)
     session = boto3_session(AwsSettings(assume_roles=(AssumeRole(f"arn:aws:iam::{ACCOUNT}:role/r"),)), "us-east-1")
     for _ in range(3):
         assert session.get_credentials().get_frozen_credentials().access_key == "ASIA0"
-    assert issued == ["ASIA0"]
+    assert sts.issued == ["ASIA0"]
 
 
 def test_assumed_credentials_refresh_before_they_expire(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """A wait longer than the role session (an invalidation) gets fresh credentials, not ExpiredToken."""
-    issued: list[str] = []
-
-    class ShortLived:
-        def assume_role(self, **_: Any) -> Any:
-            issued.append(f"ASIA{len(issued)}")
-            soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=5)
-            return {
-                "Credentials": {
-                    "AccessKeyId": issued[-1],
-                    "SecretAccessKey": "s",
-                    "SessionToken": "t",
-                    "Expiration": soon,
-                }
-            }
-
-    monkeypatch.setattr(credentials, "_sts", lambda session, region: ShortLived())
+    sts = FakeSts(datetime.timedelta(minutes=5))
+    monkeypatch.setattr(credentials, "_sts", lambda session, region: sts)
     session = boto3_session(AwsSettings(assume_roles=(AssumeRole(f"arn:aws:iam::{ACCOUNT}:role/r"),)), "us-east-1")
     # Five minutes left is inside botocore's mandatory refresh window: the next use assumes the role again.
     assert session.get_credentials().get_frozen_credentials().access_key == "ASIA1"
-    assert issued == ["ASIA0", "ASIA1"]
+    assert sts.issued == ["ASIA0", "ASIA1"]
 
 
 def test_clients_follow_endpoints_and_client_options(aws_env: None) -> None:

@@ -110,14 +110,35 @@ class HostedDomain(pulumi.ComponentResource):
         """The domain's entry in the stack's rollout step; ``None`` while nothing is served."""
         raise NotImplementedError
 
+    @property
+    def serves_policy(self) -> bool:
+        """Whether anything serves the policy in this deployment (not while a ``dns: external`` domain waits)."""
+        return True
+
+    def component_outputs(self) -> dict[str, Any]:
+        """What the component registers as its outputs once published."""
+        return {"policyUrl": self.plan.policy_url, "policyId": self.plan.policy_id}
+
     def publish(
         self,
         published: pulumi.Input[str | None],
         readable: Sequence[pulumi.Resource] = (),
         rollout: pulumi.Resource | None = None,
     ) -> None:
-        """Second phase: the TXT records and the component's outputs; call exactly once."""
-        raise NotImplementedError
+        """Second phase: the TXT records, carrying the id the rollout step verified (RFC 8461 §8.1).
+
+        ``published`` is the id the rollout step verified live for this domain; ``readable`` are the resources that
+        let CloudFront read the object (the stack's bucket policy). Each TXT record depends on everything a
+        sender needs (:attr:`serving`, ``readable``) and, when given, on ``rollout`` itself (the program passes
+        it for stacks small enough that this edge stays cheap; otherwise the value carries the order). A domain
+        that serves nothing yet (:attr:`serves_policy`) gets no TXT records. Registers the component's outputs
+        (:meth:`component_outputs`); call exactly once.
+        """
+        if self.serves_policy:
+            self._publish_txt(published, readable, rollout)
+        else:
+            self._published = True
+        self.register_outputs(self.component_outputs())
 
     def _publish_txt(
         self,
@@ -237,29 +258,14 @@ class MtaStsDomain(HostedDomain):
             lambda v: rollout_entry(self.plan, "distribution", v[0], v[0])
         )
 
-    def publish(
-        self,
-        published: pulumi.Input[str | None],
-        readable: Sequence[pulumi.Resource] = (),
-        rollout: pulumi.Resource | None = None,
-    ) -> None:
-        """Second phase: the TXT records, carrying the id the rollout step verified (RFC 8461 §8.1).
-
-        ``published`` is the id the rollout step verified live for this domain; ``readable`` are the resources that
-        let CloudFront read the object (the stack's bucket policy). Each TXT record depends on everything a
-        sender needs (:attr:`serving`, ``readable``) and, when given, on ``rollout`` itself (the program passes
-        it for stacks small enough that this edge stays cheap; otherwise the value carries the order).
-        Registers the component's outputs; call exactly once.
-        """
-        self._publish_txt(published, readable, rollout)
-        self.register_outputs(
-            {
-                "policyUrl": self.plan.policy_url,
-                "policyId": self.plan.policy_id,
-                "txtValues": {r.name: r.value for r in self.plan.records},
-                "distributionDomainName": self.distribution.domain_name,
-            }
-        )
+    def component_outputs(self) -> dict[str, Any]:
+        """The policy's URL and id, the TXT values and the distribution's CloudFront name."""
+        return {
+            "policyUrl": self.plan.policy_url,
+            "policyId": self.plan.policy_id,
+            "txtValues": {r.name: r.value for r in self.plan.records},
+            "distributionDomainName": self.distribution.domain_name,
+        }
 
 
 @dataclass(frozen=True)

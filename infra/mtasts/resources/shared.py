@@ -295,18 +295,10 @@ class SharedDomain(HostedDomain):
             lambda v: rollout_entry(self.plan, "tenant", v[0], v[1])
         )
 
-    def publish(
-        self,
-        published: pulumi.Input[str | None],
-        readable: Sequence[pulumi.Resource] = (),
-        rollout: pulumi.Resource | None = None,
-    ) -> None:
-        """The TXT records (none while pending), then the component's outputs; call exactly once."""
-        if self.tenant is not None:
-            self._publish_txt(published, readable, rollout)
-        else:
-            self._published = True
-        self.register_outputs({"policyUrl": self.plan.policy_url, "policyId": self.plan.policy_id})
+    @property
+    def serves_policy(self) -> bool:
+        """A tenant serves the policy; a pending domain has none yet (and so no TXT records)."""
+        return self.tenant is not None
 
 
 def _tenant(
