@@ -94,6 +94,13 @@ class Loopback:
         """``--nameserver`` value."""
         return f"127.0.0.1:{self.dns_port}"
 
+    def cli_args(self, timeout: float = 5) -> list[str]:
+        """The command-line options that point ``mtasts check``/``status`` at these servers."""
+        args = ["--nameserver", self.nameserver, "--ca-file", self.ca_file, "--timeout", f"{timeout:g}"]
+        for rule in self.connect_to():
+            args += ["--connect-to", rule]
+        return args
+
     def connect_to(self) -> list[str]:
         """``--connect-to`` values: HTTPS to the HTTPS server (hang hosts to the silent one), port 25 per MX."""
         rules = [f"mta-sts.hang.example:443:127.0.0.1:{self.hang_port}"]

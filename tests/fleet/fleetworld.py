@@ -97,7 +97,4 @@ def redate(document: dict[str, Any], day: dt.date) -> dict[str, Any]:
 
 
 def network_args(world: Loopback) -> list[str]:
-    args = ["--nameserver", world.nameserver, "--ca-file", world.ca_file, "--timeout", "5"]
-    for rule in world.connect_to():
-        args += ["--connect-to", rule]
-    return args
+    return world.cli_args()

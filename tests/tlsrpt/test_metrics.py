@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from reports import as_gzip, report
+from reports import as_gzip, as_mail, report
 
-from mtasts.tlsrpt import receiver
+from mtasts.tlsrpt import ingest, receiver
 from mtasts.tlsrpt.metrics import accepted_lines, emit, namespace_for, reason_for
 from mtasts.tlsrpt.report import RESULT_TYPES, parse_report
 
@@ -184,18 +184,19 @@ def mail_event(key: str, size: int = 100) -> dict[str, Any]:
     return {"Records": [{"s3": {"bucket": {"name": "reports"}, "object": {"key": key, "size": size}}}]}
 
 
+def mail_report(s3: Any, monkeypatch: pytest.MonkeyPatch, key: str, domain: str) -> None:
+    """Store a mail holding a report for ``domain`` and run the mail path on it, per-domain metrics on."""
+    monkeypatch.setenv("METRICS_PER_DOMAIN", "1")
+    monkeypatch.setattr(ingest, "_DOMAINS", frozenset({"example.com"}))
+    s3.put_object(Bucket="reports", Key=key, Body=as_mail(report(domain=domain), domain))
+    ingest.mail_handler(mail_event(key), None, s3)
+
+
 def test_mail_path_counts_new_reports_once(
     s3: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A mailed report writes the same lines with Source mail; the same event again counts nothing."""
-    from reports import as_mail
-
-    from mtasts.tlsrpt import ingest
-
-    monkeypatch.setenv("METRICS_PER_DOMAIN", "1")
-    monkeypatch.setattr(ingest, "_DOMAINS", frozenset({"example.com"}))
-    s3.put_object(Bucket="reports", Key="mail/one", Body=as_mail(report(domain="example.com"), "example.com"))
-    ingest.mail_handler(mail_event("mail/one"), None, s3)
+    mail_report(s3, monkeypatch, "mail/one", "example.com")
     lines = emitted(capsys)
     assert [(line.get("Source"), line.get("ResultType"), line.get("PolicyDomain")) for line in lines] == [
         ("mail", None, None),
@@ -212,21 +213,14 @@ def test_mail_path_never_makes_a_foreign_domain_a_dimension(
     s3: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Anyone can mail a report naming any domain: it counts in the fleet metrics, never as a PolicyDomain value."""
-    from reports import as_mail
-
-    from mtasts.tlsrpt import ingest
-
-    monkeypatch.setenv("METRICS_PER_DOMAIN", "1")
-    monkeypatch.setattr(ingest, "_DOMAINS", frozenset({"example.com"}))
-    s3.put_object(Bucket="reports", Key="mail/x", Body=as_mail(report(domain="stranger.example"), "stranger.example"))
-    ingest.mail_handler(mail_event("mail/x"), None, s3)
-    assert all("PolicyDomain" not in line for line in emitted(capsys))
+    mail_report(s3, monkeypatch, "mail/x", "stranger.example")
+    lines = emitted(capsys)
+    assert lines[0]["Reports"] == 1
+    assert all("PolicyDomain" not in line for line in lines)
 
 
 def test_mail_path_counts_rejections(s3: Any, capsys: pytest.CaptureFixture[str]) -> None:
     """A mail without a valid report counts invalid-report; an oversized one too-large."""
-    from mtasts.tlsrpt import ingest
-
     s3.put_object(Bucket="reports", Key="mail/bad", Body=b"Subject: hi\r\n\r\nno report")
     ingest.mail_handler(mail_event("mail/bad"), None, s3)
     ingest.mail_handler(mail_event("mail/bad", size=10**9), None, s3)

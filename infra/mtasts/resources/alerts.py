@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -102,6 +103,20 @@ class Alerts(pulumi.ComponentResource):
         actions = [self.topic.arn]
         self.alarms: list[aws.cloudwatch.MetricAlarm] = []
 
+        def alarm(resource_name: str, description: str, **settings: Any) -> None:
+            """One alarm, one evaluation period, notifying the topic when it fires and when it clears."""
+            self.alarms.append(
+                aws.cloudwatch.MetricAlarm(
+                    resource_name,
+                    alarm_description=description,
+                    evaluation_periods=1,
+                    alarm_actions=actions,
+                    ok_actions=actions,
+                    opts=child,
+                    **settings,
+                )
+            )
+
         def metric(
             id_: str, metric_name: str, period: int, dimensions: dict[str, str] | None = None, data: bool = False
         ) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
@@ -109,101 +124,67 @@ class Alerts(pulumi.ComponentResource):
                 id=id_,
                 return_data=data,
                 metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                    namespace=args.namespace,
-                    metric_name=metric_name,
-                    period=period,
-                    stat="Sum",
-                    dimensions=dimensions,
+                    namespace=args.namespace, metric_name=metric_name, period=period, stat="Sum", dimensions=dimensions
                 ),
             )
 
-        self.alarms.append(
-            aws.cloudwatch.MetricAlarm(
-                f"{name}-fleet-failure-rate",
-                alarm_description=(
-                    f"More than {args.fleet_failure_rate:.2%} of the TLS sessions reported in an hour failed "
-                    f"(hours with fewer than {args.min_sessions} sessions ignored). See docs/alerts.md."
-                ),
-                comparison_operator="GreaterThanThreshold",
-                threshold=args.fleet_failure_rate,
-                evaluation_periods=1,
-                treat_missing_data="notBreaching",
-                metric_queries=[
-                    metric("failed", "FailedSessions", HOUR),
-                    metric("ok", "SuccessfulSessions", HOUR),
-                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                        id="rate",
-                        expression=f"IF((ok + failed) >= {args.min_sessions}, failed / (ok + failed), 0)",
-                        label="fleet failure rate",
-                        return_data=True,
-                    ),
-                ],
-                alarm_actions=actions,
-                ok_actions=actions,
-                opts=child,
-            )
-        )
-        self.alarms.append(
-            aws.cloudwatch.MetricAlarm(
-                f"{name}-reports-stopped",
-                alarm_description="No TLS-RPT report reached the endpoint in a day. See docs/alerts.md.",
+        def reports_stopped(resource_name: str, description: str, dimensions: dict[str, str] | None) -> None:
+            """No report in a day (the longest window an alarm has); no data at all counts as none."""
+            alarm(
+                resource_name,
+                description,
                 comparison_operator="LessThanThreshold",
                 threshold=1,
-                evaluation_periods=1,
                 treat_missing_data="breaching",
                 namespace=args.namespace,
                 metric_name="Reports",
+                dimensions=dimensions,
                 statistic="Sum",
                 period=DAY,
-                alarm_actions=actions,
-                ok_actions=actions,
-                opts=child,
             )
+
+        alarm(
+            f"{name}-fleet-failure-rate",
+            f"More than {args.fleet_failure_rate:.2%} of the TLS sessions reported in an hour failed (hours with "
+            f"fewer than {args.min_sessions} sessions ignored). See docs/alerts.md.",
+            comparison_operator="GreaterThanThreshold",
+            threshold=args.fleet_failure_rate,
+            treat_missing_data="notBreaching",
+            metric_queries=[
+                metric("failed", "FailedSessions", HOUR),
+                metric("ok", "SuccessfulSessions", HOUR),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="rate",
+                    expression=f"IF((ok + failed) >= {args.min_sessions}, failed / (ok + failed), 0)",
+                    label="fleet failure rate",
+                    return_data=True,
+                ),
+            ],
+        )
+        reports_stopped(
+            f"{name}-reports-stopped", "No TLS-RPT report reached the endpoint in a day. See docs/alerts.md.", None
         )
         for domain in args.baseline_domains:
             part = _part(domain)
             dimensions = {"PolicyDomain": domain}
-            self.alarms.append(
-                aws.cloudwatch.MetricAlarm(
-                    f"{name}-failures-{part}",
-                    alarm_description=(
-                        f"{domain} (enforce): failed TLS sessions in an hour above its own baseline (anomaly "
-                        "detection band, 2 standard deviations). Senders refuse mail under enforce (RFC 8461 §5)."
+            alarm(
+                f"{name}-failures-{part}",
+                f"{domain} (enforce): failed TLS sessions in an hour above its own baseline (anomaly detection "
+                "band, 2 standard deviations). Senders refuse mail under enforce (RFC 8461 §5).",
+                comparison_operator="GreaterThanUpperThreshold",
+                threshold_metric_id="band",
+                treat_missing_data="notBreaching",
+                metric_queries=[
+                    metric("failed", "FailedSessions", HOUR, dimensions, data=True),
+                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                        id="band", expression="ANOMALY_DETECTION_BAND(failed, 2)", return_data=True
                     ),
-                    comparison_operator="GreaterThanUpperThreshold",
-                    evaluation_periods=1,
-                    threshold_metric_id="band",
-                    treat_missing_data="notBreaching",
-                    metric_queries=[
-                        metric("failed", "FailedSessions", HOUR, dimensions, data=True),
-                        aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                            id="band", expression="ANOMALY_DETECTION_BAND(failed, 2)", return_data=True
-                        ),
-                    ],
-                    alarm_actions=actions,
-                    ok_actions=actions,
-                    opts=child,
-                )
+                ],
             )
-            self.alarms.append(
-                aws.cloudwatch.MetricAlarm(
-                    f"{name}-reports-stopped-{part}",
-                    alarm_description=(
-                        f"{domain} (enforce): no TLS-RPT report in a day; it had reports before enforce "
-                        "(mta-sts:promotion min_report_days). See docs/alerts.md."
-                    ),
-                    comparison_operator="LessThanThreshold",
-                    threshold=1,
-                    evaluation_periods=1,
-                    treat_missing_data="breaching",
-                    namespace=args.namespace,
-                    metric_name="Reports",
-                    dimensions=dimensions,
-                    statistic="Sum",
-                    period=DAY,
-                    alarm_actions=actions,
-                    ok_actions=actions,
-                    opts=child,
-                )
+            reports_stopped(
+                f"{name}-reports-stopped-{part}",
+                f"{domain} (enforce): no TLS-RPT report in a day; it had reports before enforce "
+                "(mta-sts:promotion min_report_days). See docs/alerts.md.",
+                dimensions,
             )
         self.register_outputs({"topicArn": self.topic.arn, "alarms": len(self.alarms)})
