@@ -9,8 +9,11 @@ from pathlib import Path
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
-def load(page: Path, profile: Path) -> tuple[str, list[str]]:
-    """The DOM after the page's scripts ran in headless chromium, and every console message it logged."""
+def load(page: Path, profile: Path, fragment: str = "") -> tuple[str, list[str]]:
+    """The DOM after the page's scripts ran in headless chromium, and every console message it logged.
+
+    ``fragment``: opened as ``page#fragment``.
+    """
     assert CHROMIUM, "chromium is not installed; bash scripts/test installs Debian's chromium package"
     flags = [
         "--headless",
@@ -26,7 +29,11 @@ def load(page: Path, profile: Path) -> tuple[str, list[str]]:
         "--virtual-time-budget=5000",
     ]
     result = subprocess.run(
-        [CHROMIUM, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=False
+        [CHROMIUM, *flags, "--dump-dom", page.as_uri() + (f"#{fragment}" if fragment else "")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout, [line for line in result.stderr.splitlines() if ":CONSOLE" in line]

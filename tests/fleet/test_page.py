@@ -50,9 +50,11 @@ def test_overview_has_one_row_per_domain_with_verdict_and_sparkline(page: Path) 
     """The overview lists every domain once with its verdict, mode, max_age and a per-day failure sparkline."""
     text = page.read_text()
     overview = text[text.index('<table id="overview">') : text.index("</table>")]
-    assert overview.count("<tr><td>") == len(DOMAINS)
+    assert overview.count("<tr data-domain=") == len(DOMAINS)
     assert overview.count('class="spark"') == len(DOMAINS)
-    row = re.search(r'<tr><td><a href="#d-certexp-example">certexp.example</a></td>.*?</tr>', overview)
+    row = re.search(
+        r'<tr data-domain="certexp.example" data-verdict="hold"><td><a href="#d-certexp-example">.*?</tr>', overview
+    )
     assert row is not None
     assert '<span class="v hold">hold</span>' in row.group()
     assert row.group().count('fill="#c0392b"') == 14  # one red bar per day with certificate-expired failures
@@ -107,3 +109,54 @@ def test_sparkline_scales_to_the_largest_day() -> None:
     assert heights == [10.0, 20.0]
     assert svg.count("<rect") == 2
     assert 'fill="#c0392b"' in svg  # the day with enforce failures
+
+
+@pytest.fixture(scope="module")
+def big_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The page of a synthetic fleet of 10,000 domains (tests/fleet/bigfleet.py)."""
+    from bigfleet import big_fleet
+
+    from mtasts.fleet.page import write_page
+
+    path = tmp_path_factory.mktemp("big") / "fleet.html"
+    write_page(big_fleet(10_000), path)
+    return path
+
+
+def test_ten_thousand_domains_fit_in_3_mb_attention_first(big_page: Path) -> None:
+    """At 10,000 domains the page is under 3 MB: the 100 most urgent drawn, the rest as data, markup kept text."""
+    from bigfleet import HOSTILE
+
+    from mtasts.fleet.page import SERVER_DOMAINS
+
+    text = big_page.read_text()
+    assert len(text.encode()) <= 3_000_000
+    overview = text[text.index('<table id="overview">') : text.index("</table>")]
+    verdicts = re.findall(r'<tr data-domain="[^"]+" data-verdict="([a-z-]+)"', overview)
+    assert len(verdicts) == SERVER_DOMAINS
+    assert verdicts[:100] == ["action-needed"] * 100  # 1 in 100 of 10,000: all drawn, first
+    data = json.loads(
+        text[text.index('id="fleet-data">') + 16 : text.index("</script>", text.index('id="fleet-data"'))]
+    )
+    assert len(data["rest"]) == 10_000 - SERVER_DOMAINS
+    assert [data["verdicts"][r[1]] for r in data["rest"][:900]] == ["hold"] * 900  # attention first
+    assert HOSTILE not in text
+    assert HOSTILE in data["strings"]  # as data, for textContent
+    assert "The other 9900 domain(s)" in text
+
+
+def test_ten_thousand_domains_are_listed_searched_and_opened_in_chromium(big_page: Path, tmp_path: Path) -> None:
+    """Chromium runs the list script: 200 rows listed, a #domain= link filters and opens one domain's detail."""
+    dom, console = load(big_page, tmp_path / "profile")
+    assert console == []
+    assert f'data-state="{RENDERED_MARKER}"' in dom
+    assert 'data-listed="200"' in dom
+    assert "more match: narrow the search or the filter." in dom
+    assert "<img" not in dom  # the hostile reason was listed as text
+    dom, console = load(big_page, tmp_path / "profile2", "domain=d00042.example")
+    assert console == []
+    assert 'data-listed="1"' in dom
+    detail = dom[dom.index('<tr class="detail">') :]
+    detail = detail[: detail.index("</tr>")]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in detail
+    assert "30 day(s) with reports, 15000 successful and 0 failed session(s)." in detail
