@@ -6,10 +6,11 @@ action-needed, pending, hold, ready, ok, retiring). The first :data:`SERVER_DOMA
 server: an overview (one line per domain: verdict, mode, ``max_age``, next step and a per-day failure sparkline)
 and one collapsed ``<details>`` section per domain with its reasons, live state and charts by result type,
 sending organization, receiving MX and day. A larger fleet's other domains are one compact JSON document in the
-page, listed by the script (search by name, filter by verdict, at most :data:`LISTED` rows at once; ``#domain=NAME`` opens one) with each
-domain's detail drawn when its row is opened, so 10,000 domains stay under 3 MB and usable at once
-(docs/fleet.md has the measurements). Every text from a report or the stack file is HTML-escaped on the server;
-in the script's data it is JSON (``<`` escaped) and reaches the page only through ``textContent``.
+page, listed by the script (search by name, filter by verdict, at most :data:`LISTED` rows at once,
+``#domain=NAME`` opens one) with each domain's detail drawn when its row is opened, so 10,000 domains stay under
+3 MB and usable at once (docs/fleet.md has the measurements). Every text from a report or the stack file is
+HTML-escaped on the server; in the script's data it is JSON (``<`` escaped) and reaches the page only through
+``textContent``.
 """
 
 from __future__ import annotations
