@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -14,19 +20,60 @@ from hypothesis import settings
 settings.register_profile("mtasts", deadline=None)
 settings.load_profile("mtasts")
 
-# `bash scripts/test` runs mypy --strict once, in the background, while pytest runs, and names in this variable
-# the folder where mypy's output (`out`) and exit status (`status`) appear. The hooks below wait for it at the
-# end of the run, print its result just before pytest's summary line and fail the run when mypy failed.
+# mypy --strict runs once per whole-suite run, in the background, beside the tests (README, "Development"):
+# `bash scripts/test` starts it and names in MTASTS_MYPY_RESULT the folder where its output (`out`) and exit status
+# (`status`) appear; a plain `pytest` over the whole suite (no paths given) starts it here instead. The hooks below
+# wait for it at the end of the run, print its result just before pytest's summary line and fail the run when mypy
+# failed. A run of chosen tests (`pytest tests/test_policy.py`) runs no mypy.
+ROOT = Path(__file__).resolve().parents[1]
 MYPY_RESULT = "MTASTS_MYPY_RESULT"
+#: The command that stands for mypy, as a JSON list (tests put a stand-in there); default: the virtualenv's mypy.
+MYPY_COMMAND = "MTASTS_MYPY_COMMAND"
 MYPY_WAIT_SECONDS = 1800.0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A whole-suite run that scripts/test did not start starts mypy itself, in the background."""
+    if os.environ.get(MYPY_RESULT) or config.args_source != pytest.Config.ArgsSource.TESTPATHS:
+        return
+    if config.option.collectonly:
+        return
+    folder = Path(tempfile.mkdtemp(prefix="mtasts-mypy-"))
+    command = os.environ.get(MYPY_COMMAND)
+    argv = json.loads(command) if command else [str(Path(sys.executable).parent / "mypy")]
+    with (folder / "out").open("wb") as out:
+        config._mtasts_mypy_proc = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # type: ignore[attr-defined]
+    config._mtasts_mypy_folder = folder  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The mypy this run started is stopped if still running (an interrupted run), and its folder removed."""
+    proc: subprocess.Popen[bytes] | None = getattr(config, "_mtasts_mypy_proc", None)
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    folder: Path | None = getattr(config, "_mtasts_mypy_folder", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _mypy_folder(config: pytest.Config) -> Path | None:
+    own: Path | None = getattr(config, "_mtasts_mypy_folder", None)
+    if own is not None:
+        return own
+    return Path(os.environ[MYPY_RESULT]) if os.environ.get(MYPY_RESULT) else None
 
 
 def _mypy_result(config: pytest.Config) -> tuple[int, str] | None:
     """mypy's exit status and output, waiting for it to finish; None when no mypy runs beside this pytest."""
     cached: tuple[int, str] | None = getattr(config, "_mtasts_mypy", None)
-    if cached is not None or not os.environ.get(MYPY_RESULT):
+    folder = _mypy_folder(config)
+    if cached is not None or folder is None:
         return cached
-    folder = Path(os.environ[MYPY_RESULT])
+    proc: subprocess.Popen[bytes] | None = getattr(config, "_mtasts_mypy_proc", None)
+    if proc is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            (folder / "status").write_text(f"{proc.wait(timeout=MYPY_WAIT_SECONDS)}\n")
     deadline = time.monotonic() + MYPY_WAIT_SECONDS
     while not (folder / "status").exists():
         if time.monotonic() > deadline:
@@ -41,9 +88,11 @@ def _mypy_result(config: pytest.Config) -> tuple[int, str] | None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """A run whose tests pass fails all the same when mypy, run beside it by scripts/test, failed."""
+    """A run whose tests pass fails all the same when mypy, run beside it, failed."""
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         return
+    if exitstatus != pytest.ExitCode.OK and getattr(session.config, "_mtasts_mypy_proc", None) is not None:
+        return  # the tests failed already: no wait for the mypy this run started (stopped at unconfigure)
     result = _mypy_result(session.config)
     if result is not None and result[0] != 0 and exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -62,7 +111,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
         terminalreporter.write_sep("=", "mypy --strict failed", red=True)
         for line in lines:
             terminalreporter.write_line(line)
-    (Path(os.environ[MYPY_RESULT]) / "reported").touch()
+    folder = _mypy_folder(config)
+    if folder is not None:
+        (folder / "reported").touch()
 
 
 @pytest.fixture

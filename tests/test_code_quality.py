@@ -4,6 +4,7 @@ mypy --strict is not a test here: `bash scripts/test` (the README's test command
 parallel with pytest, and fails when it fails (tests/conftest.py prints its result before pytest's summary).
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -95,3 +96,46 @@ def test_pytest_prints_mypy_before_its_summary(tmp_path: Path, mypy_status: int,
     else:
         assert lines[-2] == "mypy: Success: ok"
     assert (tmp_path / "reported").exists()
+
+
+@pytest.mark.parametrize(("mypy_status", "expected"), [(0, 0), (1, 1)], ids=["mypy-passes", "mypy-fails"])
+def test_a_whole_suite_pytest_runs_mypy_itself(mypy_status: int, expected: int) -> None:
+    """Plain pytest over the whole suite (no paths: the testpaths) starts mypy beside the tests and reports it last."""
+    stand_in = [sys.executable, "-c", f"print('stand-in says {mypy_status}'); raise SystemExit({mypy_status})"]
+    env = {k: v for k, v in os.environ.items() if k != "MTASTS_MYPY_RESULT"}
+    env["MTASTS_MYPY_COMMAND"] = json.dumps(stand_in)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-o", "testpaths=tests/test_names.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == expected, result.stdout + result.stderr
+    lines = result.stdout.rstrip().splitlines()
+    assert " passed" in lines[-1]
+    if mypy_status:
+        assert lines[-2] == "stand-in says 1"
+        assert "mypy --strict failed" in lines[-3]
+    else:
+        assert lines[-2] == "mypy: stand-in says 0"
+
+
+def test_chosen_tests_run_no_mypy() -> None:
+    """pytest over chosen paths runs no mypy: the stand-in would fail the run if it ran."""
+    stand_in = [sys.executable, "-c", "raise SystemExit(1)"]
+    env = {k: v for k, v in os.environ.items() if k != "MTASTS_MYPY_RESULT"}
+    env["MTASTS_MYPY_COMMAND"] = json.dumps(stand_in)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "tests/test_names.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "mypy" not in result.stdout
