@@ -258,3 +258,27 @@ def test_the_rollout_client_retries_in_adaptive_mode_unless_the_stack_says_other
     assert rollout.cloudfront_client({}).meta.config.retries["mode"] == "adaptive"
     standard = rollout.cloudfront_client({"aws": {"retry_mode": "standard"}})
     assert standard.meta.config.retries["mode"] == "standard"
+
+
+def test_only_errors_that_say_later_are_retried() -> None:
+    """Throttling, the in-progress limit, 5xx and the network are transient; access and validation errors are not."""
+    from botocore.exceptions import ClientError, EndpointConnectionError, ParamValidationError
+
+    def client_error(code: str, status: int) -> ClientError:
+        return ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
+
+    transient = [
+        client_error("Throttling", 400),
+        client_error("TooManyInvalidationsInProgress", 400),
+        client_error("ServiceUnavailable", 503),
+        client_error("Whatever", 500),
+        EndpointConnectionError(endpoint_url="https://cloudfront.amazonaws.com"),
+        TimeoutError(),
+    ]
+    permanent = [
+        client_error("AccessDenied", 403),
+        client_error("InvalidArgument", 400),
+        ParamValidationError(report="x"),
+    ]
+    assert [rollout._transient(e) for e in transient] == [True] * len(transient)
+    assert [rollout._transient(e) for e in permanent] == [False] * len(permanent)

@@ -196,7 +196,11 @@ def _transient(exc: BaseException) -> bool:
     if isinstance(response, dict):
         status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         return error_code(exc) in TRANSIENT_ERRORS or status >= 500
-    return isinstance(exc, (OSError, TimeoutError)) or type(exc).__module__.startswith("botocore")
+    from botocore.exceptions import ConnectionError as BotocoreConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    # The network (connection refused or reset, timeouts); a malformed request (ParamValidationError) is not.
+    return isinstance(exc, (OSError, TimeoutError, BotocoreConnectionError, HTTPClientError))
 
 
 @dataclass
