@@ -121,6 +121,17 @@ def test_large_change_sets_stay_within_message_limits() -> None:
     assert (len(document["changes"]), document["truncated"]) == (400, 0)
 
 
+def test_a_whole_resolver_outage_is_one_line() -> None:
+    """Ten thousand domains unchecked for the same resolver failure make one line naming five of them."""
+    outages = [Change(f"d{i:05d}.example", "ok", "unknown", outage="10.0.0.2:53 timed out") for i in range(10_000)]
+    text = json.loads(payload("slack", "prod", "", outages))["blocks"][0]["text"]["text"]
+    assert text.splitlines()[1] == (
+        "• 10000 domains not checked (d00000.example, d00001.example, d00002.example, d00003.example, "
+        "d00004.example, …), the resolver failed: 10.0.0.2:53 timed out; last verdicts kept; this is not drift"
+    )
+    assert len(text.splitlines()) == 2
+
+
 def test_json_payload_and_signature_verify() -> None:
     """The generic webhook's body lists every change; its signature is HMAC-SHA256 of timestamp.body."""
     fake = FakeTime()
@@ -345,7 +356,10 @@ def test_resolver_outage_end_to_end_is_not_drift(
     assert text == "MTA-STS stack fleet: 5 domain(s) not checked (resolver outage)"
     section = json.loads(request.body)["blocks"][0]["text"]["text"]
     assert "drift" in section  # only as "this is not drift"
-    assert all(line.endswith("this is not drift") for line in section.splitlines()[1:])
+    lines = section.splitlines()[1:]  # one line per distinct resolver failure (a timeout, a refusal), not per domain
+    assert 1 <= len(lines) <= 2
+    assert all(line.endswith("this is not drift") for line in lines)
+    assert any(line.startswith("• ") and "domains not checked (" in line for line in lines)
 
 
 def test_alerts_test_sends_one_sample(tmp_path: Path) -> None:

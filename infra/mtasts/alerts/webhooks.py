@@ -122,19 +122,40 @@ def _title(stack: str, changes: Sequence[Change], test: bool) -> str:
     return f"{prefix}MTA-STS stack {stack}: " + ", ".join(parts or ["nothing changed"])
 
 
+def _outage_lines(outages: Sequence[Change]) -> list[str]:
+    """One line per distinct resolver failure: an outage of the whole resolver is one line, not 10,000."""
+    groups: dict[str, list[Change]] = {}
+    for change in outages:
+        groups.setdefault(change.outage or "", []).append(change)
+    lines = []
+    for message, group in groups.items():
+        if len(group) == 1:
+            lines.append(_line(group[0]))
+            continue
+        names = ", ".join(c.domain for c in group[:5]) + (", …" if len(group) > 5 else "")
+        lines.append(
+            f"{len(group)} domains not checked ({names}), the resolver failed: {message}; last verdicts kept; "
+            "this is not drift"
+        )
+    return lines
+
+
 def _lines(changes: Sequence[Change]) -> list[str]:
-    """One line per change, action-needed first and outages last, within :data:`MAX_LISTED` and the budget."""
-    ordered = sorted(changes, key=lambda c: (c.outage is not None, c.verdict != "action-needed", c.domain))
+    """Verdict changes (action-needed first), then outages grouped by failure; within the list and size limits."""
+    ordered = sorted((c for c in changes if c.outage is None), key=lambda c: (c.verdict != "action-needed", c.domain))
+    candidates = [_line(c) for c in ordered[:MAX_LISTED]]
+    outages = sorted((c for c in changes if c.outage is not None), key=lambda c: c.domain)
+    candidates += _outage_lines(outages)
     lines: list[str] = []
     used = 0
-    for change in ordered[:MAX_LISTED]:
-        line = _line(change)
+    for line in candidates:
         if used + len(line) > MESSAGE_BUDGET:
             break
         lines.append(line)
         used += len(line)
-    if len(ordered) > len(lines):
-        lines.append(f"… and {len(ordered) - len(lines)} more (see `mtasts status`)")
+    shown = min(len(lines), len(ordered[:MAX_LISTED]))
+    if len(ordered) > shown:
+        lines.append(f"… and {len(ordered) - shown} more verdict change(s) (see `mtasts status`)")
     return lines
 
 
