@@ -178,7 +178,10 @@ def test_installed_console_script_never_prints_a_traceback(tmp_path: Path) -> No
         (["check", "--timeout", "soon", "example.com"], "error: mtasts check: Invalid value for '--timeout'"),
         (["diff", "--config", "Pulumi.example.yaml"], "error: mtasts diff: Missing option '--base'."),
         ([], "error: mtasts: name a command: alerts, check, diff, plan, "),
-        (["reports"], "error: mtasts reports: name a command: backfill, summarize (see mtasts reports --help)"),
+        (
+            ["reports"],
+            "error: mtasts reports: name a command: backfill, compact, summarize (see mtasts reports --help)",
+        ),
         (["validate-policy", "nope.txt"], "error: mtasts validate-policy: Invalid value for 'FILE': File 'nope.txt'"),
     ],
 )

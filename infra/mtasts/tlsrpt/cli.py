@@ -220,3 +220,31 @@ def backfill(source: str, destination: str | None, restart: bool, as_json: bool,
     click.echo(f"{result.objects} objects read{resumed}, {result.rows_objects} reports' rows written")
     for item in result.rejected:
         click.echo(f"  rejected {item['source']}: {item['reason']}")
+
+
+@reports.command()
+@click.argument("location")
+@click.option("--before", help="Compact days before this one (YYYY-MM-DD, UTC; default: two days ago).")
+@click.option("--dry-run", is_flag=True, help="Say which days would be compacted; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def compact(location: str, before: str | None, dry_run: bool, as_json: bool) -> None:
+    """Merge each finished day's rows objects under LOCATION (s3://bucket/ or s3://bucket/rows/) into one file.
+
+    Athena and DuckDB then read one object per day instead of one per report. Safe to interrupt and to run again
+    (the merged file is written before the merged objects are deleted; every engine counts a report once).
+    """
+    from .compact import compact_s3
+
+    if not location.startswith("s3://"):
+        raise click.BadParameter("expected s3://BUCKET/ (local rows: `reports backfill` writes one file per day)")
+    day = None
+    if before is not None:
+        parsed = _date(before, "--before")
+        day = parsed.date() if parsed else None
+    with progress_bar("compacting rows") as (advance, _):
+        result = compact_s3(location, day, dry_run=dry_run, advance=advance)
+    if as_json:
+        click.echo(json.dumps({**result.to_dict(), "dry_run": dry_run}, indent=2))
+        return
+    verb = "would merge" if dry_run else "merged"
+    click.echo(f"{len(result.days)} day(s): {verb} {result.merged} rows object(s) into one per day")
