@@ -73,20 +73,32 @@ def test_script_fails_when_pytest_or_mypy_fails(
     assert result.stdout.splitlines() == [f"pytest summary {pytest_status}", f"mypy says {mypy_status}"]
 
 
-@pytest.mark.parametrize(("mypy_status", "expected"), [(0, 0), (1, 1)], ids=["mypy-passes", "mypy-fails"])
-def test_pytest_prints_mypy_before_its_summary(tmp_path: Path, mypy_status: int, expected: int) -> None:
-    """With scripts/test's mypy result beside it, pytest prints it just before its summary and fails if mypy did."""
-    (tmp_path / "out").write_text("infra/x.py:1: error: broken\nFound 1 error\n" if mypy_status else "Success: ok\n")
-    (tmp_path / "status").write_text(f"{mypy_status}\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "tests/test_names.py", "-k", "test_", "-p", "no:randomly"],
+def run_pytest(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The suite's own pytest on ``args``, quietly, in the repository, with ``env``."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", *args],
         cwd=ROOT,
-        env={**os.environ, "MTASTS_MYPY_RESULT": str(tmp_path)},
+        env=env,
         capture_output=True,
         text=True,
         check=False,
         timeout=300,
     )
+
+
+def with_stand_in(code: str) -> dict[str, str]:
+    """The environment without scripts/test's mypy result, and with a Python one-liner standing in for mypy."""
+    env = {k: v for k, v in os.environ.items() if k != "MTASTS_MYPY_RESULT"}
+    env["MTASTS_MYPY_COMMAND"] = json.dumps([sys.executable, "-c", code])
+    return env
+
+
+@pytest.mark.parametrize(("mypy_status", "expected"), [(0, 0), (1, 1)], ids=["mypy-passes", "mypy-fails"])
+def test_pytest_prints_mypy_before_its_summary(tmp_path: Path, mypy_status: int, expected: int) -> None:
+    """With scripts/test's mypy result beside it, pytest prints it just before its summary and fails if mypy did."""
+    (tmp_path / "out").write_text("infra/x.py:1: error: broken\nFound 1 error\n" if mypy_status else "Success: ok\n")
+    (tmp_path / "status").write_text(f"{mypy_status}\n")
+    result = run_pytest(["tests/test_names.py"], {**os.environ, "MTASTS_MYPY_RESULT": str(tmp_path)})
     assert result.returncode == expected, result.stdout + result.stderr
     lines = result.stdout.rstrip().splitlines()
     assert " passed" in lines[-1]
@@ -101,18 +113,8 @@ def test_pytest_prints_mypy_before_its_summary(tmp_path: Path, mypy_status: int,
 @pytest.mark.parametrize(("mypy_status", "expected"), [(0, 0), (1, 1)], ids=["mypy-passes", "mypy-fails"])
 def test_a_whole_suite_pytest_runs_mypy_itself(mypy_status: int, expected: int) -> None:
     """Plain pytest over the whole suite (no paths: the testpaths) starts mypy beside the tests and reports it last."""
-    stand_in = [sys.executable, "-c", f"print('stand-in says {mypy_status}'); raise SystemExit({mypy_status})"]
-    env = {k: v for k, v in os.environ.items() if k != "MTASTS_MYPY_RESULT"}
-    env["MTASTS_MYPY_COMMAND"] = json.dumps(stand_in)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-o", "testpaths=tests/test_names.py"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    stand_in = f"print('stand-in says {mypy_status}'); raise SystemExit({mypy_status})"
+    result = run_pytest(["-o", "testpaths=tests/test_names.py"], with_stand_in(stand_in))
     assert result.returncode == expected, result.stdout + result.stderr
     lines = result.stdout.rstrip().splitlines()
     assert " passed" in lines[-1]
@@ -125,17 +127,6 @@ def test_a_whole_suite_pytest_runs_mypy_itself(mypy_status: int, expected: int) 
 
 def test_chosen_tests_run_no_mypy() -> None:
     """pytest over chosen paths runs no mypy: the stand-in would fail the run if it ran."""
-    stand_in = [sys.executable, "-c", "raise SystemExit(1)"]
-    env = {k: v for k, v in os.environ.items() if k != "MTASTS_MYPY_RESULT"}
-    env["MTASTS_MYPY_COMMAND"] = json.dumps(stand_in)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "tests/test_names.py"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    result = run_pytest(["tests/test_names.py"], with_stand_in("raise SystemExit(1)"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "mypy" not in result.stdout
