@@ -396,3 +396,11 @@ def test_alerts_test_failure_exits_3() -> None:
 def test_stack_file_is_the_fleet_stack() -> None:
     """The fleet stack file is the one the end-to-end tests name (stack name 'fleet' from Pulumi.fleet.yaml)."""
     assert "newmx.example" in STACK
+
+
+def test_targets_from_the_environment_are_split_on_spaces() -> None:
+    """MTASTS_NOTIFY (the workflow's secret) holds several space-separated targets, each posted to."""
+    with webhook() as hook:
+        result = run("alerts", "test", env={"MTASTS_NOTIFY": f"slack={hook.url}/a teams={hook.url}/b"})
+    assert result.exit_code == 0, result.output
+    assert [r.path for r in hook.received] == ["/a", "/b"]
