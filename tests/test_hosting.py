@@ -129,11 +129,19 @@ def test_shared_txt_waits_for_object_host_records_tenant_and_rollout(shared: Run
 
 
 def test_bucket_policy_admits_the_shared_distribution(shared: Run) -> None:
-    """The multi-tenant distribution's ARN is the one reader the bucket policy names in shared mode."""
+    """The multi-tenant distribution's ARN is the one distribution the bucket policy names in shared mode.
+
+    A second statement admits the account's tenants (which source ARN OAC presents for them is unknown).
+    """
     (policy,) = by_type(shared, "aws:s3/bucketPolicy:BucketPolicy").values()
-    (statement,) = json.loads(policy["policy"])["Statement"]
+    statement, tenants = json.loads(policy["policy"])["Statement"]
     (arn,) = statement["Condition"]["StringEquals"]["AWS:SourceArn"]
     assert arn.startswith("arn:aws:cloudfront::123456789012:distribution/E")
+    assert tenants["Condition"] == {
+        "ArnLike": {"AWS:SourceArn": "arn:aws:cloudfront::123456789012:distribution-tenant/*"},
+        "StringEquals": {"AWS:SourceAccount": "123456789012"},
+    }
+    assert (tenants["Principal"], tenants["Action"]) == (statement["Principal"], "s3:GetObject")
 
 
 def test_pending_delegation_does_not_block_the_rest() -> None:

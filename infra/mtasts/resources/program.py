@@ -275,7 +275,7 @@ def deploy(
     ]
     if shared is not None:
         arns.append(shared.distribution.arn)
-    bucket_policy = store.grant_read(arns)
+    bucket_policy = store.grant_read(arns, tenants=shared is not None)
     targets: dict[str, pulumi.Output[dict[str, Any]]] = {}
     for name, c in domains.items():
         target = c.rollout_target(shared.distribution.id if shared is not None else None)

@@ -38,12 +38,21 @@ PATH_FILTER_CODE = f"""function handler(event) {{
 """
 
 
-def bucket_policy_document(bucket_arn: str, account_id: str, distribution_arns: Sequence[str] | None) -> str:
+def bucket_policy_document(
+    bucket_arn: str, account_id: str, distribution_arns: Sequence[str] | None, tenants: bool = False
+) -> str:
     """A bucket policy letting only this stack's CloudFront distributions read the policy objects.
 
     Each distribution is named by ``AWS:SourceArn``. With ``None`` (past :data:`MAX_LISTED_DISTRIBUTIONS`)
     the condition becomes ``ArnLike arn:aws:cloudfront::<account>:distribution/*`` plus ``AWS:SourceAccount``:
     every distribution of the account, which keeps the policy under S3's size limit.
+
+    With ``tenants`` (shared hosting), a second statement also admits the account's distribution tenants
+    (``ArnLike arn:aws:cloudfront::<account>:distribution-tenant/*`` plus ``AWS:SourceAccount``): which source
+    ARN origin access control presents for a tenant's origin request is documented nowhere read (the
+    multi-tenant distribution's or the tenant's; docs/deploy.md, "Unknowns of shared hosting"), and if it were
+    the tenant's, naming only the distribution would answer 403 for every shared domain. The objects are the
+    policies senders fetch publicly anyway; the account condition keeps every other account out.
     """
     condition: dict[str, dict[str, object]]
     if distribution_arns is not None:
@@ -61,7 +70,19 @@ def bucket_policy_document(bucket_arn: str, account_id: str, distribution_arns: 
         "Resource": f"{bucket_arn}/*",
         "Condition": condition,
     }
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
+    statements = [statement]
+    if tenants:
+        statements.append(
+            {
+                **statement,
+                "Sid": "CloudFrontTenantsReadPolicies",
+                "Condition": {
+                    "ArnLike": {"AWS:SourceArn": f"arn:aws:cloudfront::{account_id}:distribution-tenant/*"},
+                    "StringEquals": {"AWS:SourceAccount": account_id},
+                },
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
 def path_filter(name: str, opts: pulumi.ResourceOptions) -> aws.cloudfront.Function:
@@ -134,7 +155,7 @@ class PolicyStore(pulumi.ComponentResource):
         """Shard 0's path filter."""
         return self.path_filters[0]
 
-    def grant_read(self, distribution_arns: Sequence[pulumi.Output[str]]) -> aws.s3.BucketPolicy:
+    def grant_read(self, distribution_arns: Sequence[pulumi.Output[str]], tenants: bool = False) -> aws.s3.BucketPolicy:
         """The bucket policy for the stack's distributions; call once, after every domain is declared.
 
         Past :data:`MAX_LISTED_DISTRIBUTIONS` the policy names the account instead, and then does not depend
@@ -146,7 +167,7 @@ class PolicyStore(pulumi.ComponentResource):
         listed = len(distribution_arns) <= MAX_LISTED_DISTRIBUTIONS
         arns = distribution_arns if listed else []
         document = pulumi.Output.all(self.bucket.arn, account, *arns).apply(
-            lambda values: bucket_policy_document(values[0], values[1], values[2:] if listed else None)
+            lambda values: bucket_policy_document(values[0], values[1], values[2:] if listed else None, tenants)
         )
         return aws.s3.BucketPolicy(
             f"{self.pulumi_resource_name}-bucket-policy",
