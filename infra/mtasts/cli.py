@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -24,6 +23,7 @@ import click
 from . import __version__
 from .config import TemplateStore
 from .errors import MtastsError, Problem
+from .inert import inert, json_text
 from .plan import StackPlan, plan_stack_file, stack_file_path
 from .policy import MAX_POLICY_BYTES, parse_policy
 
@@ -35,16 +35,16 @@ EXIT_USAGE = 2
 
 
 def fail(problems: Sequence[Problem] | Sequence[str], status: int = EXIT_USAGE) -> NoReturn:
-    """Print one ``error:`` line per problem to stderr and exit."""
+    """Print one ``error:`` line per problem to stderr (inert: it may quote a stranger's value) and exit."""
     for problem in problems:
-        click.echo(f"error: {problem}", err=True)
+        click.echo(f"error: {inert(problem)}", err=True)
     sys.exit(status)
 
 
 def warn(problems: Sequence[Problem]) -> None:
-    """Print one ``warning:`` line per problem to stderr."""
+    """Print one ``warning:`` line per problem to stderr (inert, as :func:`fail`)."""
     for problem in problems:
-        click.echo(f"warning: {problem}", err=True)
+        click.echo(f"warning: {inert(problem)}", err=True)
 
 
 #: Commands that live in their own modules, imported only when used so that
@@ -226,7 +226,7 @@ def plan(
             fail(problems)
         warn(live_adopt_warnings(result, net))
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json_text(result.to_dict()))
         return
     from .output import print_plan
 
@@ -255,20 +255,20 @@ def validate_policy(file: str) -> None:
         body = stream.read(MAX_POLICY_BYTES + 1)  # capped while reading: `validate-policy /dev/zero` stops here
     if len(body) > MAX_POLICY_BYTES:
         click.echo(
-            f"error: {name}: policy: more than {MAX_POLICY_BYTES} bytes; senders read at most {MAX_POLICY_BYTES} "
-            "(RFC 8461 §3.3)",
+            f"error: {inert(name)}: policy: more than {MAX_POLICY_BYTES} bytes; "
+            f"senders read at most {MAX_POLICY_BYTES} (RFC 8461 §3.3)",
             err=True,
         )
         sys.exit(EXIT_FAILED)
     parsed = parse_policy(body)
     for warning in parsed.warnings:
-        click.echo(f"warning: {name}: {warning}", err=True)
+        click.echo(f"warning: {inert(name)}: {inert(warning)}", err=True)
     if not parsed.ok:
         for error in parsed.errors:
-            click.echo(f"error: {name}: {error}", err=True)
+            click.echo(f"error: {inert(name)}: {inert(error)}", err=True)
         sys.exit(EXIT_FAILED)
     policy = parsed.unwrap()
-    click.echo(f"{name}: valid STSv1 policy, mode {policy.mode}, max_age {policy.max_age}, {len(policy.mx)} mx")
+    click.echo(f"{inert(name)}: valid STSv1 policy, mode {policy.mode}, max_age {policy.max_age}, {len(policy.mx)} mx")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,4 @@
-"""Terminal rendering of what the commands found. Formatting only, no logic.
+r"""Terminal rendering of what the commands found. Formatting only, no logic.
 
 Every table of every command (plan, diff, check, reports) goes through :func:`print_table`, so one rule holds
 everywhere: a value a user copies (a policy id, a TXT value, a URL, a host name) is never split.
@@ -7,6 +7,9 @@ everywhere: a value a user copies (a policy id, a TXT value, a URL, a host name)
   no box drawing, no colour and no wrapping at any width.
 - A terminal wide enough for the table with those columns unbroken: a rich table; only prose columns wrap,
   at word boundaries.
+- Every cell, title and line is rendered inert first (:func:`mtasts.inert.inert`): values from reports, DNS, HTTP
+  and SMTP peers are shown with their control characters escaped (``\x1b``), never raw, in every one of the layouts
+  below. A cell's own line breaks (several values) are kept; every other control is escaped.
 - More than :data:`MAX_TABLE_ROWS` rows, or a terminal too narrow for the table: the plain lines above when they
   fit the terminal's width, else one block per row, ``Column: value`` per line, each value on one line (the
   terminal may soft-wrap a long line on screen, but copying it gives the value whole).
@@ -25,6 +28,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from .inert import inert, inert_lines
 from .names import to_unicode
 from .plan import StackPlan
 
@@ -44,8 +48,8 @@ def console() -> Console:
 
 
 def text(line: str) -> None:
-    """Print one line of prose to stdout, literally; never hard-wrapped when stdout is not a terminal."""
-    console().print(line, markup=False)
+    """Print prose to stdout, literally and inert; never hard-wrapped when stdout is not a terminal."""
+    console().print(inert_lines(line), markup=False)
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,8 @@ Cell = str | Sequence[str]
 
 
 def _lines(cell: Cell) -> list[str]:
-    return cell.split("\n") if isinstance(cell, str) else [str(c) for c in cell]
+    """A cell's values, one per line, each rendered inert (a value's own line breaks and controls are escaped)."""
+    return [inert(c) for c in cell.split("\n")] if isinstance(cell, str) else [inert(c) for c in cell]
 
 
 def _plain(cell: Cell, markup: bool = False) -> str:
@@ -85,7 +90,7 @@ def _plain(cell: Cell, markup: bool = False) -> str:
 
 
 def _rich_table(title: str | None, columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(inert_lines(title)) if title else None, title_justify="left")
     for column in columns:
         if column.copy:
             table.add_column(column.header, justify=column.justify, no_wrap=True, overflow="ignore")
@@ -116,6 +121,7 @@ def print_table(
 ) -> None:
     """Print a table by the module's rule: plain lines off a terminal, a table or blocks on one."""
     out = out or console()
+    title = inert_lines(title) if title else title
     body = [row for row in rows if row is not SECTION]
     if not is_terminal():
         _print_plain(title, columns, body)

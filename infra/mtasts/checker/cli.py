@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ from ..alerts.settings import AlertSettings, alerts_from_settings, check_thresho
 from ..cli import EXIT_FAILED, stack_path
 from ..config import TemplateStore
 from ..errors import ConfigError, Problem
+from ..inert import json_text
 from ..names import HostnameError, normalize_hostname
 from ..plan import DomainPlan, plan_stack_file
 from .checks import DomainReport, check_domains
@@ -116,7 +116,7 @@ def check(
         raise ConfigError([Problem(f"domains.{n}", "is not in the stack config") for n in unknown])
     reports = check_domains(names, net, expected, starttls, alerts=alerts)
     if as_json:
-        click.echo(json.dumps({"domains": [r.to_dict() for r in reports]}, indent=2))
+        click.echo(json_text({"domains": [r.to_dict() for r in reports]}))
     else:
         print_reports(reports)
     if not all(r.ok for r in reports):

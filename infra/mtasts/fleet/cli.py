@@ -21,6 +21,7 @@ from ..checker.cli import certificate_options, certificate_thresholds, make_netw
 from ..cli import EXIT_FAILED, stack_options, stack_path, warn
 from ..config import TemplateStore
 from ..errors import ConfigError, MtastsError, Problem
+from ..inert import json_text
 from ..names import HostnameError, normalize_hostname
 from ..plan import StackPlan, plan_stack_file
 from ..tlsrpt.cli import engine_options
@@ -160,7 +161,7 @@ def status(
         except OSError as exc:
             raise MtastsError(Problem("--html", f"cannot write {html_path}: {exc.strerror}")) from None
     if as_json:
-        click.echo(json.dumps(fleet.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json_text(fleet.to_dict()))
     elif as_markdown:
         from .tables import evidence_markdown
 
@@ -228,7 +229,7 @@ def promote(
         document["changes"] = [s.to_dict() for s in steps]
         document["refused"] = [{"domain": s.domain, "reasons": reasons} for s, reasons in refused]
         document["dry_run"] = dry_run
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        click.echo(json_text(document))
     else:
         print_fleet(fleet)
         print_promotion(steps, refused, dry_run)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from ..cli import stack_options, stack_path, warn
 from ..config import TemplateStore
+from ..inert import json_text
 from ..names import to_unicode
 from ..plan import plan_stack_file
 from .diff import DomainDiff, StackDiff, diff_plans, plan_at_ref, with_live_mx
@@ -111,7 +111,7 @@ def diff(
         result = with_live_mx(result, make_network(nameservers, None, (), 15.0))
     # Each warning is printed once: inside the JSON or markdown document, or on stderr beside the table.
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json_text(result.to_dict()))
     elif as_markdown:
         text = render_markdown(result, stack or path.name)
         if evidence_path is not None:

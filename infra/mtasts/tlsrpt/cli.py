@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -14,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import MtastsError, Problem
+from ..inert import json_text
 from .aggregate import Reader, Summary
 from .engines import ENGINES, athena_settings, sql_summary
 from .report import DEFAULT_MAX_BYTES
@@ -176,7 +176,7 @@ def summarize(
         except OSError as exc:
             raise MtastsError(Problem("--html", f"cannot write {html_path}: {exc.strerror}")) from None
     if as_json:
-        click.echo(json.dumps(summary.to_dict(), indent=2))
+        click.echo(json_text(summary.to_dict()))
     else:
         from .tables import print_summary
 
