@@ -214,7 +214,7 @@ def backfill(source: str, destination: str | None, restart: bool, as_json: bool,
                 raise click.BadParameter("a folder SOURCE needs --to FOLDER", param_hint="--to")
             result = backfill_local(Path(source), Path(destination), limit=max_bytes, advance=advance)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        click.echo(json_text(result.to_dict()))
         return
     resumed = f" (resumed after {result.resumed_after})" if result.resumed_after else ""
     click.echo(f"{result.objects} objects read{resumed}, {result.rows_objects} reports' rows written")
@@ -244,7 +244,7 @@ def compact(location: str, before: str | None, dry_run: bool, as_json: bool) -> 
     with progress_bar("compacting rows") as (advance, _):
         result = compact_s3(location, day, dry_run=dry_run, advance=advance)
     if as_json:
-        click.echo(json.dumps({**result.to_dict(), "dry_run": dry_run}, indent=2))
+        click.echo(json_text({**result.to_dict(), "dry_run": dry_run}))
         return
     verb = "would merge" if dry_run else "merged"
     click.echo(f"{len(result.days)} day(s): {verb} {result.merged} rows object(s) into one per day")
