@@ -56,6 +56,7 @@ from .domain import (
 )
 from .store import PolicyStore, path_filter
 from .tenant_release import TenantRelease, disabled_configuration, release_tenant
+from .tenant_release import TenantReleaseProvider as TenantReleaseProvider  # its name in older states
 
 __all__ = [
     "MANAGED_IGNORED",
