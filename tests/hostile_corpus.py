@@ -33,6 +33,11 @@ CORPUS: tuple[Case, ...] = (
     Case("tab", "a\tb", "terminal: tab breaks column alignment"),
     Case("bidi-rlo", "\u202egro.elpmaxe", "terminal: right-to-left override shows a name reversed (Trojan Source)"),
     Case("bidi-isolate", "\u2066evil\u2069\u2067x\u2069\u200f\u061c", "terminal: bidi isolates and marks reorder text"),
+    Case(
+        "rich-markup",
+        "[link=https://evil.example/]click[/link] [reverse]x[/]",
+        "terminal: rich markup makes an OSC 8 link",
+    ),
     Case("line-sep", "a\u2028b\u2029c\ufeff", "terminal/JSON-in-script: line and paragraph separators, BOM"),
     # markdown
     Case("md-link", "[click me](https://evil.example/)", "markdown: inline link"),
@@ -78,3 +83,7 @@ FORBIDDEN = frozenset(
 def forbidden_in(text: str) -> set[str]:
     """The forbidden characters (and lone surrogates) in ``text``."""
     return {c for c in text if c in FORBIDDEN or "\ud800" <= c <= "\udfff"}
+
+
+#: One string carrying every terminal attack of the corpus (the cases before the markdown ones), for report fields.
+TERMINAL_ATTACKS = " ".join(c.value for c in CORPUS[: [c.name for c in CORPUS].index("md-link")])

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import ConfigError, Problem
+from ..inert import inert
 from .changes import Change, compare, load_state, save_state
 from .webhooks import SECRET_ENV, Delivery, Sender, Target, parse_target, payload
 
@@ -68,7 +69,7 @@ def deliver(
     results = []
     for target in targets:
         result = sender.post(target, payload(target.kind, stack, as_of, changes, test))
-        click.echo(("" if result.ok else "error: ") + str(result), err=True)
+        click.echo(("" if result.ok else "error: ") + inert(result), err=True)  # the reason may quote the peer
         results.append(result)
     return results
 
@@ -88,7 +89,7 @@ def notify(
     path = state_path or DEFAULT_STATE_DIR / f"{stack}.json"
     state, problem = load_state(path)
     if problem:
-        click.echo(f"warning: --notify-state: {problem}", err=True)
+        click.echo(f"warning: --notify-state: {inert(problem)}", err=True)
     changes, new_state = compare({**document, "stack": stack}, state)
     if not changes:
         click.echo(f"no verdict changed since the last run ({path}); nothing posted", err=True)

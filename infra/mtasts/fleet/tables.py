@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..inert import inert
 from ..names import to_unicode
 from .promote import Step
 from .status import VERDICTS, DomainStatus, FleetStatus, duration
@@ -69,9 +70,14 @@ def print_fleet(fleet: FleetStatus, rows: int = 0) -> None:
     With ``rows``, at most that many rows are printed and the domains left out are counted by verdict, so that a
     fleet of 10,000 domains prints what needs attention and one line about the rest.
     """
+    from rich.markup import escape
     from rich.table import Table
 
     from ..output import console
+
+    def cell(*lines: str) -> str:
+        """Outside text as a literal cell: each line inert (controls escaped), rich markup escaped."""
+        return escape("\n".join(inert(line) for line in lines))
 
     out = console()
     table = Table(
@@ -86,16 +92,16 @@ def print_fleet(fleet: FleetStatus, rows: int = 0) -> None:
     for s in shown:
         days, sessions, rate, top = _reports(s)
         verdict = f"[{_COLOUR[s.verdict]}]{s.verdict}[/]"
-        detail = "\n".join([_next(s)] if s.next else s.reasons) + "".join(f"\nwarning: {w}" for w in s.warnings)
+        detail = cell(*([_next(s)] if s.next else s.reasons), *(f"warning: {w}" for w in s.warnings))
         table.add_row(
-            _name(s.domain),
-            s.plan.config.mode,
+            cell(_name(s.domain)),
+            cell(s.plan.config.mode),
             duration(s.plan.config.max_age),
-            _live(s),
+            cell(_live(s)),
             days,
             sessions,
             rate,
-            top,
+            cell(top),
             verdict,
             detail,
         )
@@ -113,21 +119,25 @@ def print_fleet(fleet: FleetStatus, rows: int = 0) -> None:
 
 
 def print_promotion(steps: Sequence[Step], refused: Sequence[tuple[DomainStatus, list[str]]], dry_run: bool) -> None:
-    """What changed (or would) and every domain refused, with its reasons."""
+    """What changed (or would) and every domain refused, with its reasons (printed literally and inert)."""
     from ..output import console
 
     out = console()
+
+    def say(line: str) -> None:
+        out.print(inert(line), markup=False, highlight=False)
+
     verb = "would change" if dry_run else "changed"
     for step in steps:
-        out.print(
+        say(
             f"{step.why}: {_name(step.domain)}: {step.old_mode} {duration(step.old_max_age)} → "
             f"{step.mode} {duration(step.max_age)} ({verb})"
         )
     for s, reasons in refused:
-        out.print(f"refused: {_name(s.domain)}")
+        say(f"refused: {_name(s.domain)}")
         for reason in reasons:
-            out.print(f"  - {reason}")
-    out.print(f"{len(steps)} domain(s) {verb}, {len(refused)} refused")
+            say(f"  - {reason}")
+    say(f"{len(steps)} domain(s) {verb}, {len(refused)} refused")
 
 
 def _cell(text: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import MtastsError, Problem
-from ..inert import json_text
+from ..inert import inert, json_text
 from .aggregate import Reader, Summary
 from .engines import ENGINES, athena_settings, sql_summary
 from .report import DEFAULT_MAX_BYTES
@@ -219,7 +219,7 @@ def backfill(source: str, destination: str | None, restart: bool, as_json: bool,
     resumed = f" (resumed after {result.resumed_after})" if result.resumed_after else ""
     click.echo(f"{result.objects} objects read{resumed}, {result.rows_objects} reports' rows written")
     for item in result.rejected:
-        click.echo(f"  rejected {item['source']}: {item['reason']}")
+        click.echo(f"  rejected {inert(item['source'])}: {inert(item['reason'])}")
 
 
 @reports.command()

@@ -1,0 +1,100 @@
+"""Issue 21 §1: every command that prints a stranger's text prints it inert, on a terminal (rich) and piped.
+
+The hostile values of tests/hostile_corpus.py go into every field a TLS-RPT report carries (organization, contact,
+report id, MX names, failure reason codes, additional information) and into a rejected file's name; ``reports
+summarize``, ``status`` and ``promote`` then run on a terminal and through a pipe, and no control byte reaches
+stdout or stderr.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from fleetworld import AS_OF, network_args
+from loopback import Loopback
+from reports import report
+from rich.console import Console
+
+import mtasts.output
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from hostile_corpus import TERMINAL_ATTACKS, forbidden_in  # noqa: E402
+
+from mtasts.cli import main  # noqa: E402
+
+#: The SGR colour sequences rich itself writes on a terminal; everything else with ESC came from outside.
+_RICH_SGR = re.compile("\x1b\\[[0-9;]*m")
+
+
+def hostile_report(domain: str, day: dt.date) -> dict[str, object]:
+    """A report for ``domain`` whose every stranger-written string carries the terminal attacks."""
+    document = report(
+        org=TERMINAL_ATTACKS,
+        report_id=TERMINAL_ATTACKS,
+        domain=domain,
+        day=str(day),
+        successful=10,
+        failures=[("validation-failure", f"mx1.{domain}", 1), ("certificate-expired", TERMINAL_ATTACKS, 1)],
+    )
+    document["contact-info"] = TERMINAL_ATTACKS
+    details = document["policies"][0]["failure-details"]  # type: ignore[index]
+    details[0]["failure-reason-code"] = TERMINAL_ATTACKS
+    details[0]["additional-information"] = TERMINAL_ATTACKS
+    return document
+
+
+@pytest.fixture(scope="module")
+def hostile_reports(report_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fleet's reports plus a hostile report for certexp.example and a rejected file with a hostile name."""
+    folder = tmp_path_factory.mktemp("hostile-reports")
+    for path in report_dir.iterdir():
+        shutil.copy(path, folder / path.name)
+    day = AS_OF - dt.timedelta(days=1)
+    (folder / "hostile.json").write_text(json.dumps(hostile_report("certexp.example", day)))
+    (folder / "\x1b]0;OWNED\x07\u202e.json").write_text("{not json \x1b[2J")
+    return folder
+
+
+def run(monkeypatch: pytest.MonkeyPatch, terminal: bool, *args: str) -> Result:
+    """Run the CLI with stdout taken as a terminal (a colour rich console) or as a pipe."""
+    monkeypatch.setattr(mtasts.output, "is_terminal", lambda: terminal)
+    if terminal:
+        monkeypatch.setattr(mtasts.output, "console", lambda: Console(highlight=False, force_terminal=True, width=160))
+    return CliRunner().invoke(main, list(args))
+
+
+def assert_inert(result: Result) -> None:
+    """No control, bidi or surrogate character from outside on stdout or stderr (rich's own colours aside)."""
+    for stream in (result.stdout, result.stderr):
+        assert not forbidden_in(_RICH_SGR.sub("", stream)), stream[-3000:]
+    assert "\\x1b]0;OWNED\\x07" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "piped"])
+def test_summarize_prints_hostile_report_fields_inert(
+    monkeypatch: pytest.MonkeyPatch, hostile_reports: Path, terminal: bool
+) -> None:
+    """`reports summarize` shows a hostile organization, MX, reason code and file name escaped, never raw."""
+    result = run(monkeypatch, terminal, "reports", "summarize", str(hostile_reports))
+    assert result.exit_code in (0, 1), result.output
+    assert_inert(result)
+
+
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "piped"])
+def test_status_and_promote_print_hostile_reasons_inert(
+    monkeypatch: pytest.MonkeyPatch, world: Loopback, hostile_reports: Path, stack: Path, terminal: bool
+) -> None:
+    """`status` and `promote --dry-run` show reasons quoting a hostile report escaped, and rich markup literally."""
+    common = ["--config", str(stack), "--reports", str(hostile_reports), "--as-of", str(AS_OF), *network_args(world)]
+    for command in (["status", "--rows", "0"], ["promote", "--dry-run"]):
+        result = run(monkeypatch, terminal, *command, *common)
+        assert result.exit_code in (0, 1), result.output
+        assert_inert(result)
+        assert "\x1b]8;" not in result.stdout  # rich markup in a value never becomes an OSC 8 hyperlink
