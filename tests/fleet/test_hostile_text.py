@@ -25,9 +25,8 @@ from rich.console import Console
 import mtasts.output
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hostile_corpus import TERMINAL_ATTACKS, forbidden_in  # noqa: E402
-
-from mtasts.cli import main  # noqa: E402
+from hostile_corpus import TERMINAL_ATTACKS, forbidden_in
+from mtasts.cli import main
 
 #: The SGR colour sequences rich itself writes on a terminal; everything else with ESC came from outside.
 _RICH_SGR = re.compile("\x1b\\[[0-9;]*m")
