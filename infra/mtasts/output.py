@@ -119,10 +119,12 @@ SECTION: Sequence[Cell] = ()
 def print_table(
     title: str | None, columns: Sequence[Column], rows: Sequence[Sequence[Cell]], out: Console | None = None
 ) -> None:
-    """Print a table by the module's rule: plain lines off a terminal, a table or blocks on one."""
+    """Print a table by the module's rule: plain lines off a terminal, a table or blocks on one; no rows: nothing."""
     out = out or console()
     title = inert_lines(title) if title else title
     body = [row for row in rows if row is not SECTION]
+    if not body:  # an empty table says nothing a heading alone would not; callers say "none" in prose if it matters
+        return
     if not is_terminal():
         _print_plain(title, columns, body)
         return

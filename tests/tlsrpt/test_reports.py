@@ -158,9 +158,8 @@ def bomb() -> bytes:
         ),
         (dated("20160401T000000Z"), "date-range.start-datetime: '20160401T000000Z' is not an RFC 3339"),
         (dated("2016-04-01T00:00Z"), "date-range.start-datetime: '2016-04-01T00:00Z' is not an RFC 3339"),
-        (dated("2016-04-01T00:00:00"), "date-range.start-datetime: '2016-04-01T00:00:00' is not an RFC 3339"),
         (dated("2016-04-02T00:00:00Z"), "date-range.end-datetime: before start-datetime"),
-        (dated("2016-04-01T00:00:00." + "0" * 100), "date-range.start-datetime: '2016-04-01T00:00:00.000"),
+        (dated("2016-04-01T00:00:00." + "0" * 100 + "+2"), "date-range.start-datetime: '2016-04-01T00:00:00.000"),
         (with_summary(True), "total-successful-session-count: expected a non-negative integer, got True"),
         (with_summary(-1), "total-successful-session-count: expected a non-negative integer, got -1"),
         (with_summary(1.5), "total-successful-session-count: expected a non-negative integer, got 1.5"),
@@ -188,9 +187,8 @@ def bomb() -> bytes:
         "unknown-policy-type",
         "basic-format-date",
         "no-seconds",
-        "no-time-zone",
         "end-before-start",
-        "long-date-time-without-zone",
+        "long-date-time-with-a-bad-zone",
         "boolean-count",
         "negative-count",
         "float-count",
@@ -234,6 +232,9 @@ def test_rejected_files_are_listed_and_valid_ones_kept(tmp_path: Path) -> None:
         "by_organization",
         "by_mx",
         "by_day",
+        "by_policy_type",
+        "failures_by_day",
+        "failure_details",
     }
     assert domain["successful_sessions"] == 2 * 5326
 
@@ -574,7 +575,8 @@ def test_terminal_has_the_per_day_table(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["reports", "summarize", str(tmp_path)], terminal_width=120)
     assert result.exit_code == 0, result.output
     assert "company-y.example: sessions per UTC day" in result.stdout
-    rows = [line for line in result.stdout.splitlines() if "2026-11-0" in line]
+    per_day = result.stdout.split("company-y.example: sessions per UTC day")[1]
+    rows = [line for line in per_day.splitlines() if "2026-11-0" in line]
     assert len(rows) == 3  # 2026-11-02 had no report: a row of zeros keeps the days even
     assert rows[0].split() == ["2026-11-01", "5326", "303", "94.62%"]  # piped: plain aligned lines
     assert "100.00%" in rows[2]

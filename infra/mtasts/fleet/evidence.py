@@ -77,9 +77,9 @@ class WindowSummary(Summary):
         super().apply(counted)
         if self.reports == before:  # a duplicate
             return
-        organization, _report_id, day, policies = counted
-        for domain, _successful, _failed, details, _undetailed in policies:
-            for result_type, mx, count in details:
+        organization, _report_id, day, policies, _deviations = counted
+        for domain, _successful, _failed, details, _undetailed, _policy_type in policies:
+            for result_type, mx, count, *_path in details:
                 self.details[domain, day, organization, result_type, mx] += count
 
 

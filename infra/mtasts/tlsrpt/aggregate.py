@@ -36,10 +36,35 @@ try:  # msgspec's typed decoder (see report.parse_report); without it, the refer
 except ImportError:  # pragma: no cover - msgspec is a dependency of the CLI
     _document = None  # type: ignore[assignment]
 
-__all__ = ["ALL_MX", "DomainSummary", "Reader", "Source", "Summary", "contribution", "iter_sources", "outcomes"]
+__all__ = [
+    "ALL_MX",
+    "DomainSummary",
+    "Reader",
+    "Source",
+    "Summary",
+    "contribution",
+    "iter_sources",
+    "outcomes",
+    "success_rate",
+]
 
 #: Key used in by_mx for successful sessions, which RFC 8460 reports do not break down per MX host.
 ALL_MX = "(all MX)"
+
+
+def success_rate(successful: int, failed: int) -> str:
+    """The success rate as text for tables and pages: "-" without sessions, never "100.00%" while any failed.
+
+    17 failures beside 27,000 successes round to 100.00%; they read ">99.99%", so a small failure count is never
+    hidden behind a clean-looking rate.
+    """
+    total = successful + failed
+    if not total:
+        return "-"
+    rate = successful / total
+    if failed and rate >= 0.99995:
+        return ">99.99%"
+    return f"{rate:.2%}"
 
 
 def _pair() -> dict[str, int]:
@@ -57,6 +82,12 @@ class DomainSummary:
     by_organization: defaultdict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(_pair))
     by_mx: defaultdict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(_pair))
     by_day: defaultdict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(_pair))
+    by_policy_type: defaultdict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(_pair))
+    #: UTC day -> result type -> failed sessions (when did a failure start?)
+    failures_by_day: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    #: One row per (policy type, result type, receiving MX, sending MTA IP, receiving IP, reason code), largest first:
+    #: where each failing path is, with the organizations that reported it.
+    failure_details: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape of one domain."""
@@ -68,6 +99,9 @@ class DomainSummary:
             "by_organization": dict(sorted(self.by_organization.items())),
             "by_mx": dict(sorted(self.by_mx.items())),
             "by_day": dict(sorted(self.by_day.items())),
+            "by_policy_type": dict(sorted(self.by_policy_type.items())),
+            "failures_by_day": {day: dict(sorted(c.items())) for day, c in sorted(self.failures_by_day.items())},
+            "failure_details": self.failure_details,
         }
 
 
@@ -88,8 +122,15 @@ class Summary:
     rejected: list[dict[str, str]] = field(default_factory=list)
     #: (domain, UTC day, organization) -> [successful, failed]
     _sessions: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
-    #: (domain, result type, receiving MX or ALL_MX) -> failed sessions
-    _failures: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    #: Reports counted per tolerated deviation (report.DEVIATIONS): accepted, but never silently.
+    tolerated: Counter[str] = field(default_factory=Counter)
+    #: (domain, policy type, result type, receiving MX or ALL_MX, sending MTA IP, receiving IP, reason code,
+    #: organization) -> failed sessions
+    _failures: Counter[tuple[str, str, str, str, str, str, str, str]] = field(default_factory=Counter)
+    #: (domain, UTC day, result type) -> failed sessions
+    _daily: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    #: (domain, policy type) -> [successful, failed]
+    _policy_types: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     #: domain -> failed sessions that no failure-details entry accounts for
     _undetailed: Counter[str] = field(default_factory=Counter)
     #: organization -> report-id counted -> fingerprint of what it counted (its day and per-policy counts)
@@ -102,7 +143,7 @@ class Summary:
 
     def apply(self, counted: Contribution) -> None:
         """Count one report's :func:`contribution`, unless its organization and report-id were counted already."""
-        organization, report_id, day, policies = counted
+        organization, report_id, day, policies, deviations = counted
         seen = self._seen.get(organization)
         if seen is None:
             seen = self._seen[organization] = {}
@@ -116,9 +157,12 @@ class Summary:
         seen[report_id] = fingerprint
         self.reports += 1
         self._domains = None
+        for deviation in deviations:
+            self.tolerated[deviation] += 1
         sessions = self._sessions
         failures = self._failures
-        for domain, successful, failed, details, undetailed in policies:
+        daily = self._daily
+        for domain, successful, failed, details, undetailed, policy_type in policies:
             key = (domain, day, organization)
             counts = sessions.get(key)
             if counts is None:
@@ -126,8 +170,15 @@ class Summary:
             else:
                 counts[0] += successful
                 counts[1] += failed
-            for result_type, mx, count in details:
-                failures[domain, result_type, mx] += count
+            typed = self._policy_types.get((domain, policy_type))
+            if typed is None:
+                self._policy_types[domain, policy_type] = [successful, failed]
+            else:
+                typed[0] += successful
+                typed[1] += failed
+            for result_type, mx, count, sending_ip, receiving_ip, reason in details:
+                failures[domain, policy_type, result_type, mx, sending_ip, receiving_ip, reason, organization] += count
+                daily[domain, day, result_type] += count
             if undetailed:
                 self._undetailed[domain] += undetailed
 
@@ -151,14 +202,39 @@ class Summary:
             for pair in (d.by_organization[organization], d.by_day[day]):
                 pair["successful"] += successful
                 pair["failed"] += failed
-        for (name, result_type, mx), count in self._failures.items():
+        rows: dict[tuple[str, ...], dict[str, Any]] = {}
+        for (name, policy_type, result_type, mx, sending_ip, receiving_ip, reason, org), count in self._failures.items():
             d = of(name)
             d.by_result_type[result_type] += count
             d.by_mx[mx]["failed"] += count
+            row = rows.get((name, policy_type, result_type, mx, sending_ip, receiving_ip, reason))
+            if row is None:
+                row = rows[name, policy_type, result_type, mx, sending_ip, receiving_ip, reason] = {
+                    "policy_type": policy_type,
+                    "result_type": result_type,
+                    "receiving_mx": mx,
+                    "sending_mta_ip": sending_ip,
+                    "receiving_ip": receiving_ip,
+                    "failure_reason_code": reason,
+                    "failed_sessions": 0,
+                    "organizations": {},
+                }
+                d.failure_details.append(row)
+            row["failed_sessions"] += count
+            row["organizations"][org] = row["organizations"].get(org, 0) + count
+        for (name, day, result_type), count in self._daily.items():
+            of(name).failures_by_day[day][result_type] += count
+        for (name, policy_type), (successful, failed) in self._policy_types.items():
+            pair = of(name).by_policy_type[policy_type]
+            pair["successful"] += successful
+            pair["failed"] += failed
         for name, count in self._undetailed.items():
             of(name).by_mx[ALL_MX]["failed"] += count
         for d in domains.values():
             d.by_mx[ALL_MX]["successful"] += d.successful
+            d.failure_details.sort(key=_detail_order)
+            for row in d.failure_details:
+                row["organizations"] = dict(sorted(row["organizations"].items()))
         self._domains = domains
         return domains
 
@@ -192,13 +268,30 @@ class Summary:
             "skipped_before_since": self.skipped_before_since,
             "skipped_after_until": self.skipped_after_until,
             "rejected": self.rejected,
+            "tolerated": dict(sorted(self.tolerated.items())),
             "domains": [domains[name].to_dict() for name in sorted(domains)],
         }
 
 
+def _detail_order(row: dict[str, Any]) -> tuple[Any, ...]:
+    """Failure-detail rows: most failed sessions first, then by their text, so the order never depends on input."""
+    return (
+        -row["failed_sessions"],
+        row["result_type"],
+        row["receiving_mx"],
+        row["sending_mta_ip"],
+        row["receiving_ip"],
+        row["failure_reason_code"],
+        row["policy_type"],
+    )
+
+
+#: One failure detail as counted: (result type, receiving MX or ALL_MX, failed sessions, sending MTA IP, receiving IP,
+#: failure reason code); absent text members are "".
+Detail = tuple[str, str, int, str, str, str]
 #: What one report adds: (organization, report-id, UTC day of its start, per policy: (domain, successful, failed,
-#: ((result type, receiving MX or ALL_MX, failed sessions), ...), failed sessions no failure detail accounts for)).
-Contribution = tuple[str, str, str, tuple[tuple[str, int, int, tuple[tuple[str, str, int], ...], int], ...]]
+#: (Detail, ...), failed sessions no failure detail accounts for, policy type), the report's tolerated deviations).
+Contribution = tuple[str, str, str, tuple[tuple[str, int, int, tuple[Detail, ...], int, str], ...], tuple[str, ...]]
 _REPORT, _OLD, _NEW, _REJECTED = "report", "old", "new", "rejected"
 #: One finding in a source: (_REPORT, Contribution), (_OLD, None) for a report ending before --since, (_NEW, None)
 #: for one starting after --until, or
@@ -219,13 +312,31 @@ def contribution(report: Report) -> Contribution:
         details = []
         for failure in policy.failures:
             mx = intern(failure.receiving_mx) if failure.receiving_mx else ALL_MX
-            details.append((intern(failure.result_type), mx, failure.failed_sessions))
+            details.append(
+                (
+                    intern(failure.result_type),
+                    mx,
+                    failure.failed_sessions,
+                    intern(failure.sending_mta_ip),
+                    intern(failure.receiving_ip),
+                    intern(failure.failure_reason_code),
+                )
+            )
             detailed += failure.failed_sessions
         undetailed = policy.failed - detailed if policy.failed > detailed else 0
-        policies.append((intern(policy.policy_domain), policy.successful, policy.failed, tuple(details), undetailed))
+        policies.append(
+            (
+                intern(policy.policy_domain),
+                policy.successful,
+                policy.failed,
+                tuple(details),
+                undetailed,
+                intern(policy.policy_type),
+            )
+        )
     # not strftime: year 1 must read 0001-01-01
     day = intern(report.start.date().isoformat())
-    return intern(report.organization), report.report_id, day, tuple(policies)
+    return intern(report.organization), report.report_id, day, tuple(policies), report.deviations
 
 
 def _classify(report: Report, since: dt.datetime | None, until: dt.datetime | None) -> Outcome:
@@ -263,7 +374,9 @@ def outcomes(source: Source, limit: int, since: dt.datetime | None, until: dt.da
     return found
 
 
-def _classify_document(doc: Any, start: dt.datetime, end: dt.datetime, since: Any, until: Any) -> Outcome:
+def _classify_document(
+    doc: Any, start: dt.datetime, end: dt.datetime, deviations: tuple[str, ...], since: Any, until: Any
+) -> Outcome:
     """:func:`_classify` of a typed document: the same outcome :func:`contribution` gives for its Report."""
     if since is not None and end < since:
         return (_OLD, None)
@@ -274,17 +387,36 @@ def _classify_document(doc: Any, start: dt.datetime, end: dt.datetime, since: An
         summary = entry.summary
         failed = summary.failed
         detailed = 0
-        details: tuple[tuple[str, str, int], ...] = ()
+        details: tuple[Detail, ...] = ()
         if entry.failure_details:
             found = []
             for failure in entry.failure_details:
                 count = failure.failed_sessions
-                found.append((failure.result_type, _mx_key(failure.receiving_mx), count))  # msgspec: one str per type
+                mx = failure.receiving_mx
+                sending = failure.sending_mta_ip
+                found.append(
+                    (
+                        failure.result_type,  # msgspec: one str per Literal value
+                        _mx_key(mx) if type(mx) is str else ALL_MX,
+                        count,
+                        _text_key(sending) if type(sending) is str else "",
+                        _text_key(failure.receiving_ip),
+                        _text_key(failure.failure_reason_code),
+                    )
+                )
                 detailed += count
             details = tuple(found)
         undetailed = failed - detailed if failed > detailed else 0
-        policies.append((_domain_key(entry.policy.policy_domain), summary.successful, failed, details, undetailed))
-    return (_REPORT, (sys.intern(doc.organization), doc.report_id, _day_key(start), tuple(policies)))
+        policy = entry.policy
+        policies.append(
+            (_domain_key(policy.policy_domain), summary.successful, failed, details, undetailed, policy.policy_type)
+        )
+    return (_REPORT, (sys.intern(doc.organization), doc.report_id, _day_key(start), tuple(policies), deviations))
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_key(raw: str) -> str:
+    return sys.intern(raw)
 
 
 @functools.lru_cache(maxsize=4096)

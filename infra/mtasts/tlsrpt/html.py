@@ -24,6 +24,8 @@ from typing import Any
 import plotly.graph_objects as go
 
 from .aggregate import ALL_MX, DomainSummary, Summary
+from .aggregate import success_rate as _rate
+from .report import DEVIATIONS
 
 __all__ = [
     "MAX_BARS",
@@ -48,6 +50,7 @@ _STYLE = (
     "body{font-family:sans-serif;margin:2em;color:#222} table{border-collapse:collapse;margin-bottom:1em}"
     " td,th{border:1px solid #ccc;padding:4px 8px} td.n{text-align:right} section.domain{margin:1.5em 0}"
     " .spark{vertical-align:middle;margin-left:1em} .chart{min-height:200px}"
+    " td.fail{color:#d62728;font-weight:bold}"
 )
 
 
@@ -56,9 +59,14 @@ def _plotly_js() -> str:
     return resources.files(__package__).joinpath("assets/plotly-basic.min.js").read_text(encoding="utf-8")
 
 
-def _rate(successful: int, failed: int) -> str:
-    total = successful + failed
-    return f"{successful / total:.2%}" if total else "-"
+class Failed(int):
+    """A failed-session count in a table: red and bold when not zero, so a small count is seen beside thousands."""
+
+    __slots__ = ()
+
+
+#: Least height, in pixels, of a sparkline's red mark for a period with failures (17 of 27,000 would be 0.02 px).
+MIN_FAILURE_PIXELS = 2.0
 
 
 def _day(day: dt.date) -> str:
@@ -178,6 +186,9 @@ def sparkline(by_day: Mapping[str, Sequence[int]], width: int = 160, height: int
     for index, (ok, failed) in enumerate(values):
         x = index * step
         h_ok, h_failed = height * ok / top, height * failed / top
+        if failed and h_failed < MIN_FAILURE_PIXELS:  # a few failures stay visible beside many successes
+            h_failed = min(MIN_FAILURE_PIXELS, height)
+            h_ok = min(h_ok, height - h_failed)
         if ok:
             shapes.append(f'<rect x="{x:.1f}" y="{height - h_ok:.1f}" width="{bar:.1f}" height="{h_ok:.1f}"/>')
         if failed:
@@ -193,17 +204,20 @@ def sparkline(by_day: Mapping[str, Sequence[int]], width: int = 160, height: int
     )
 
 
+def _cell(cell: object) -> str:
+    if isinstance(cell, Failed) and cell:
+        return f'<td class="n fail">{int(cell)}</td>'
+    if isinstance(cell, int):
+        return f'<td class="n">{int(cell)}</td>'
+    return f"<td>{html.escape(str(cell))}</td>"
+
+
 def _table(title: str, headers: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> str:
+    """A titled table; no rows: nothing (an empty table tells the reader nothing)."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="n">{cell}</td>' if isinstance(cell, int) else f"<td>{html.escape(str(cell))}</td>"
-            for cell in row
-        )
-        + "</tr>"
-        for row in rows
-    )
+    body = "".join("<tr>" + "".join(_cell(cell) for cell in row) + "</tr>" for row in rows)
+    if not body:
+        return ""
     return f"<h3>{html.escape(title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -219,23 +233,74 @@ def domain_section(d: DomainSummary, level: int = 2) -> str:
             "Sessions per UTC day",
             ("Day", *pair),
             [
-                (day, c["successful"], c["failed"], _rate(c["successful"], c["failed"]))
+                (day, c["successful"], Failed(c["failed"]), _rate(c["successful"], c["failed"]))
                 for day, c in sorted(d.by_day.items())
             ],
         ),
-        _table("Failures by result type", ("Result type", "Failed"), sorted(d.by_result_type.items())),
+        _table(
+            "Sessions by policy type",
+            ("Policy type", *pair),
+            [
+                (kind, c["successful"], Failed(c["failed"]), _rate(c["successful"], c["failed"]))
+                for kind, c in sorted(d.by_policy_type.items())
+            ],
+        ),
+        _table(
+            "Failures by result type",
+            ("Result type", "Failed"),
+            [(kind, Failed(n)) for kind, n in sorted(d.by_result_type.items())],
+        ),
+        _table(
+            "Failure details (where each failing path is, and who reported it)",
+            (
+                "Result type",
+                "Policy type",
+                "Receiving MX",
+                "Sending MTA IP",
+                "Receiving IP",
+                "Reason code",
+                "Failed",
+                "Reported by",
+            ),
+            [
+                (
+                    row["result_type"],
+                    row["policy_type"],
+                    row["receiving_mx"],
+                    row["sending_mta_ip"] or "-",
+                    row["receiving_ip"] or "-",
+                    row["failure_reason_code"] or "-",
+                    Failed(row["failed_sessions"]),
+                    ", ".join(f"{org} ({n})" for org, n in row["organizations"].items()),
+                )
+                for row in d.failure_details
+            ],
+        ),
+        _table(
+            "Failures per UTC day by result type",
+            ("Day", "Result type", "Failed"),
+            [
+                (day, kind, Failed(n))
+                for day, counts in sorted(d.failures_by_day.items())
+                for kind, n in sorted(counts.items())
+                if n
+            ],
+        ),
         _table(
             "Sessions by sending organization",
             ("Organization", *pair),
             [
-                (org, c["successful"], c["failed"], _rate(c["successful"], c["failed"]))
+                (org, c["successful"], Failed(c["failed"]), _rate(c["successful"], c["failed"]))
                 for org, c in sorted(d.by_organization.items())
             ],
         ),
         _table(
             f"Sessions by receiving MX (successful sessions are reported per policy: under {ALL_MX})",
             ("MX", "Successful", "Failed"),
-            [(mx, c["successful"], c["failed"]) for mx, c in sorted(d.by_mx.items())],
+            [
+                (mx, c["successful"] if mx == ALL_MX else "-", Failed(c["failed"]))
+                for mx, c in sorted(d.by_mx.items())
+            ],
         ),
     ]
     name = html.escape(d.domain)
@@ -291,17 +356,25 @@ def _totals(summary: Summary) -> tuple[dict[str, tuple[int, int]], dict[str, int
 def render_html(summary: Summary) -> str:
     """The summary page: counts, four charts over all domains, a section per domain, and the rejected sources."""
     by_day, by_result, by_org, by_mx = _totals(summary)
-    charts = [
-        chart_block("sessions-over-time", _over_time(by_day, "all policy domains")),
-        chart_block("failures-by-result-type", _bars("Failures by result type", by_result)),
-        chart_block("failures-by-organization", _bars("Failures by sending organization", by_org)),
-        chart_block("failures-by-mx", _bars("Failures by receiving MX", by_mx)),
-    ]
+    charts = [chart_block("sessions-over-time", _over_time(by_day, "all policy domains"))]
+    if any(by_result.values()):  # no failures: no empty bar charts, one sentence says so
+        charts += [
+            chart_block("failures-by-result-type", _bars("Failures by result type", by_result)),
+            chart_block("failures-by-organization", _bars("Failures by sending organization", by_org)),
+            chart_block("failures-by-mx", _bars("Failures by receiving MX", by_mx)),
+        ]
+    elif summary.domains:
+        charts.append("<p>No failed sessions were reported.</p>")
     domains = [summary.domains[name] for name in sorted(summary.domains)]
     overview = _table(
         "Sessions per policy domain",
         ("Domain", "Successful", "Failed", "Success rate"),
-        [(d.domain, d.successful, d.failed, _rate(d.successful, d.failed)) for d in domains],
+        [(d.domain, d.successful, Failed(d.failed), _rate(d.successful, d.failed)) for d in domains],
+    )
+    tolerated = _table(
+        "Tolerated deviations (reports accepted and counted)",
+        ("Deviation", "Reports", "What"),
+        [(key, n, DEVIATIONS.get(key, "")) for key, n in sorted(summary.tolerated.items())],
     )
     rejected = "".join(f"<li>{html.escape(r['source'])}: {html.escape(r['reason'])}</li>" for r in summary.rejected)
     counts = (
@@ -318,7 +391,7 @@ def render_html(summary: Summary) -> str:
         "<h1>TLS-RPT summary</h1>"
         + counts
         + "".join(charts)
-        + f"<h2>Tables</h2>{overview}"
+        + f"<h2>Tables</h2>{overview}{tolerated}"
         + "".join(domain_section(d, level=3) for d in domains)
         + (f"<h2>Rejected</h2><ul>{rejected}</ul>" if rejected else "")
     )

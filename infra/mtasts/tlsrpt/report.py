@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "DEVIATIONS",
     "MAX_COUNT",
     "MAX_DEPTH",
     "MAX_MAIL_PARTS",
@@ -68,9 +69,22 @@ MAX_COUNT = 2**53 - 1
 #: Deepest JSON nesting read; a valid report nests 5 levels (report, policies, entry, failure-details, detail).
 MAX_DEPTH = 32
 #: RFC 3339 §5.6 date-time: full-date "T" full-time, with a time zone ("Z" or an offset). "T"/"Z" may be lower case.
+#: The zone is optional here only because Microsoft leaves it out: such a time is read as UTC and counted as the
+#: deviation ``date-time-without-time-zone`` (see :data:`DEVIATIONS`).
 _DATE_TIME = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:(?P<second>\d{2})(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:(?P<second>\d{2})(?:\.\d+)?(?P<zone>[Zz]|[+-]\d{2}:\d{2})?", re.ASCII
 )
+#: What real senders write that RFC 8460 §4.4 does not allow, yet cannot change a count: such a report is counted,
+#: and each deviation it shows is counted too (``summarize --json``: ``tolerated``), so nothing is silent. Every
+#: other rule stays strict, because it protects the counts. docs/reports.md names the sender behind each one.
+DEVIATIONS: dict[str, str] = {
+    "date-time-without-time-zone": "a date-range date-time without a time zone, read as UTC",
+    "sts-policy-without-mx-host": "an sts policy without mx-host",
+    "sending-mta-ip-missing": "a failure detail without sending-mta-ip",
+    "sending-mta-ip-empty": "a failure detail with an empty sending-mta-ip",
+    "receiving-mx-hostname-missing": "a failure detail without receiving-mx-hostname",
+    "receiving-mx-hostname-empty": "a failure detail with an empty receiving-mx-hostname",
+}
 _MISSING: Any = object()
 _HEADER = re.compile(rb"[!-9;-~]+:")
 #: Most multipart boundaries read in a mail; a TLS-RPT mail has one (RFC 8460 §5.3), a forwarded one a few more.
@@ -125,6 +139,8 @@ class Report(NamedTuple):
     end: dt.datetime
     contact: str
     policies: tuple[PolicyResult, ...]
+    deviations: tuple[str, ...] = ()
+    """Keys of :data:`DEVIATIONS` this report shows, sorted, each once."""
 
 
 def _gunzip(data: bytes, limit: int) -> bytes:
@@ -258,47 +274,72 @@ def _kind(value: object) -> str:
     )
 
 
-_NOT_RFC3339 = "is not an RFC 3339 date-time with a time zone"
+_NOT_RFC3339 = "is not an RFC 3339 date-time"
 _OUT_OF_RANGE = "is outside the years 0001-9999 once converted to UTC"
 
 
 @functools.lru_cache(maxsize=4096)
-def _rfc3339(value: str) -> dt.datetime | str:
-    """``value`` as an aware UTC datetime if it is an RFC 3339 §5.6 date-time, else why not (cached: days recur)."""
+def _rfc3339(value: str) -> tuple[dt.datetime, bool] | str:
+    """``value`` as an aware UTC datetime and whether it had a time zone, else why not (cached: days recur).
+
+    An RFC 3339 §5.6 date-time has a zone; one without (Microsoft's reports) is read as UTC, the zone of every
+    date in a TLS-RPT report (RFC 8460 §4.4: daily reports in UTC).
+    """
     match = _DATE_TIME.fullmatch(value)
     if match is None:
         return _NOT_RFC3339
     # RFC 3339 allows a leap second (":60"); Python's datetime does not: count it as the second before.
     text = value[:17] + "59" + value[19:] if match["second"] == "60" else value
+    zoned = match["zone"] is not None
     try:
         parsed = dt.datetime.fromisoformat(text.upper())
     except ValueError:
         return _NOT_RFC3339
+    if not zoned:
+        return parsed.replace(tzinfo=dt.UTC), False
     try:
         # 9999-12-31T23:59:59-23:59 and 0001-01-01T00:00:00+01:00 are RFC 3339 but no UTC date a datetime holds
-        return parsed.astimezone(dt.UTC)
+        return parsed.astimezone(dt.UTC), True
     except OverflowError:
         return _OUT_OF_RANGE
 
 
-def _datetime_value(value: object, name: str) -> dt.datetime:
-    """A ``date-range`` member as an aware UTC datetime, or :class:`ReportError` naming it."""
+def _datetime_value(value: object, name: str, deviations: set[str] | None = None) -> dt.datetime:
+    """A ``date-range`` member as an aware UTC datetime, or :class:`ReportError` naming it.
+
+    A date-time without a time zone adds ``date-time-without-time-zone`` to ``deviations``.
+    """
     if type(value) is not str:
-        parsed: dt.datetime | str = _NOT_RFC3339
+        parsed: tuple[dt.datetime, bool] | str = _NOT_RFC3339
     elif len(value) <= 64:
         parsed = _rfc3339(value)
     else:  # long fractions are valid, but not cached: hostile input could fill the cache with megabytes
         parsed = _rfc3339.__wrapped__(value)
     if type(parsed) is str:
         raise ReportError(f"date-range.{name}: {value!r:.60} {parsed}")
-    return parsed  # type: ignore[return-value]
+    moment, zoned = parsed  # type: ignore[misc]
+    if not zoned and deviations is not None:
+        deviations.add("date-time-without-time-zone")
+    return moment  # type: ignore[no-any-return]
 
 
-def _datetime(date_range: dict[str, Any], name: str) -> dt.datetime:
+def _datetime(date_range: dict[str, Any], name: str, deviations: set[str]) -> dt.datetime:
     value = date_range.get(name, _MISSING)
     if value is _MISSING:
         raise _missing("date-range.", name)
-    return _datetime_value(value, name)
+    return _datetime_value(value, name, deviations)
+
+
+def detail_deviations(sending_ip: str | None, receiving_mx: str | None, deviations: set[str]) -> None:
+    """Add the deviations of one failure detail (``None``: the member is absent) to ``deviations``."""
+    if sending_ip is None:
+        deviations.add("sending-mta-ip-missing")
+    elif not sending_ip:
+        deviations.add("sending-mta-ip-empty")
+    if receiving_mx is None:
+        deviations.add("receiving-mx-hostname-missing")
+    elif not receiving_mx:
+        deviations.add("receiving-mx-hostname-empty")
 
 
 def _host(name: str) -> str:
@@ -321,7 +362,7 @@ def _text(value: object) -> str:
     return value
 
 
-def _policy(raw: object, index: int) -> PolicyResult:
+def _policy(raw: object, index: int, deviations: set[str]) -> PolicyResult:
     where = f"policies[{index}]."
     if type(raw) is not dict:
         raise ReportError(f"policies[{index}]: expected an object, got {_kind(raw)}")
@@ -362,20 +403,30 @@ def _policy(raw: object, index: int) -> PolicyResult:
         count = detail.get("failed-session-count", _MISSING)
         if type(count) is not int or not 0 <= count <= MAX_COUNT:
             _count(detail, "failed-session-count", f"{where}failure-details[{j}].")
-        mx_host = detail.get("receiving-mx-hostname", "")
-        if type(mx_host) is not str:
-            raise ReportError(f"{where}failure-details[{j}].receiving-mx-hostname: expected a string")
-        _unicode(mx_host, f"{where}failure-details[{j}].receiving-mx-hostname")
+        at = f"{where}failure-details[{j}]."
+        mx_host = detail.get("receiving-mx-hostname", _MISSING)
+        if mx_host is not _MISSING:
+            if type(mx_host) is not str:
+                raise ReportError(f"{at}receiving-mx-hostname: expected a string, got {_kind(mx_host)}")
+            _unicode(mx_host, at + "receiving-mx-hostname")
+        sending = detail.get("sending-mta-ip", _MISSING)
+        detail_deviations(
+            None if sending is _MISSING else _text(sending),
+            None if mx_host is _MISSING else mx_host,
+            deviations,
+        )
         failures.append(
             FailureDetail(
                 result,
-                _host(mx_host),
+                _host(mx_host if type(mx_host) is str else ""),
                 count,
                 _text(detail.get("receiving-ip")),
-                _text(detail.get("sending-mta-ip")),
+                _text(sending),
                 _text(detail.get("failure-reason-code")),
             )
         )
+    if kind == "sts" and not mx_hosts:
+        deviations.add("sts-policy-without-mx-host")
     return PolicyResult(kind, domain, mx_hosts, successful, failed, tuple(failures))
 
 
@@ -426,8 +477,9 @@ def validate_json(text: bytes) -> Report:
     report_id = _string(doc, "report-id", "")
     contact = _string(doc, "contact-info", "")
     date_range = _object(doc, "date-range", "")
-    start = _datetime(date_range, "start-datetime")
-    end = _datetime(date_range, "end-datetime")
+    deviations: set[str] = set()
+    start = _datetime(date_range, "start-datetime", deviations)
+    end = _datetime(date_range, "end-datetime", deviations)
     if end < start:
         raise ReportError("date-range.end-datetime: before start-datetime")
     policies = doc.get("policies", _MISSING)
@@ -435,7 +487,8 @@ def validate_json(text: bytes) -> Report:
         if policies is _MISSING:
             raise _missing("", "policies")
         raise ReportError(f"policies: expected a list, got {_kind(policies)}")
-    return Report(organization, report_id, start, end, contact, tuple(_policy(p, i) for i, p in enumerate(policies)))
+    results = tuple(_policy(p, i, deviations) for i, p in enumerate(policies))
+    return Report(organization, report_id, start, end, contact, results, tuple(sorted(deviations)))
 
 
 def reports_in(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> Iterator[bytes]:

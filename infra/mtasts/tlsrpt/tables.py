@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..output import Column, print_table, text
-from .aggregate import Summary
+from .aggregate import ALL_MX, DomainSummary, Summary
+from .aggregate import success_rate as _rate
+from .report import DEVIATIONS
 
 
-def _rate(successful: int, failed: int) -> str:
-    total = successful + failed
-    return f"{successful / total:.2%}" if total else "-"
+def _failed(count: int) -> str:
+    """A failed-session count, in red on a terminal when there is any: small counts stay visible."""
+    return f"[bold red]{count}[/]" if count else "0"
+
+
+#: Most rows of the failure-detail table of a domain in the terminal (the JSON and the page keep every row).
+MAX_DETAIL_ROWS = 25
 
 
 #: Most rows of a per-day table; longer spans are shown per week or per month (the JSON keeps every day).
@@ -41,23 +47,36 @@ def print_summary(summary: Summary) -> None:
             f"{len(summary.conflicts)} duplicate(s) differ from the copy counted (same organization and report-id, "
             "other counts): a forged or corrupted copy; see the Conflicts table"
         )
-    counts = [Column("Successful", justify="right"), Column("Failed", justify="right")]
+    if summary.tolerated:
+        tolerated = [[key, str(count), DEVIATIONS.get(key, "")] for key, count in sorted(summary.tolerated.items())]
+        print_table(
+            "Tolerated deviations (reports accepted and counted; see docs/reports.md)",
+            [Column("Deviation", copy=True), Column("Reports", justify="right"), Column("What")],
+            tolerated,
+        )
+    counts = [Column("Successful", justify="right"), Column("Failed", justify="right", markup=True)]
     rate = Column("Success rate", justify="right")
     totals: list[Sequence[str]] = []
     for name in sorted(summary.domains):
         d = summary.domains[name]
-        totals.append([name, str(d.successful), str(d.failed), _rate(d.successful, d.failed)])
+        totals.append([name, str(d.successful), _failed(d.failed), _rate(d.successful, d.failed)])
     print_table("Sessions per policy domain", [Column("Domain", copy=True), *counts, rate], totals)
     for name in sorted(summary.domains):
         d = summary.domains[name]
         rows: list[Sequence[str]] = []
-        for result, count in sorted(d.by_result_type.items(), key=lambda kv: -kv[1]):
-            rows.append(["result type", result, "", str(count), ""])
+        for kind, c in sorted(d.by_policy_type.items()):
+            rows.append(["policy type", kind, str(c["successful"]), _failed(c["failed"]), _rate(**c)])
+        for result, count in sorted(d.by_result_type.items(), key=lambda kv: (-kv[1], kv[0])):
+            rows.append(["result type", result, "-", _failed(count), "-"])
         for org, c in sorted(d.by_organization.items()):
-            rows.append(["sender", org, str(c["successful"]), str(c["failed"]), _rate(**c)])
+            rows.append(["sender", org, str(c["successful"]), _failed(c["failed"]), _rate(**c)])
         for mx, c in sorted(d.by_mx.items()):
-            rows.append(["receiving MX", mx, str(c["successful"]), str(c["failed"]), _rate(**c)])
+            if mx == ALL_MX:
+                rows.append(["receiving MX", mx, str(c["successful"]), _failed(c["failed"]), _rate(**c)])
+            else:  # reports count successes per policy, not per MX: no rate can be given for one MX
+                rows.append(["receiving MX", mx, "-", _failed(c["failed"]), "-"])
         print_table(name, [Column("By"), Column("Key", copy=True), *counts, rate], rows)
+        _print_failure_details(name, d)
         _print_per_day(name, d.by_day)
     if summary.conflicts:
         conflicts = [[item["organization"], item["report_id"]] for item in summary.conflicts]
@@ -65,3 +84,45 @@ def print_summary(summary: Summary) -> None:
     if summary.rejected:
         rejected = [[item["source"], item["reason"]] for item in summary.rejected]
         print_table("Rejected", [Column("Source", copy=True), Column("Reason")], rejected)
+
+
+def _print_failure_details(name: str, d: DomainSummary) -> None:
+    """Where the failures are: one row per failing path, and per UTC day by result type (none: no table)."""
+    rows: list[Sequence[str]] = []
+    for row in d.failure_details[:MAX_DETAIL_ROWS]:
+        rows.append(
+            [
+                row["result_type"],
+                row["policy_type"],
+                row["receiving_mx"],
+                row["sending_mta_ip"] or "-",
+                row["receiving_ip"] or "-",
+                row["failure_reason_code"] or "-",
+                _failed(row["failed_sessions"]),
+                ", ".join(f"{org} ({n})" for org, n in row["organizations"].items()),
+            ]
+        )
+    more = len(d.failure_details) - MAX_DETAIL_ROWS
+    title = f"{name}: failure details" + (f" (largest {MAX_DETAIL_ROWS}; {more} more in --json)" if more > 0 else "")
+    columns = [
+        Column("Result type", copy=True),
+        Column("Policy"),
+        Column("Receiving MX", copy=True),
+        Column("Sending MTA IP", copy=True),
+        Column("Receiving IP", copy=True),
+        Column("Reason code", copy=True),
+        Column("Failed", justify="right", markup=True),
+        Column("Reported by"),
+    ]
+    print_table(title, columns, rows)
+    daily = [
+        [day, result, _failed(count)]
+        for day, counts in sorted(d.failures_by_day.items())
+        for result, count in sorted(counts.items())
+        if count
+    ]
+    print_table(
+        f"{name}: failures per UTC day by result type",
+        [Column("Day", copy=True), Column("Result type", copy=True), Column("Failed", justify="right", markup=True)],
+        daily,
+    )

@@ -31,10 +31,11 @@ from .report import (
     ReportError,
     _datetime_value,
     _host,
+    detail_deviations,
     use_fast_decoder,
 )
 
-__all__ = ["Document", "decode", "document"]
+__all__ = ["Document", "decode", "document", "failure"]
 
 Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
 PolicyType = Literal["tlsa", "sts", "no-policy-found"]
@@ -81,14 +82,14 @@ class Summary(msgspec.Struct, frozen=True, gc=False):
 
 
 class Detail(msgspec.Struct, frozen=True, gc=False):
-    """``policies[].failure-details[]``; the MX is optional (a failure may have none)."""
+    """``policies[].failure-details[]``; text members may be absent (real senders leave some out, see DEVIATIONS)."""
 
     result_type: ResultType = msgspec.field(name="result-type")
     failed_sessions: Count = msgspec.field(name="failed-session-count")
-    receiving_mx: str = msgspec.field(name="receiving-mx-hostname", default="")
+    receiving_mx: str | msgspec.UnsetType = msgspec.field(name="receiving-mx-hostname", default=msgspec.UNSET)
     # optional text that no count depends on; another JSON type makes the reference decide (it reads it as "")
     receiving_ip: str = msgspec.field(name="receiving-ip", default="")
-    sending_mta_ip: str = msgspec.field(name="sending-mta-ip", default="")
+    sending_mta_ip: str | msgspec.UnsetType = msgspec.field(name="sending-mta-ip", default=msgspec.UNSET)
     failure_reason_code: str = msgspec.field(name="failure-reason-code", default="")
 
 
@@ -123,8 +124,8 @@ def _mx_hosts(policy: Policy) -> tuple[str, ...]:
     return tuple(_host(m) for m in mx)
 
 
-def document(text: bytes) -> tuple[Document, dt.datetime, dt.datetime] | None:
-    """The valid report in ``text`` as decoded Structs with its UTC start and end, else None."""
+def document(text: bytes) -> tuple[Document, dt.datetime, dt.datetime, tuple[str, ...]] | None:
+    """The valid report in ``text`` as decoded Structs with its UTC start and end and its deviations, else None."""
     if not text.isascii():
         try:
             text.decode("utf-8")  # msgspec checks the strings it decodes, not those in members it skips
@@ -133,13 +134,37 @@ def document(text: bytes) -> tuple[Document, dt.datetime, dt.datetime] | None:
     try:
         doc = _DECODER.decode(text)
         dates = doc.date_range
-        start: dt.datetime = _datetime_value(dates.start_datetime, "start-datetime")
-        end: dt.datetime = _datetime_value(dates.end_datetime, "end-datetime")
+        deviations: set[str] = set()
+        start: dt.datetime = _datetime_value(dates.start_datetime, "start-datetime", deviations)
+        end: dt.datetime = _datetime_value(dates.end_datetime, "end-datetime", deviations)
     except (msgspec.ValidationError, msgspec.DecodeError, ReportError):
         return None
     if end < start:
         return None
-    return doc, start, end
+    for entry in doc.policies:
+        for detail in entry.failure_details or ():
+            detail_deviations(_text(detail.sending_mta_ip), _text(detail.receiving_mx), deviations)
+        if entry.policy.policy_type == "sts" and not _mx_hosts(entry.policy):
+            deviations.add("sts-policy-without-mx-host")
+    return doc, start, end, tuple(sorted(deviations))
+
+
+def _text(value: str | msgspec.UnsetType) -> str | None:
+    return None if value is msgspec.UNSET else value  # type: ignore[return-value]
+
+
+def failure(detail: Detail) -> FailureDetail:
+    """A decoded failure detail as the reference builds it."""
+    mx = detail.receiving_mx
+    sending = detail.sending_mta_ip
+    return FailureDetail(
+        detail.result_type,
+        _host(mx) if type(mx) is str else "",
+        detail.failed_sessions,
+        detail.receiving_ip,
+        sending if type(sending) is str else "",
+        detail.failure_reason_code,
+    )
 
 
 def decode(text: bytes) -> Report | None:
@@ -147,7 +172,7 @@ def decode(text: bytes) -> Report | None:
     found = document(text)
     if found is None:
         return None
-    doc, start, end = found
+    doc, start, end, deviations = found
     policies = []
     for entry in doc.policies:
         policy = entry.policy
@@ -159,24 +184,10 @@ def decode(text: bytes) -> Report | None:
                 _mx_hosts(policy),
                 entry.summary.successful,
                 entry.summary.failed,
-                tuple(
-                    [
-                        FailureDetail(
-                            d.result_type,
-                            _host(d.receiving_mx),
-                            d.failed_sessions,
-                            d.receiving_ip,
-                            d.sending_mta_ip,
-                            d.failure_reason_code,
-                        )
-                        for d in details
-                    ]
-                )
-                if details
-                else (),
+                tuple([failure(d) for d in details]) if details else (),
             )
         )
-    return Report(doc.organization, doc.report_id, start, end, doc.contact, tuple(policies))
+    return Report(doc.organization, doc.report_id, start, end, doc.contact, tuple(policies), deviations)
 
 
 use_fast_decoder(decode)  # parse_report tries this decoder first (mtasts.tlsrpt.report)
