@@ -203,7 +203,16 @@ class Summary:
                 pair["successful"] += successful
                 pair["failed"] += failed
         rows: dict[tuple[str, ...], dict[str, Any]] = {}
-        for (name, policy_type, result_type, mx, sending_ip, receiving_ip, reason, org), count in self._failures.items():
+        for (
+            name,
+            policy_type,
+            result_type,
+            mx,
+            sending_ip,
+            receiving_ip,
+            reason,
+            org,
+        ), count in self._failures.items():
             d = of(name)
             d.by_result_type[result_type] += count
             d.by_mx[mx]["failed"] += count

@@ -297,10 +297,7 @@ def domain_section(d: DomainSummary, level: int = 2) -> str:
         _table(
             f"Sessions by receiving MX (successful sessions are reported per policy: under {ALL_MX})",
             ("MX", "Successful", "Failed"),
-            [
-                (mx, c["successful"] if mx == ALL_MX else "-", Failed(c["failed"]))
-                for mx, c in sorted(d.by_mx.items())
-            ],
+            [(mx, c["successful"] if mx == ALL_MX else "-", Failed(c["failed"])) for mx, c in sorted(d.by_mx.items())],
         ),
     ]
     name = html.escape(d.domain)

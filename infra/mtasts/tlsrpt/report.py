@@ -315,12 +315,12 @@ def _datetime_value(value: object, name: str, deviations: set[str] | None = None
         parsed = _rfc3339(value)
     else:  # long fractions are valid, but not cached: hostile input could fill the cache with megabytes
         parsed = _rfc3339.__wrapped__(value)
-    if type(parsed) is str:
+    if isinstance(parsed, str):
         raise ReportError(f"date-range.{name}: {value!r:.60} {parsed}")
-    moment, zoned = parsed  # type: ignore[misc]
+    moment, zoned = parsed
     if not zoned and deviations is not None:
         deviations.add("date-time-without-time-zone")
-    return moment  # type: ignore[no-any-return]
+    return moment
 
 
 def _datetime(date_range: dict[str, Any], name: str, deviations: set[str]) -> dt.datetime:

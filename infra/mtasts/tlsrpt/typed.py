@@ -150,7 +150,7 @@ def document(text: bytes) -> tuple[Document, dt.datetime, dt.datetime, tuple[str
 
 
 def _text(value: str | msgspec.UnsetType) -> str | None:
-    return None if value is msgspec.UNSET else value  # type: ignore[return-value]
+    return value if isinstance(value, str) else None
 
 
 def failure(detail: Detail) -> FailureDetail:
