@@ -281,10 +281,11 @@ def test_duckdb_without_rows_says_how_to_write_them(tmp_path: Path) -> None:
 def test_fill_summary_reads_text_and_typed_values_alike() -> None:
     """Athena's text values and DuckDB's typed ones fill the same counters; failure details feed status."""
     typed = [
-        ("by_day", "a.example", "2026-11-01", None, None, None, 5, 2),
-        ("by_organization", "a.example", None, "o", None, None, 5, 2),
-        ("failures", "a.example", "2026-11-01", "o", "certificate-expired", "", 2, 0),
-        ("reports", None, None, None, None, None, 1, 1),
+        ("by_day", "a.example", "2026-11-01", None, None, None, 5, 2, None, None, None, None),
+        ("by_organization", "a.example", None, "o", None, None, 5, 2, None, None, None, None),
+        ("by_policy_type", "a.example", None, None, None, None, 5, 2, "sts", None, None, None),
+        ("failures", "a.example", "2026-11-01", "o", "certificate-expired", "", 2, 0, "sts", "192.0.2.1", "", "x"),
+        ("reports", None, None, None, None, None, 1, 1, None, None, None, None),
     ]
     text = [tuple(None if v is None else str(v) for v in r) for r in typed]
     one, two = Summary(), Summary()
@@ -294,3 +295,6 @@ def test_fill_summary_reads_text_and_typed_values_alike() -> None:
     assert one.to_dict() == two.to_dict()
     assert one.domains["a.example"].by_mx["(all MX)"] == {"successful": 5, "failed": 2}
     assert details == {("a.example", "2026-11-01", "o", "certificate-expired", "(all MX)"): 2}
+    (row,) = one.domains["a.example"].failure_details
+    assert (row["sending_mta_ip"], row["failure_reason_code"], row["organizations"]) == ("192.0.2.1", "x", {"o": 2})
+    assert one.domains["a.example"].by_policy_type == {"sts": {"successful": 5, "failed": 2}}

@@ -42,6 +42,7 @@ __all__ = [
     "Reader",
     "Source",
     "Summary",
+    "add_failure_details",
     "contribution",
     "iter_sources",
     "outcomes",
@@ -126,7 +127,7 @@ class Summary:
     tolerated: Counter[str] = field(default_factory=Counter)
     #: (domain, policy type, result type, receiving MX or ALL_MX, sending MTA IP, receiving IP, reason code,
     #: organization) -> failed sessions
-    _failures: Counter[tuple[str, str, str, str, str, str, str, str]] = field(default_factory=Counter)
+    _failures: Counter[FailureKey] = field(default_factory=Counter)
     #: (domain, UTC day, result type) -> failed sessions
     _daily: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     #: (domain, policy type) -> [successful, failed]
@@ -147,7 +148,9 @@ class Summary:
         seen = self._seen.get(organization)
         if seen is None:
             seen = self._seen[organization] = {}
-        fingerprint = hash((day, policies))  # plain tuples of str and int: the same in every process that merges
+        # what the counts depend on (the failure path's text is not: a copy differing only there is no conflict);
+        # plain tuples of str and int: the same hash in every process that merges
+        fingerprint = hash((day, tuple((p[0], p[1], p[2], tuple(d[:3] for d in p[3]), p[4]) for p in policies)))
         first = seen.get(report_id)
         if first is not None:
             self.duplicates += 1
@@ -202,35 +205,11 @@ class Summary:
             for pair in (d.by_organization[organization], d.by_day[day]):
                 pair["successful"] += successful
                 pair["failed"] += failed
-        rows: dict[tuple[str, ...], dict[str, Any]] = {}
-        for (
-            name,
-            policy_type,
-            result_type,
-            mx,
-            sending_ip,
-            receiving_ip,
-            reason,
-            org,
-        ), count in self._failures.items():
-            d = of(name)
-            d.by_result_type[result_type] += count
-            d.by_mx[mx]["failed"] += count
-            row = rows.get((name, policy_type, result_type, mx, sending_ip, receiving_ip, reason))
-            if row is None:
-                row = rows[name, policy_type, result_type, mx, sending_ip, receiving_ip, reason] = {
-                    "policy_type": policy_type,
-                    "result_type": result_type,
-                    "receiving_mx": mx,
-                    "sending_mta_ip": sending_ip,
-                    "receiving_ip": receiving_ip,
-                    "failure_reason_code": reason,
-                    "failed_sessions": 0,
-                    "organizations": {},
-                }
-                d.failure_details.append(row)
-            row["failed_sessions"] += count
-            row["organizations"][org] = row["organizations"].get(org, 0) + count
+        for key, count in self._failures.items():
+            d = of(key[0])
+            d.by_result_type[key[2]] += count
+            d.by_mx[key[3]]["failed"] += count
+        add_failure_details(of, self._failures.items())
         for (name, day, result_type), count in self._daily.items():
             of(name).failures_by_day[day][result_type] += count
         for (name, policy_type), (successful, failed) in self._policy_types.items():
@@ -241,9 +220,6 @@ class Summary:
             of(name).by_mx[ALL_MX]["failed"] += count
         for d in domains.values():
             d.by_mx[ALL_MX]["successful"] += d.successful
-            d.failure_details.sort(key=_detail_order)
-            for row in d.failure_details:
-                row["organizations"] = dict(sorted(row["organizations"].items()))
         self._domains = domains
         return domains
 
@@ -280,6 +256,41 @@ class Summary:
             "tolerated": dict(sorted(self.tolerated.items())),
             "domains": [domains[name].to_dict() for name in sorted(domains)],
         }
+
+
+#: Failed sessions keyed (domain, policy type, result type, receiving MX or ALL_MX, sending MTA IP, receiving IP,
+#: reason code, organization).
+FailureKey = tuple[str, str, str, str, str, str, str, str]
+
+
+def add_failure_details(of: Callable[[str], DomainSummary], failures: Iterable[tuple[FailureKey, int]]) -> None:
+    """Fill each domain's :attr:`DomainSummary.failure_details` from failed sessions by :data:`FailureKey`.
+
+    Shared by the SQL engines (:func:`mtasts.tlsrpt.sql.fill_summary`): both ways of counting build the same rows.
+    """
+    rows: dict[tuple[str, ...], dict[str, Any]] = {}
+    touched: dict[str, DomainSummary] = {}
+    for (name, policy_type, result_type, mx, sending_ip, receiving_ip, reason, org), count in failures:
+        row = rows.get((name, policy_type, result_type, mx, sending_ip, receiving_ip, reason))
+        if row is None:
+            d = touched[name] = of(name)
+            row = rows[name, policy_type, result_type, mx, sending_ip, receiving_ip, reason] = {
+                "policy_type": policy_type,
+                "result_type": result_type,
+                "receiving_mx": mx,
+                "sending_mta_ip": sending_ip,
+                "receiving_ip": receiving_ip,
+                "failure_reason_code": reason,
+                "failed_sessions": 0,
+                "organizations": {},
+            }
+            d.failure_details.append(row)
+        row["failed_sessions"] += count
+        row["organizations"][org] = row["organizations"].get(org, 0) + count
+    for d in touched.values():
+        d.failure_details.sort(key=_detail_order)
+        for row in d.failure_details:
+            row["organizations"] = dict(sorted(row["organizations"].items()))
 
 
 def _detail_order(row: dict[str, Any]) -> tuple[Any, ...]:

@@ -410,8 +410,12 @@ def _policy(raw: object, index: int, deviations: set[str]) -> PolicyResult:
                 raise ReportError(f"{at}receiving-mx-hostname: expected a string, got {_kind(mx_host)}")
             _unicode(mx_host, at + "receiving-mx-hostname")
         sending = detail.get("sending-mta-ip", _MISSING)
+        for name in ("receiving-ip", "sending-mta-ip", "failure-reason-code"):
+            value = detail.get(name, "")
+            if value != "" and not _text(value):  # another JSON type, or not writable text: read as ""
+                deviations.add(f"{name}-not-text")
         detail_deviations(
-            None if sending is _MISSING else _text(sending),
+            None if sending is _MISSING else (sending if type(sending) is str else "not text"),
             None if mx_host is _MISSING else mx_host,
             deviations,
         )

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .aggregate import ALL_MX, DomainSummary, Summary
+from .aggregate import ALL_MX, DomainSummary, FailureKey, Summary, add_failure_details
 from .rows import timestamp
 
 __all__ = ["SLACK_DAYS", "Window", "fill_summary", "summary_query"]
@@ -44,7 +44,8 @@ _IDENTIFIER = re.compile(r'"[a-z_][a-z0-9_]*"(\."[a-z_][a-z0-9_]*"){0,2}|[a-z_][
 _QUERY = """\
 WITH w AS (
   SELECT DISTINCT "day", start_time, end_time, organization, report_id, report_key, report_sha256, policy_index,
-         policy_domain, detail_index, result_type, receiving_mx, successful, failed
+         policy_type, policy_domain, detail_index, result_type, receiving_mx, sending_mta_ip, receiving_ip,
+         failure_reason_code, successful, failed
   FROM {table}
   WHERE "day" BETWEEN '{first_day}' AND '{last_day}' {window}
 ),
@@ -63,12 +64,12 @@ chosen AS (
   SELECT w.* FROM w JOIN ranked r ON w.report_sha256 = r.report_sha256 WHERE r.copy_rank = 1
 ),
 policies AS (
-  SELECT policy_domain, "day", organization, report_sha256, policy_index,
+  SELECT policy_domain, policy_type, "day", organization, report_sha256, policy_index,
          sum(CASE WHEN detail_index < 0 THEN successful ELSE 0 END) AS successful,
          sum(CASE WHEN detail_index < 0 THEN failed ELSE 0 END) AS failed,
          sum(CASE WHEN detail_index >= 0 THEN failed ELSE 0 END) AS detailed
   FROM chosen
-  GROUP BY policy_domain, "day", organization, report_sha256, policy_index
+  GROUP BY policy_domain, policy_type, "day", organization, report_sha256, policy_index
 ),
 contents AS (
   SELECT DISTINCT organization, report_id, "day", policy_index, policy_domain, detail_index, result_type,
@@ -87,31 +88,42 @@ conflicts AS (
   WHERE r.lo <> r.hi OR c.distinct_rows <> r.hi
 )
 SELECT 'by_day' AS kind, policy_domain AS domain, "day", CAST(NULL AS varchar) AS organization,
-       CAST(NULL AS varchar) AS result_type, CAST(NULL AS varchar) AS mx, sum(successful) AS a, sum(failed) AS b
+       CAST(NULL AS varchar) AS result_type, CAST(NULL AS varchar) AS mx, sum(successful) AS a, sum(failed) AS b,
+       CAST(NULL AS varchar) AS policy_type, CAST(NULL AS varchar) AS sending_mta_ip,
+       CAST(NULL AS varchar) AS receiving_ip, CAST(NULL AS varchar) AS reason_code
 FROM policies GROUP BY policy_domain, "day"
 UNION ALL
 SELECT 'by_organization', policy_domain, CAST(NULL AS varchar), organization, CAST(NULL AS varchar),
-       CAST(NULL AS varchar), sum(successful), sum(failed)
+       CAST(NULL AS varchar), sum(successful), sum(failed), {nulls}
 FROM policies GROUP BY policy_domain, organization
 UNION ALL
+SELECT 'by_policy_type', policy_domain, CAST(NULL AS varchar), CAST(NULL AS varchar), CAST(NULL AS varchar),
+       CAST(NULL AS varchar), sum(successful), sum(failed), policy_type, CAST(NULL AS varchar),
+       CAST(NULL AS varchar), CAST(NULL AS varchar)
+FROM policies GROUP BY policy_domain, policy_type
+UNION ALL
 SELECT 'undetailed', policy_domain, CAST(NULL AS varchar), CAST(NULL AS varchar), CAST(NULL AS varchar),
-       CAST(NULL AS varchar), sum(failed - detailed), 0
+       CAST(NULL AS varchar), sum(failed - detailed), 0, {nulls}
 FROM policies WHERE failed > detailed GROUP BY policy_domain
 UNION ALL
-SELECT 'failures', policy_domain, "day", organization, result_type, receiving_mx, sum(failed), 0
-FROM chosen WHERE detail_index >= 0 GROUP BY policy_domain, "day", organization, result_type, receiving_mx
+SELECT 'failures', policy_domain, "day", organization, result_type, receiving_mx, sum(failed), 0, policy_type,
+       sending_mta_ip, receiving_ip, failure_reason_code
+FROM chosen WHERE detail_index >= 0
+GROUP BY policy_domain, "day", organization, result_type, receiving_mx, policy_type, sending_mta_ip, receiving_ip,
+         failure_reason_code
 UNION ALL
 SELECT 'reports', CAST(NULL AS varchar), CAST(NULL AS varchar), CAST(NULL AS varchar), CAST(NULL AS varchar),
-       CAST(NULL AS varchar), count(*), sum(copy_count)
+       CAST(NULL AS varchar), count(*), sum(copy_count), {nulls}
 FROM ranked WHERE copy_rank = 1
 UNION ALL
-SELECT 'conflict', CAST(NULL AS varchar), CAST(NULL AS varchar), organization, report_id, CAST(NULL AS varchar), 0, 0
+SELECT 'conflict', CAST(NULL AS varchar), CAST(NULL AS varchar), organization, report_id, CAST(NULL AS varchar), 0, 0,
+       {nulls}
 FROM conflicts
 UNION ALL
 SELECT 'skipped', CAST(NULL AS varchar), CAST(NULL AS varchar), CAST(NULL AS varchar), CAST(NULL AS varchar),
        CAST(NULL AS varchar),
        count(DISTINCT CASE WHEN end_time < '{since}' THEN report_sha256 END),
-       count(DISTINCT CASE WHEN start_time >= '{until}' THEN report_sha256 END)
+       count(DISTINCT CASE WHEN start_time >= '{until}' THEN report_sha256 END), {nulls}
 FROM {table}
 WHERE "day" BETWEEN '{first_day}' AND '{last_day}' AND (end_time < '{since}' OR start_time >= '{until}')
 """
@@ -162,6 +174,7 @@ def summary_query(table: str, window: Window) -> str:
         window=" ".join(conditions),
         since=since,
         until=until,
+        nulls=", ".join(["CAST(NULL AS varchar)"] * 4),
     )
 
 
@@ -181,6 +194,7 @@ def fill_summary(
     the ones :attr:`Summary.domains` holds. Values may come typed (DuckDB) or as text (Athena's result sets).
     """
     domains: dict[str, DomainSummary] = {}
+    failures: Counter[FailureKey] = Counter()
 
     def of(name: Any) -> DomainSummary:
         d = domains.get(name)
@@ -188,7 +202,7 @@ def fill_summary(
             d = domains[name] = DomainSummary(str(name))
         return d
 
-    for kind, domain, day, organization, result_type, mx, a, b in records:
+    for kind, domain, day, organization, result_type, mx, a, b, policy_type, sending, receiving, reason in records:
         if kind == "by_day":
             d = of(domain)
             d.successful += _int(a)
@@ -201,8 +215,22 @@ def fill_summary(
             d = of(domain)
             d.by_result_type[str(result_type)] += _int(a)
             d.by_mx[key]["failed"] += _int(a)
+            d.failures_by_day[str(day)][str(result_type)] += _int(a)
+            path: FailureKey = (
+                str(domain),
+                str(policy_type),
+                str(result_type),
+                key,
+                str(sending or ""),
+                str(receiving or ""),
+                str(reason or ""),
+                str(organization),
+            )
+            failures[path] += _int(a)
             if details is not None:
                 details[str(domain), str(day), str(organization), str(result_type), key] += _int(a)
+        elif kind == "by_policy_type":
+            of(domain).by_policy_type[str(policy_type)] = {"successful": _int(a), "failed": _int(b)}
         elif kind == "undetailed":
             of(domain).by_mx[ALL_MX]["failed"] += _int(a)
         elif kind == "reports":
@@ -212,6 +240,7 @@ def fill_summary(
             summary.conflicts.append({"organization": str(organization), "report_id": str(result_type)})
         elif kind == "skipped":
             summary.skipped_before_since, summary.skipped_after_until = _int(a), _int(b)
+    add_failure_details(of, failures.items())
     for d in domains.values():
         d.by_mx[ALL_MX]["successful"] += d.successful
     summary.conflicts.sort(key=lambda c: (c["organization"], c["report_id"]))
