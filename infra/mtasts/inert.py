@@ -78,33 +78,38 @@ def script_json(document: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-#: Characters that start or end markdown syntax (CommonMark §2.4 "backslash escapes" lists every ASCII punctuation
-#: character as escapable; these are the ones that can open a construct inside a paragraph or table cell).
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&:@=\"'])")
+#: Characters that open or close an inline markdown construct (CommonMark §2.4: any ASCII punctuation may be
+#: backslash-escaped): ``\`` escapes, `````` code spans, ``*`` emphasis, ``[]`` links and images, ``<>`` HTML and
+#: autolinks, ``&`` entities, ``|`` table cells, ``@`` mentions (``_`` and ``~`` emphasis is left: it links nothing).
+#: Values are only ever placed inline (in a table cell, a list item or after text), so block syntax (``#``, ``-``,
+#: ``1.``) cannot start there.
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>&|@])")
 
 
 def md_text(value: object) -> str:
     """``value`` as markdown text that renders literally, on one line, inside a paragraph, list item or table cell.
 
-    Controls are escaped as for the terminal (newlines cannot end a table row or start a block); every markdown
-    punctuation character gets a backslash (CommonMark §2.4), so no link, image, autolink, emphasis, HTML tag,
-    entity, code span or table ``|`` can come from the value. ``@`` is followed by U+2060 WORD JOINER in addition:
-    GitHub turns ``@name`` into a mention (and a notification) whatever the backslashes, but not ``@\u2060name``.
-    ``://`` is broken the same way so that GitHub's extended autolinks (``www.``, ``https://``) cannot fire.
+    Controls are escaped as for the terminal (a newline cannot end a table row or start a block), and every
+    character of :data:`_MD_SPECIAL` gets a backslash, so no link, image, autolink, ``*`` emphasis, HTML tag,
+    entity, code span or table ``|`` can come from the value. GitHub also turns ``@name`` into a mention and bare
+    ``www.``/``https://``/``a@b.example`` into links whatever the backslashes; a U+2060 WORD JOINER after ``@``,
+    inside ``://`` and after ``www`` stops those and does not show.
     """
     text = _MD_SPECIAL.sub(r"\\\1", inert(value))
-    text = text.replace("\\@", "\\@\u2060").replace("\\:/", "\\:\u2060/")
-    return re.sub(r"(?i)\bwww\\\.", "www\u2060\\.", text)
+    text = text.replace("\\@", "\\@\u2060").replace("://", ":\u2060//")
+    return re.sub(r"(?i)\bwww\.", "www\u2060.", text)
 
 
 def md_code(value: object) -> str:
     """``value`` as an inline code span that shows it literally (CommonMark §6.1), on one line.
 
-    The fence is one backtick longer than the longest run of backticks in the value, and padded with spaces, so the
-    value can neither close the span early nor open a code block; ``|`` is escaped because GitHub splits table cells
-    at it even inside code spans. Code spans never contain links, mentions or HTML.
+    The fence is one backtick longer than the longest run of backticks in the value (and padded with a space when
+    the value starts or ends with one), so the value can neither close the span early nor open a code block; ``|``
+    is escaped because GitHub splits table cells at it even inside code spans. Code spans never hold links, mentions
+    or HTML.
     """
     text = inert(value).replace("|", "\\|")
     longest = max((len(run) for run in re.findall("`+", text)), default=0)
     fence = "`" * (longest + 1)
-    return f"{fence} {text} {fence}" if text else "` `"
+    padded = f" {text} " if text.startswith("`") or text.endswith("`") else text  # CommonMark strips one space
+    return f"{fence}{padded}{fence}" if text else "` `"

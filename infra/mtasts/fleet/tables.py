@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..inert import inert
+from ..inert import inert, md_text
 from ..names import to_unicode
 from .promote import Step
 from .status import VERDICTS, DomainStatus, FleetStatus, duration
@@ -141,7 +141,14 @@ def print_promotion(steps: Sequence[Step], refused: Sequence[tuple[DomainStatus,
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", "<br>")
+    """A table cell that renders literally (:func:`mtasts.inert.md_text`).
+
+    Reasons, MX names and failure types come from reports and live answers: none may add a link, image, HTML,
+    mention, ``|`` or code fence.
+    """
+    if text.startswith("**") and text.endswith("**") and len(text) > 4:  # the kit's bold verdict
+        return f"**{md_text(text[2:-2])}**"
+    return "<br>".join(md_text(line) for line in text.split("\n"))
 
 
 #: Rows of unchanged domains in a pull-request body; GitHub caps a body at 65,536 characters.
@@ -218,7 +225,8 @@ def diff_evidence_markdown(changes: Sequence[tuple[str, str, int, str, int]], do
     window = document.get("window") or {}
     lines = [
         "",
-        f"**Evidence** (`mtasts status`, reports {window.get('first_day', '?')} to {window.get('last_day', '?')})",
+        f"**Evidence** (`mtasts status`, reports {md_text(window.get('first_day', '?'))} to "
+        f"{md_text(window.get('last_day', '?'))})",
         "",
         "| Domain | Change | Verdict | Days | OK / failed | Fail rate | Top failures | Reasons |",
         "| --- | --- | --- | ---: | ---: | ---: | --- | --- |",

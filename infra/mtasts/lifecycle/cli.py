@@ -8,7 +8,7 @@ import click
 
 from ..cli import stack_options, stack_path, warn
 from ..config import TemplateStore
-from ..inert import json_text
+from ..inert import json_text, md_code, md_text
 from ..names import to_unicode
 from ..plan import plan_stack_file
 from .diff import DomainDiff, StackDiff, diff_plans, plan_at_ref, with_live_mx
@@ -31,7 +31,7 @@ def _describe(d: DomainDiff) -> list[str]:
 
 def render_markdown(diff: StackDiff, stack: str) -> str:
     """The pull-request comment body."""
-    out = [f"### MTA-STS changes for stack `{stack}` (against `{diff.base}`)", ""]
+    out = [f"### MTA-STS changes for stack {md_code(stack)} (against {md_code(diff.base)})", ""]
     changed = diff.changed
     if not changed:
         out.append("No change for senders: every policy, id and record stays as it is.")
@@ -41,10 +41,11 @@ def render_markdown(diff: StackDiff, stack: str) -> str:
         old_id = d.old.policy_id[:12] if d.old else "—"
         new_id = d.new.policy_id[:12] if d.new else "—"
         name = d.domain if to_unicode(d.domain) == d.domain else f"{d.domain} ({to_unicode(d.domain)})"
-        out.append(f"| `{name}` | {d.status} | `{old_id}` → `{new_id}` | {'<br>'.join(_describe(d)) or '—'} |")
-    if diff.warnings:
+        described = "<br>".join(md_text(line) for line in _describe(d)) or "—"
+        out.append(f"| {md_code(name)} | {d.status} | {md_code(old_id)} → {md_code(new_id)} | {described} |")
+    if diff.warnings:  # a warning may quote a live MX host name (--preflight): escaped like every value
         out += ["", "**Warnings**", ""]
-        out += [f"- ⚠️ `{w.path}`: {w.message}" for w in diff.warnings]
+        out += [f"- ⚠️ {md_code(w.path)}: {md_text(w.message)}" for w in diff.warnings]
     unchanged = len(diff.domains) - len(changed)
     out += ["", f"{len(changed)} domain(s) change, {unchanged} unchanged."]
     return "\n".join(out) + "\n"
