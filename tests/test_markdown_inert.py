@@ -96,7 +96,8 @@ def _hostile_fleet() -> tuple[object, list[object]]:
 
     values = [c.value for c in CORPUS]
     plan = plan_stack(parse_stack_settings({"domains": {"a.example": {"mode": "testing", "mx": ["mx.a.example"]}}}))
-    live = LiveState(txt_id_live=True, policy_served=True, policy_equal=True, mx=values, starttls=dict.fromkeys(values))
+    starttls = {v: v for v in values}
+    live = LiveState(txt_id_live=True, policy_served=True, policy_equal=True, mx=values, starttls=starttls)
     failures = [{"result_type": v, "mx": v, "sessions": 1} for v in values]
     status = evaluate(plan.domains[0], live, DomainReports(days=["2026-11-01"], failures=failures), DEFAULTS)
     status.reasons[:] = values

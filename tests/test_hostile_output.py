@@ -1,0 +1,104 @@
+"""No control byte of a stranger's value reaches stdout or stderr, on a terminal or piped, from any command.
+
+Outside text reaches the terminal through reports (``reports summarize``), policy files (``validate-policy``),
+live answers (``check``: DNS, HTTPS, SMTP and certificates, all shown through ``mtasts.output.print_table``) and
+the fleet evidence (``status``, ``promote``). Each is fed the hostile corpus (tests/hostile_corpus.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+import mtasts.output
+from hostile_corpus import CORPUS, REPORT_SAFE, forbidden_in
+from mtasts.cli import main
+
+sys.path.insert(0, str(Path(__file__).parent / "tlsrpt"))
+from reports import as_json, report
+
+
+@pytest.fixture(params=["terminal", "piped"])
+def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run once as if stdout were a terminal (rich tables, no colour so any ESC is a stranger's) and once piped."""
+    if request.param == "terminal":
+        monkeypatch.setattr(mtasts.output, "is_terminal", lambda: True)
+        monkeypatch.setattr(
+            mtasts.output,
+            "console",
+            lambda: Console(file=sys.stdout, width=160, highlight=False, color_system=None, force_terminal=True),
+        )
+    return str(request.param)
+
+
+def _assert_inert(result: object) -> None:
+    stdout, stderr = result.stdout, result.stderr  # type: ignore[attr-defined]
+    assert not forbidden_in(stdout), sorted(forbidden_in(stdout))
+    assert not forbidden_in(stderr), sorted(forbidden_in(stderr))
+
+
+def test_reports_summarize_shows_hostile_reports_inert(tmp_path: Path, mode: str) -> None:
+    """Organization names, report ids, MX names and failure types from reports print escaped; rejects too."""
+    for n, case in enumerate(REPORT_SAFE):
+        failures = [("certificate-expired", case.value, 3), (case.value, "mx.example", 2)]
+        doc = report(org=case.value, report_id=f"{case.value}-{n}", failures=failures)
+        (tmp_path / f"r{n}.json").write_bytes(as_json(doc))
+    (tmp_path / "bad.json").write_bytes(b'{"organization-name": "\\u001b]0;OWNED\\u0007", "\\ud800": 1}')
+    result = CliRunner().invoke(main, ["reports", "summarize", "--jobs", "1", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    _assert_inert(result)
+    assert "\\x1b]0;OWNED\\x07" in result.stdout  # shown, escaped, not dropped
+    result = CliRunner().invoke(main, ["reports", "summarize", "--json", "--jobs", "1", str(tmp_path)])
+    assert result.exit_code == 0
+    assert result.stdout.isascii()
+
+
+def test_validate_policy_quotes_hostile_lines_inert(tmp_path: Path, mode: str) -> None:
+    """A policy file from outside: every error and warning line quoting it is escaped."""
+    body = "version: STSv1\nmode: enforce\n" + "".join(f"mx: {c.value}\n" for c in CORPUS if "\n" not in c.value)
+    body += "max_age: 86400\n\x1b]0;OWNED\x07: x\n"
+    policy = tmp_path / "\x1b[2Jpolicy.txt"
+    policy.write_bytes(body.encode("utf-8", "surrogatepass"))
+    result = CliRunner().invoke(main, ["validate-policy", str(policy)])
+    assert result.exit_code == 1
+    _assert_inert(result)
+    assert "\\x1b[2Jpolicy.txt" in result.stderr
+
+
+def test_check_table_shows_hostile_answers_inert(capsys: pytest.CaptureFixture[str], mode: str) -> None:
+    """`check`'s table of DNS, HTTPS, SMTP and certificate findings (details quote peers) prints escaped."""
+    from mtasts.checker.checks import Check, DomainReport
+    from mtasts.checker.cli import print_reports
+
+    checks = [Check(f"check-{c.name}", "fail", f"server said {c.value!s}") for c in CORPUS]
+    print_reports([DomainReport("a.example", checks), DomainReport(CORPUS[0].value, checks[:2])])
+    out = capsys.readouterr()
+    assert not forbidden_in(out.out)
+    assert not forbidden_in(out.err)
+    assert "\\x1b]0;OWNED\\x07" in out.out
+
+
+def test_status_and_promote_tables_show_hostile_evidence_inert(capsys: pytest.CaptureFixture[str], mode: str) -> None:
+    """`status` and `promote` print reasons, warnings, MX names and failures from strangers escaped."""
+    from mtasts.fleet.tables import print_fleet, print_promotion
+    from test_markdown_inert import _hostile_fleet
+
+    fleet, steps = _hostile_fleet()
+    print_fleet(fleet)  # type: ignore[arg-type]
+    print_promotion(steps, [(fleet.domains[0], [c.value for c in CORPUS])], dry_run=True)  # type: ignore[attr-defined,arg-type]
+    out = capsys.readouterr()
+    assert not forbidden_in(out.out)
+    assert not forbidden_in(out.err)
+    assert "\\x1b]0;OWNED\\x07" in out.out
+
+
+def test_error_lines_quoting_outside_values_are_inert(tmp_path: Path) -> None:
+    """An error line that quotes a path or value (here a hostile --config path) is escaped on stderr."""
+    result = CliRunner().invoke(main, ["plan", "--config", str(tmp_path / "\x1b]52;c;eA==\x07.yaml")])
+    assert result.exit_code == 2
+    assert not forbidden_in(result.stderr)
+    assert "\\x1b]52" in result.stderr
