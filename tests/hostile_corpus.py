@@ -18,6 +18,9 @@ class Case(NamedTuple):
     attacks: str
 
 
+#: What every script payload below runs: it marks the page, so a test sees in the DOM whether any of them ran.
+OWN = "document.documentElement.dataset.owned=1"
+
 CORPUS: tuple[Case, ...] = (
     # terminal
     Case("osc-title", "\x1b]0;OWNED\x07", "terminal: OSC 0 retitles the operator's window"),
@@ -55,11 +58,11 @@ CORPUS: tuple[Case, ...] = (
     Case("md-entity", "&lt;script&gt; &#x40;admins", "markdown: entities decode to markup or a mention"),
     Case("md-emphasis", "**bold** _x_ ~~y~~", "markdown: emphasis and strikethrough"),
     # HTML
-    Case("html-script", "</script><script>window.__owned=1</script>", "HTML: ends the JSON <script> and runs code"),
-    Case("html-attr", '" onmouseover="window.__owned=1" x="', "HTML: breaks out of a double-quoted attribute"),
-    Case("html-attr-single", "' autofocus onfocus='window.__owned=1' x='", "HTML: single-quoted attribute breakout"),
-    Case("html-svg", "<svg onload=window.__owned=1>", "HTML: inline SVG with an onload handler"),
-    Case("html-js-url", "javascript:window.__owned=1", "HTML: javascript: URL in an href"),
+    Case("html-script", f"</script><script>{OWN}</script>", "HTML: ends the JSON <script> and runs code"),
+    Case("html-attr", f'" onmouseover="{OWN}" x="', "HTML: breaks out of a double-quoted attribute"),
+    Case("html-attr-single", f"' autofocus onfocus='{OWN}' x='", "HTML: single-quoted attribute breakout"),
+    Case("html-svg", f"<svg onload={OWN}>", "HTML: inline SVG with an onload handler"),
+    Case("html-js-url", f"javascript:{OWN}", "HTML: javascript: URL in an href"),
     Case("html-comment", "<!-- <script>", "HTML: opens a comment or script-data state in <script>"),
     Case("html-css", "</style><style>*{background:url(https://evil.example/c)}</style>", "HTML: CSS fetches a URL"),
     # JSON

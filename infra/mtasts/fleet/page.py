@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..inert import script_json
 from ..names import to_unicode
 from .status import VERDICTS, DomainStatus, FleetStatus, duration
 from .tables import attention_order
@@ -279,7 +279,7 @@ def _compact(domains: Sequence[DomainStatus], days: Sequence[str]) -> str:
             ]
         )
     document = {"days": len(days), "listed": LISTED, "verdicts": VERDICTS, "strings": list(strings), "rest": rest}
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).replace("<", "\\u003c")
+    return script_json(document)  # ASCII: a lone surrogate or U+2028 cannot break the page or the file's encoding
 
 
 def render_page(fleet: FleetStatus) -> str:
@@ -322,5 +322,8 @@ def render_page(fleet: FleetStatus) -> str:
 
 
 def write_page(fleet: FleetStatus, path: Path) -> None:
-    """Write the page to ``path``; :class:`OSError` if it cannot be written."""
-    path.write_text(render_page(fleet), encoding="utf-8")
+    """Write the page to ``path``; :class:`OSError` if it cannot be written.
+
+    A lone surrogate from a live answer (no UTF-8 form) is written as its escape text, as the terminal shows it.
+    """
+    path.write_bytes(render_page(fleet).encode("utf-8", "backslashreplace"))

@@ -126,7 +126,7 @@ def _over_time(by_day: Mapping[str, Sequence[int]], scope: str) -> go.Figure:
     figure.update_layout(
         barmode="stack",
         bargap=0.1,
-        title=f"Sessions per {title}, {scope}",
+        title=f"Sessions per {title}, {_label(scope)}",
         height=460,
         # ISO labels on a category axis: plotly thins them when crowded; MAX_PERIODS bounds the bars
         xaxis={"title": unit, "type": "category", "automargin": True, "nticks": 24},
@@ -137,6 +137,15 @@ def _over_time(by_day: Mapping[str, Sequence[int]], scope: str) -> go.Figure:
     return figure
 
 
+def _label(text: str) -> str:
+    """A label from a report as plotly text, shown literally.
+
+    Plotly renders ``<a href>``, ``<b>`` and entities in labels, titles and hover text (its "pseudo-HTML"), so
+    ``&``, ``<`` and ``>`` are written as entities.
+    """
+    return html.escape(text, quote=False)
+
+
 def _bars(title: str, rows: dict[str, int]) -> go.Figure:
     """Horizontal bars, largest on top, at most :data:`MAX_BARS` (plus "others"), zero rows left out."""
     ranked = sorted(((k, v) for k, v in rows.items() if v), key=lambda kv: (-kv[1], kv[0]))
@@ -145,7 +154,7 @@ def _bars(title: str, rows: dict[str, int]) -> go.Figure:
         ranked = [*ranked[: MAX_BARS - 1], (f"{len(rest)} others", sum(count for _, count in rest))]
     ranked.reverse()  # plotly draws the first category at the bottom
     figure = go.Figure(
-        go.Bar(x=[c for _, c in ranked], y=[k for k, _ in ranked], orientation="h", marker_color=FAILURE_COLOR)
+        go.Bar(x=[c for _, c in ranked], y=[_label(k) for k, _ in ranked], orientation="h", marker_color=FAILURE_COLOR)
     )
     figure.update_layout(title=title, xaxis_title="failed sessions", height=160 + 24 * max(len(ranked), 3))
     figure.update_yaxes(automargin=True, type="category")
@@ -396,5 +405,8 @@ def render_html(summary: Summary) -> str:
 
 
 def write_html(summary: Summary, path: Path) -> None:
-    """Write :func:`render_html` to ``path``: rendered and encoded first, so a failure never leaves a partial file."""
-    path.write_bytes(render_html(summary).encode("utf-8"))
+    """Write :func:`render_html` to ``path``: rendered and encoded first, so a failure never leaves a partial file.
+
+    A lone surrogate (no UTF-8 form) is written as its escape text, as the terminal shows it (mtasts.inert).
+    """
+    path.write_bytes(render_html(summary).encode("utf-8", "backslashreplace"))
