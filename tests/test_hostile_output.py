@@ -2,7 +2,8 @@
 
 Outside text reaches the terminal through reports (``reports summarize``), policy files (``validate-policy``),
 live answers (``check``: DNS, HTTPS, SMTP and certificates, all shown through ``mtasts.output.print_table``) and
-the fleet evidence (``status``, ``promote``). Each is fed the hostile corpus (tests/hostile_corpus.py).
+error lines. Each is fed the hostile corpus (tests/hostile_corpus.py). ``status`` and ``promote``:
+tests/fleet/test_hostile_text.py.
 """
 
 from __future__ import annotations
@@ -76,20 +77,6 @@ def test_check_table_shows_hostile_answers_inert(capsys: pytest.CaptureFixture[s
 
     checks = [Check(f"check-{c.name}", "fail", f"server said {c.value!s}") for c in CORPUS]
     print_reports([DomainReport("a.example", checks), DomainReport(CORPUS[0].value, checks[:2])])
-    out = capsys.readouterr()
-    assert not forbidden_in(out.out)
-    assert not forbidden_in(out.err)
-    assert "\\x1b]0;OWNED\\x07" in out.out
-
-
-def test_status_and_promote_tables_show_hostile_evidence_inert(capsys: pytest.CaptureFixture[str], mode: str) -> None:
-    """`status` and `promote` print reasons, warnings, MX names and failures from strangers escaped."""
-    from mtasts.fleet.tables import print_fleet, print_promotion
-    from test_markdown_inert import _hostile_fleet
-
-    fleet, steps = _hostile_fleet()
-    print_fleet(fleet)  # type: ignore[arg-type]
-    print_promotion(steps, [(fleet.domains[0], [c.value for c in CORPUS])], dry_run=True)  # type: ignore[attr-defined,arg-type]
     out = capsys.readouterr()
     assert not forbidden_in(out.out)
     assert not forbidden_in(out.err)
