@@ -57,7 +57,7 @@ def certificates(result: Result) -> dict[str, dict[str, Any]]:
 
 def test_check_reports_days_left_on_every_certificate(world: Loopback) -> None:
     """`check --starttls` shows days left on each MX and policy host certificate: 5 fails, 20 warns, 90 passes."""
-    result = run("check", "--starttls", "--json", *LIFETIMES, *world.cli_args())
+    result = run("check", "--starttls", "--json", *LIFETIMES, *world.cli_args(timeout=30))
     assert result.exit_code == 1, result.output
     rows = certificates(result)
     assert {host: (row["status"], row["days_left"], row["level"]) for host, row in rows.items()} == {
@@ -75,14 +75,14 @@ def test_check_reports_days_left_on_every_certificate(world: Loopback) -> None:
 
 def test_check_without_starttls_reports_the_policy_host_only(world: Loopback) -> None:
     """Without --starttls no MX is contacted, and only the policy host's certificate (from the fetch) is judged."""
-    result = run("check", "--json", "fine.example", *world.cli_args())
+    result = run("check", "--json", "fine.example", *world.cli_args(timeout=30))
     assert result.exit_code == 0, result.output
     assert list(certificates(result)) == ["mta-sts.fine.example"]
 
 
 def test_check_text_names_days_left_and_the_rule(world: Loopback) -> None:
     """The terminal row of a certificate at 5 days says so and why it matters (RFC 8461 §4.2, §5)."""
-    result = run("check", "--starttls", "soon.example", *world.cli_args())
+    result = run("check", "--starttls", "soon.example", *world.cli_args(timeout=30))
     assert result.exit_code == 1
     line = next(line for line in result.output.splitlines() if "certificate:mx.soon.example" in line)
     assert "expires in 5 day(s)" in line
@@ -92,7 +92,7 @@ def test_check_text_names_days_left_and_the_rule(world: Loopback) -> None:
 def test_threshold_options_override_the_defaults(world: Loopback) -> None:
     """--cert-warn-days 10 --cert-action-days 3: 5 days left only warns, 20 days passes, exit 0."""
     result = run("check", "--starttls", "--json", "soon.example", "--cert-warn-days", "10", "--cert-action-days", "3",
-                 *world.cli_args())  # fmt: skip
+                 *world.cli_args(timeout=30))  # fmt: skip
     assert result.exit_code == 0, result.output
     rows = certificates(result)
     assert rows["mx.soon.example"]["status"] == "warn"
@@ -101,7 +101,9 @@ def test_threshold_options_override_the_defaults(world: Loopback) -> None:
 
 def test_threshold_options_out_of_order_are_one_line_exit_2(world: Loopback) -> None:
     """An action threshold above the warning threshold is refused before any network access, exit 2."""
-    result = run("check", "soon.example", "--cert-warn-days", "3", "--cert-action-days", "5", *world.cli_args())
+    result = run(
+        "check", "soon.example", "--cert-warn-days", "3", "--cert-action-days", "5", *world.cli_args(timeout=30)
+    )
     assert result.exit_code == 2
     assert "--cert-warn-days/--cert-action-days" in result.output
     assert "Traceback" not in result.output
@@ -111,7 +113,7 @@ def test_stack_alerts_setting_sets_the_thresholds(world: Loopback, tmp_path: Pat
     """`mta-sts:alerts: {certificate_warn_days: 100}` in the stack makes 90 days left a warning in check."""
     stack = tmp_path / "Pulumi.expiry.yaml"
     stack.write_text(STACK + "  mta-sts:alerts:\n    certificate_warn_days: 100\n")
-    result = run("check", "--config", str(stack), "--json", "fine.example", *world.cli_args())
+    result = run("check", "--config", str(stack), "--json", "fine.example", *world.cli_args(timeout=30))
     rows = certificates(result)
     assert rows["mta-sts.fine.example"]["status"] == "warn"
 
@@ -120,7 +122,7 @@ def test_status_action_needed_at_7_days_warning_at_30(world: Loopback, tmp_path:
     """status: MX at 5 days is action-needed naming it; 20 days is a warning, not a verdict; 90 days is silent."""
     stack = tmp_path / "Pulumi.expiry.yaml"
     stack.write_text(STACK)
-    result = run("status", "--config", str(stack), "--json", *world.cli_args())
+    result = run("status", "--config", str(stack), "--json", *world.cli_args(timeout=30))
     assert result.exit_code == 1, result.output
     domains = {d["domain"]: d for d in json.loads(result.stdout)["domains"]}
     soon, later, fine = domains["soon.example"], domains["later.example"], domains["fine.example"]
@@ -143,7 +145,7 @@ def test_status_options_override_the_stack(world: Loopback, tmp_path: Path) -> N
     """status --cert-action-days 3: the MX at 5 days is only a warning, so nothing is action-needed."""
     stack = tmp_path / "Pulumi.expiry.yaml"
     stack.write_text(STACK)
-    result = run("status", "--config", str(stack), "--json", "--cert-action-days", "3", *world.cli_args())
+    result = run("status", "--config", str(stack), "--json", "--cert-action-days", "3", *world.cli_args(timeout=30))
     assert result.exit_code == 0, result.output
     domains = {d["domain"]: d for d in json.loads(result.stdout)["domains"]}
     assert any("mx.soon.example expires in 5 day(s)" in w for w in domains["soon.example"]["warnings"])
@@ -185,7 +187,7 @@ def test_status_table_shows_certificate_warnings(world: Loopback, tmp_path: Path
     """The terminal table of `mtasts status` lists a domain's certificate warning under its reasons."""
     stack = tmp_path / "Pulumi.expiry.yaml"
     stack.write_text(STACK)
-    result = run("status", "--config", str(stack), *world.cli_args(), "--cert-action-days", "3")
+    result = run("status", "--config", str(stack), *world.cli_args(timeout=30), "--cert-action-days", "3")
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())
     assert "warning: certificate of" in flat
@@ -197,6 +199,6 @@ def test_markdown_and_page_show_certificate_warnings(world: Loopback, tmp_path: 
     stack = tmp_path / "Pulumi.expiry.yaml"
     stack.write_text(STACK)
     page = tmp_path / "fleet.html"
-    result = run("status", "--config", str(stack), "--markdown", "--html", str(page), *world.cli_args())
+    result = run("status", "--config", str(stack), "--markdown", "--html", str(page), *world.cli_args(timeout=30))
     assert "warning: certificate of mx.later.example expires in 20 day(s)" in result.output
     assert "<li>warning: certificate of mx.later.example expires in 20 day(s)" in page.read_text()
