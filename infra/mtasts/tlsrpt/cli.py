@@ -216,7 +216,7 @@ def backfill(source: str, destination: str | None, restart: bool, as_json: bool,
     if as_json:
         click.echo(json_text(result.to_dict()))
         return
-    resumed = f" (resumed after {result.resumed_after})" if result.resumed_after else ""
+    resumed = f" (resumed after {inert(result.resumed_after)})" if result.resumed_after else ""
     click.echo(f"{result.objects} objects read{resumed}, {result.rows_objects} reports' rows written")
     for item in result.rejected:
         click.echo(f"  rejected {inert(item['source'])}: {inert(item['reason'])}")
