@@ -102,6 +102,23 @@ def test_drift_runs_daily_without_cloud_credentials() -> None:
     assert any("mtasts check --stack" in s.get("run", "") for s in steps(job))
 
 
+@pytest.mark.parametrize(("status", "expected"), [(0, 0), (1, 1), (3, 0)])
+def test_drift_job_warns_on_unknown_and_fails_on_drift(tmp_path: Path, status: int, expected: int) -> None:
+    """The drift step's script: check's exit 3 (could not be read) is a warning and passes; exit 1 (drift) fails."""
+    (step,) = [s for s in steps(load("drift.yml")["jobs"]["check"]) if "mtasts check --stack" in s.get("run", "")]
+    fake = tmp_path / ".venv" / "bin" / "mtasts"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(f"#!/bin/sh\necho 'check output'\nexit {status}\n")
+    fake.chmod(0o755)
+    result = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], cwd=tmp_path, env={"STACK": "prod", "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == expected, result.stdout + result.stderr
+    assert ("::warning::prod: some checks could not be read" in result.stdout) == (status == 3)
+    assert "check output" in result.stdout
+
+
 def test_alerts_runs_hourly_with_state_in_the_cache_and_secrets_in_env() -> None:
     """alerts.yml runs status --notify hourly, restores and always saves its state, and keeps URLs out of argv."""
     data = load("alerts.yml")

@@ -138,6 +138,7 @@ def test_drift_data_says_which_half_of_a_rollout_is_live(net: Network, world: Lo
         "served_id": OLD.id,
         "id_live": True,
         "policy_equal": False,
+        "deployed": True,
     }
     serve(world, "halfway.example", NEW, txt=f"v=STSv1; id={OLD.id}")
     settings = {"mode": "enforce", "max_age": 604800, "mx": ["mx.stale.example"]}

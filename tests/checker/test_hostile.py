@@ -119,7 +119,7 @@ def test_unreachable_resolver_costs_one_deadline_and_one_line(world: Loopback, s
     )
     report, elapsed = timed_check("good.example", net, starttls=True)
     assert elapsed < DEADLINE + MARGIN
-    assert [(c.name, c.status) for c in report.checks] == [("dns", "fail")]
+    assert [(c.name, c.status) for c in report.checks] == [("dns", "unknown")]  # a failed lookup proves nothing
     assert report.checks[0].detail == (
         f"no answer from {silent_resolver} within the 1 s deadline; "
         "no result for mx-coverage, sts-record, policy-fetch, tlsrpt-record"

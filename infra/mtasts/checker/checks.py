@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,15 +36,19 @@ from ..records import (
     tlsrpt_record_name,
 )
 from .certs import expiry
-from .net import Deadline, FetchError, MxAnswer, Network, ResolverError, TlsSession, mx_answer
+from .net import Deadline, FetchError, MxAnswer, Network, NoAddressError, ResolverError, TlsSession, mx_answer
 
-__all__ = ["Check", "DomainReport", "check_domain", "check_domains", "live_mx", "uncovered_mx"]
+__all__ = ["Check", "DomainReport", "SharedSessions", "check_domain", "check_domains", "live_mx", "uncovered_mx"]
 
-Status = Literal["pass", "warn", "fail", "pending"]
+#: ``unknown``: the check has no result because a lookup failed (the resolver did not answer); a failed lookup
+#: proves nothing about the live records, so it is neither a pass nor a failure.
+Status = Literal["pass", "warn", "fail", "pending", "unknown"]
 #: Domains checked at once; each check waits on the network, not the CPU.
 MAX_PARALLEL = 200
 #: MX sessions of one domain (--starttls) run at once, at most this many.
 DOMAIN_PARALLEL = 8
+#: STARTTLS sessions open at once across the domains of one run that share their sessions (:class:`SharedSessions`).
+SHARED_PARALLEL = 200
 #: How long past its deadline a domain waits for a step that has not ended (every step ends by itself at the
 #: deadline; this only guards against one that does not).
 GRACE = 1.0
@@ -79,10 +84,15 @@ class DomainReport:
         return all(c.status != "fail" for c in self.checks)
 
     @property
-    def status(self) -> Literal["pass", "pending", "fail"]:
-        """``fail`` when a check failed, else ``pending`` when one waits for the owner's DNS, else ``pass``."""
+    def status(self) -> Literal["pass", "pending", "unknown", "fail"]:
+        """``fail``, ``unknown``, ``pending`` or ``pass``, the first that applies to one of the checks.
+
+        ``unknown``: a check could not be read (a lookup failed); ``pending``: one waits for the owner's DNS.
+        """
         if not self.ok:
             return "fail"
+        if any(c.status == "unknown" for c in self.checks):
+            return "unknown"
         return "pending" if any(c.status == "pending" for c in self.checks) else "pass"
 
     def add(self, name: str, status: Status, detail: str, data: dict[str, Any] | None = None) -> None:
@@ -123,16 +133,18 @@ def live_mx(domain: str, answer: MxAnswer) -> tuple[list[str], str]:
 class _Outcome:
     """A step's value or the exception it raised, waited for no longer than the deadline (plus a grace)."""
 
-    def __init__(self, future: Future[Any], deadline: Deadline) -> None:
+    def __init__(self, future: Future[Any], deadline: Deadline, owned: bool = True) -> None:
         self._future = future
         self._deadline = deadline
+        self._owned = owned  # a step shared with other domains is never cancelled by one of them
 
     def get(self) -> Any:
         """The value; re-raises the step's exception, :class:`TimeoutError` if it outlived the deadline."""
         try:
             return self._future.result(timeout=self._deadline.left() + GRACE)
-        except concurrent.futures.TimeoutError:
-            self._future.cancel()
+        except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
+            if self._owned:
+                self._future.cancel()
             raise TimeoutError(f"not finished within the {self._deadline.seconds:g} s deadline") from None
 
 
@@ -154,12 +166,42 @@ class _Done:
         return self._value
 
 
+class SharedSessions:
+    """STARTTLS sessions shared by the domains of one run: one per MX host, whichever domain asks first.
+
+    Hosting providers serve thousands of domains from a few MX hosts; one session per host is faster and polite.
+    The session runs under the deadline of the domain that started it, and every domain waits for it no longer
+    than its own deadline, so ``--timeout`` still bounds each domain's whole check, STARTTLS included.
+    """
+
+    def __init__(self, net: Network, parallel: int = SHARED_PARALLEL) -> None:
+        self._net = net
+        self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="mtasts-starttls")
+        self._sessions: dict[str, Future[TlsSession]] = {}
+        self._lock = threading.Lock()
+
+    def start(self, host: str, deadline: Deadline) -> Future[TlsSession]:
+        """The session with ``host``: the one already started, else one started now under ``deadline``."""
+        with self._lock:
+            future = self._sessions.get(host)
+            if future is None:
+                future = self._sessions[host] = self._pool.submit(self._net.starttls_session, host, deadline)
+            return future
+
+    def close(self) -> None:
+        """Stop waiting: sessions still running end by their own deadline."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 class _Run:
     """The steps of one domain under its one deadline; resolver failures are collected once."""
 
-    def __init__(self, deadline: Deadline, alerts: AlertSettings = ALERT_DEFAULTS) -> None:
+    def __init__(
+        self, deadline: Deadline, alerts: AlertSettings = ALERT_DEFAULTS, shared: SharedSessions | None = None
+    ) -> None:
         self.deadline = deadline
         self.alerts = alerts
+        self.shared = shared
         self.pool: ThreadPoolExecutor | None = None  # only for MX sessions, several at once
         self.dns_failures: dict[str, list[str]] = {}  # one message -> the checks it left without a result
 
@@ -168,6 +210,12 @@ class _Run:
             self.pool = ThreadPoolExecutor(max_workers=DOMAIN_PARALLEL, thread_name_prefix="mtasts-check")
         return _Outcome(self.pool.submit(step, *args, self.deadline), self.deadline)
 
+    def session(self, net: Network, host: str) -> _Outcome:
+        """The STARTTLS session with ``host``, shared with the run's other domains when they share sessions."""
+        if self.shared is None:
+            return self.start(net.starttls_session, host)
+        return _Outcome(self.shared.start(host, self.deadline), self.deadline, owned=False)
+
     def now(self, step: Callable[..., T], *args: Any) -> _Done:
         return _Done(step, *args, self.deadline)
 
@@ -175,27 +223,28 @@ class _Run:
         self.dns_failures.setdefault(str(exc), []).append(check)
 
 
-def _sts_record(report: DomainReport, run: _Run, outcome: _Outcome | _Done, name: str) -> str | None:
+def _sts_record(report: DomainReport, run: _Run, outcome: _Outcome | _Done, name: str) -> tuple[str | None, bool]:
+    """The live id (None when there is none or it cannot be read) and whether any TXT record is there."""
     try:
         values, canonical = outcome.get()
     except dns.exception.DNSException as exc:
         run.resolver_failed("sts-record", exc)
-        return None
+        return None, False
     via = f" (via CNAME to {canonical})" if canonical.lower() != name else ""
     if not values:
         report.add("sts-record", "fail", f"no TXT record at {name}: senders see no MTA-STS policy")
-        return None
+        return None, False
     try:
         record = parse_sts_record(select_record(values, STS_PREFIX))
     except RecordError as exc:
         report.add("sts-record", "fail", f"{name}: {'; '.join(exc.lines())} (RFC 8461 §3.1)")
-        return None
+        return None, True
     data = {"id": record.id, "name": canonical.lower()}
     if record.warnings:
         report.add("sts-record", "warn", f"id={record.id}{via}; " + "; ".join(str(w) for w in record.warnings), data)
     else:
         report.add("sts-record", "pass", f"id={record.id}{via}", data)
-    return record.id
+    return record.id, True
 
 
 def _policy(report: DomainReport, run: _Run, outcome: _Outcome | _Done) -> tuple[bytes | None, Policy | None]:
@@ -203,6 +252,9 @@ def _policy(report: DomainReport, run: _Run, outcome: _Outcome | _Done) -> tuple
         response = outcome.get()
     except dns.exception.DNSException as exc:
         run.resolver_failed("policy-fetch", exc)
+        return None, None
+    except NoAddressError as exc:
+        report.add("policy-fetch", "fail", str(exc), {"host_exists": False})
         return None, None
     except (FetchError, TimeoutError) as exc:
         report.add("policy-fetch", "fail", str(exc))
@@ -250,17 +302,49 @@ def _policy(report: DomainReport, run: _Run, outcome: _Outcome | _Done) -> tuple
     return response.body, policy
 
 
-def _drift(report: DomainReport, expected: DomainPlan, live_id: str | None, body: bytes | None) -> None:
+def _drift(
+    report: DomainReport, run: _Run, expected: DomainPlan, live_id: str | None, txt_found: bool, body: bytes | None
+) -> None:
+    """The ``drift`` row: the live id and policy against the plan.
+
+    ``unknown`` when the TXT record or the policy host could not be looked up (a failed lookup proves nothing
+    about the live records); ``fail`` with "not deployed" when neither exists yet (no TXT record, and the policy
+    host has no address), which ``mtasts status`` calls ``not-deployed`` rather than drift.
+    """
     new_id, new_body = expected.policy_id, expected.policy_bytes
     id_ok, body_ok = live_id == new_id, body == new_body
+    unread = sorted({c for checks in run.dns_failures.values() for c in checks} & {"sts-record", "policy-fetch"})
+    fetch = next((c for c in report.checks if c.name == "policy-fetch"), None)
+    deployed = txt_found or not (fetch is not None and fetch.data.get("host_exists") is False)
     data = {
         "planned_id": new_id,
         "live_id": live_id,
         "served_id": policy_id(body) if body is not None else None,
         "id_live": id_ok,
         "policy_equal": body_ok,
+        "deployed": deployed if not unread else None,
     }
-    if id_ok and body_ok:
+    if unread:
+        report.add(
+            "drift",
+            "unknown",
+            f"could not be read: no result for {', '.join(unread)} (see the dns row); a failed lookup proves "
+            "nothing about the live records",
+            {
+                **data,
+                "id_live": None if "sts-record" in unread else id_ok,
+                "policy_equal": None if "policy-fetch" in unread else body_ok,
+            },
+        )
+    elif not deployed:
+        report.add(
+            "drift",
+            "fail",
+            f"not deployed: no TXT record at {sts_record_name(report.domain)} and no policy host "
+            f"mta-sts.{report.domain} yet; deploy the stack (`pulumi up`) to publish id {new_id}",
+            data,
+        )
+    elif id_ok and body_ok:
         report.add("drift", "pass", f"id and policy are what the stack config says ({new_id})", data)
     elif id_ok and body is not None:
         served = data["served_id"]
@@ -427,6 +511,7 @@ def check_domain(
     expected: DomainPlan | None = None,
     starttls: bool = False,
     alerts: AlertSettings = ALERT_DEFAULTS,
+    shared: SharedSessions | None = None,
 ) -> DomainReport:
     """Run every check for one domain, as a sender would see it, within one deadline of ``net.timeout`` seconds.
 
@@ -435,10 +520,11 @@ def check_domain(
     domain's deadline, so the whole check ends within it (plus :data:`GRACE`) whatever the servers do. Resolver
     failures are reported once per distinct failure (check ``dns``), naming the checks left without a result.
     Each certificate a handshake verified gets a ``certificate:<host>`` row judged by ``alerts``' thresholds.
+    With ``shared``, MX sessions are shared with the other domains of the run (:class:`SharedSessions`).
     """
     report = DomainReport(domain)
     deadline = net.deadline()
-    run = _Run(deadline, alerts)
+    run = _Run(deadline, alerts, shared)
     try:
         delegation_names = [r.name for r in expected.delegation] if expected is not None and expected.external else []
         sts_name, tlsrpt_name = sts_record_name(domain), tlsrpt_record_name(domain)
@@ -454,7 +540,7 @@ def check_domain(
         mx = _Done(mx_answer, mx_raw)
         tlsrpt = _Done(net.txt_values, tlsrpt_name, tlsrpt_answer)
         answer, hosts, how = _mx_hosts(run, domain, mx)
-        sessions = [(host, run.start(net.starttls_session, host)) for host in hosts] if starttls else []
+        sessions = [(host, run.session(net, host)) for host in hosts] if starttls else []
 
         pending = expected is not None and expected.external and _delegation(report, run, expected, delegation)
         policy: Policy | None = None
@@ -465,10 +551,10 @@ def check_domain(
                 "sts-record, policy-fetch, drift and tlsrpt-record are checked once the owner publishes the CNAMEs",
             )
         else:
-            live_id = _sts_record(report, run, sts, sts_name)
+            live_id, txt_found = _sts_record(report, run, sts, sts_name)
             body, policy = _policy(report, run, fetch)
             if expected is not None:
-                _drift(report, expected, live_id, body)
+                _drift(report, run, expected, live_id, txt_found, body)
         if answer is not None:
             # the live policy when there is one; the stack's while pending (what publishing the CNAMEs will enforce)
             reference = policy or (expected.policy if expected else None)
@@ -482,7 +568,7 @@ def check_domain(
     at = sum(1 for c in report.checks if c.name.startswith("delegation:"))
     for message, checks in run.dns_failures.items():
         detail = f"{message}; no result for {', '.join(checks)}"
-        report.checks.insert(at, Check("dns", "fail", detail, {"error": message, "checks": checks}))
+        report.checks.insert(at, Check("dns", "unknown", detail, {"error": message, "checks": checks}))
         at += 1
     return report
 
@@ -494,9 +580,18 @@ def check_domains(
     starttls: bool = False,
     parallel: int = MAX_PARALLEL,
     alerts: AlertSettings = ALERT_DEFAULTS,
+    share_sessions: bool = False,
 ) -> list[DomainReport]:
-    """Check many domains concurrently (bounded), in the order given; each domain has its own deadline."""
+    """Check many domains concurrently (bounded), in the order given; each domain has its own deadline.
+
+    ``share_sessions``: one STARTTLS session per distinct MX host for the whole run (:class:`SharedSessions`).
+    """
     expected = expected or {}
-    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(domains)))) as pool:
-        futures = [pool.submit(check_domain, d, net, expected.get(d), starttls, alerts) for d in domains]
-        return [f.result() for f in futures]
+    shared = SharedSessions(net) if starttls and share_sessions else None
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(domains)))) as pool:
+            futures = [pool.submit(check_domain, d, net, expected.get(d), starttls, alerts, shared) for d in domains]
+            return [f.result() for f in futures]
+    finally:
+        if shared is not None:
+            shared.close()

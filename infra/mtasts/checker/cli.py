@@ -22,6 +22,8 @@ from .options import make_network as make_network  # re-exported: fleet and life
 from .options import network_options as network_options
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: ``mtasts check``: no check failed, but some could not be read (a lookup failed): unknown, not drift.
+EXIT_UNKNOWN = 3
 
 
 def certificate_options(func: F) -> F:
@@ -50,7 +52,7 @@ def print_reports(reports: list[DomainReport]) -> None:
     """A readable table: one row per check (plain lines when stdout is not a terminal)."""
     from ..output import SECTION, Column, is_terminal, print_table
 
-    colour = {"pass": "green", "warn": "yellow", "fail": "red", "pending": "cyan"}
+    colour = {"pass": "green", "warn": "yellow", "fail": "red", "pending": "cyan", "unknown": "magenta"}
     rows: list[Sequence[str | Sequence[str]]] = []
     every_row = not is_terminal()  # plain lines name their domain, so `grep example.com` finds all of them
     for report in reports:
@@ -90,8 +92,9 @@ def check(
     With --stack, also compare with what the stack config publishes (drift); a `dns: external` domain whose
     owner has not published its CNAMEs yet is `pending`. --timeout bounds each domain's whole check. Days left on
     the policy host's certificate (and each MX's, with --starttls) warn at 30 and fail at 7 (the stack's
-    mta-sts:alerts, or the options). Exit status 0 when no check fails (pending domains included), 1 when one
-    does, 2 on usage errors.
+    mta-sts:alerts, or the options). A lookup the resolver did not answer is `unknown`, never drift.
+    Exit status 0 when no check fails (pending domains included), 1 when one does, 2 on usage errors, 3 when
+    none fails but some could not be read (unknown).
     """
     net = make_network(nameservers, ca_file, connect_to, timeout)
     expected: dict[str, DomainPlan] = {}
@@ -121,3 +124,5 @@ def check(
         print_reports(reports)
     if not all(r.ok for r in reports):
         sys.exit(EXIT_FAILED)
+    if any(r.status == "unknown" for r in reports):
+        sys.exit(EXIT_UNKNOWN)

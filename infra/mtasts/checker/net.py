@@ -55,6 +55,7 @@ __all__ = [
     "FetchError",
     "MxAnswer",
     "Network",
+    "NoAddressError",
     "PolicyResponse",
     "ResolverError",
     "TlsSession",
@@ -204,6 +205,10 @@ def parse_nameserver(value: str) -> tuple[str, int]:
 
 class FetchError(Exception):
     """The policy could not be fetched the way RFC 8461 §3.3 requires (or an MX not reached); the message says why."""
+
+
+class NoAddressError(FetchError):
+    """The host name has no A or AAAA record (the resolver answered): nothing is published there."""
 
 
 class ResolverError(dns.exception.DNSException):
@@ -444,7 +449,7 @@ class Network:
             if found:
                 break
         if not found:
-            raise FetchError(f"{host} has no A or AAAA record")
+            raise NoAddressError(f"{host} has no A or AAAA record")
         return found
 
     def destination(self, host: str, port: int) -> tuple[str, int]:

@@ -141,10 +141,10 @@ def status(
 ) -> None:  # fmt: skip
     """Every domain of the stack: planned, live, reported, and a verdict with its reasons.
 
-    Verdicts: ready (next step safe), hold (not yet, and why), ok (top of the ladder), action-needed, retiring,
-    pending. With --notify, posts the domains whose verdict changed since the last run (docs/alerts.md).
-    Exit status 0 when no domain is action-needed, 1 when one is, 3 when a notification could not be
-    delivered, 2 on bad input.
+    Verdicts: ready (next step safe), hold (not yet, and why), ok (top of the ladder), action-needed, unknown
+    (the live state could not be read), pending, not-deployed (nothing published yet), retiring. With --notify,
+    posts the domains whose verdict changed since the last run (docs/alerts.md). Exit status 0 when no domain is
+    action-needed, 1 when one is, 3 when a notification could not be delivered, 2 on bad input.
     """
     if as_json and as_markdown:
         raise click.UsageError("--json and --markdown exclude each other")

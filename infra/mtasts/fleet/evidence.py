@@ -14,17 +14,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import dns.exception
-
 from ..alerts.settings import DEFAULTS as ALERT_DEFAULTS
 from ..alerts.settings import AlertSettings
-from ..checker.certs import expiry
 from ..checker.checks import Check, DomainReport, check_domains, uncovered_mx
-from ..checker.net import FetchError, Network
+from ..checker.net import Network
 from ..plan import DomainPlan
 from ..tlsrpt.aggregate import ALL_MX, Contribution, Summary, iter_sources
 from ..tlsrpt.athena import AthenaSettings
@@ -242,7 +238,14 @@ class LiveState:
     pending: list[str] = field(default_factory=list)
     """Delegation CNAMEs the owner of a ``dns: external`` domain has not published yet."""
     problems: list[str] = field(default_factory=list)
-    """Failed checks, one line each (name: detail)."""
+    """Failed checks, one line each (name: detail); a resolver failure is a ``dns: …`` line here too."""
+    unknown: list[str] = field(default_factory=list)
+    """Why some checks have no result: each distinct resolver failure, one line (the checker's ``dns`` rows)."""
+    unread: list[str] = field(default_factory=list)
+    """The checks left without a result by those failures (``sts-record``, ``policy-fetch``, ``mx-coverage`` …)."""
+    deployed: bool = True
+    """False when nothing is published yet: no ``_mta-sts`` TXT record and no policy host (the checker's drift
+    row says ``deployed: false``)."""
     certificates: list[dict[str, Any]] = field(default_factory=list)
     """Days left on each certificate a handshake verified (policy host, then MX hosts): ``host``, ``not_after``,
     ``days_left``, ``level`` (``ok``, ``warn``, ``action``; :class:`mtasts.checker.certs.Expiry`)."""
@@ -261,6 +264,9 @@ class LiveState:
             else None,
             "pending": self.pending,
             "problems": self.problems,
+            "unknown": self.unknown,
+            "unread": self.unread,
+            "deployed": self.deployed,
             "certificates": self.certificates,
         }
 
@@ -279,6 +285,7 @@ def live_from_checks(report: DomainReport, plan: DomainPlan, starttls: bool) -> 
     fetch, syntax, drift = checks.get("policy-fetch"), checks.get("policy-syntax"), checks.get("drift")
     state.policy_served = bool(fetch and fetch.status != "fail" and syntax and syntax.status != "fail")
     state.policy_equal = state.policy_served and drift is not None and drift.data.get("policy_equal") is True
+    state.deployed = drift is None or drift.data.get("deployed") is not False
     for check in report.checks:
         if check.name.startswith("starttls:"):
             host = check.name.partition(":")[2]
@@ -288,16 +295,21 @@ def live_from_checks(report: DomainReport, plan: DomainPlan, starttls: bool) -> 
             state.pending.append(check.name.partition(":")[2])
         elif check.name.startswith("certificate:"):
             state.certificates.append(dict(check.data))
+        elif check.name == "dns":
+            state.unknown.append(check.detail)
+            state.unread += [str(c) for c in check.data.get("checks") or []]
+            state.problems.append(f"dns: {check.detail}")  # what the notifications read as an outage
         if check.status == "fail" and not check.name.startswith(("starttls:", "delegation:", "certificate:")):
             state.problems.append(f"{check.name}: {check.detail}")
-    if not starttls:
-        state.mx = _hosts_from_coverage(checks)
+    hosts = _hosts_from_coverage(checks)
+    if hosts or not starttls:  # every live MX, by preference, also one whose session has no result
+        state.mx = hosts
     state.uncovered = uncovered_mx(state.mx, plan.config.mx) if plan.config.mx else []
     return state
 
 
 def _hosts_from_coverage(checks: Mapping[str, Check]) -> list[str]:
-    """The live MX hosts the mx-coverage check read (its ``hosts``), when STARTTLS (which names each) was not run.
+    """The live MX hosts the mx-coverage check read (its ``hosts``).
 
     Empty when the check has no result (the resolver failed; the checker reports that as a ``dns`` row).
     """
@@ -306,65 +318,18 @@ def _hosts_from_coverage(checks: Mapping[str, Check]) -> list[str]:
     return [str(h) for h in hosts] if isinstance(hosts, list) else []
 
 
-#: STARTTLS sessions open at once (one per distinct MX host of the fleet).
-STARTTLS_PARALLEL = 200
-
-
 def read_live(
     plans: Sequence[DomainPlan], net: Network, starttls: bool = True, alerts: AlertSettings = ALERT_DEFAULTS
 ) -> dict[str, LiveState]:
     """Check every planned domain live, concurrently; the state of each.
 
-    DNS and HTTPS go through the checker (:func:`check_domains`, its own parallelism). STARTTLS is checked once
-    per distinct MX host of the whole fleet rather than once per domain: hosting providers serve thousands of
-    domains from a few MX hosts, and one session each is both faster and polite (``Network.starttls``, the
-    checker's own, verifies the certificate against the MX name, RFC 8461 §4.2). Each certificate's days left
-    are judged by ``alerts``' thresholds, from the handshake already made.
+    DNS, HTTPS and STARTTLS go through the checker (:func:`check_domains`, its own parallelism), each domain
+    within its one deadline (``--timeout``), STARTTLS included. STARTTLS is checked once per distinct MX host
+    of the whole fleet rather than once per domain (:class:`~mtasts.checker.checks.SharedSessions`): hosting
+    providers serve thousands of domains from a few MX hosts, and one session each is both faster and polite
+    (the certificate is verified against the MX name, RFC 8461 §4.2). Each certificate's days left are judged
+    by ``alerts``' thresholds, from the handshake already made.
     """
     expected = {p.domain: p for p in plans}
-    reports = check_domains(list(expected), net, expected, starttls=False, alerts=alerts)
-    states = {r.domain: live_from_checks(r, expected[r.domain], False) for r in reports}
-    if not starttls:
-        return states
-    partial = [r.domain for r in reports if not _coverage_lists_all(r)]
-    with ThreadPoolExecutor(max_workers=max(1, min(STARTTLS_PARALLEL, len(partial)))) as pool:
-        for domain, hosts in zip(partial, pool.map(lambda d: _mx_or_none(net, d), partial), strict=True):
-            if hosts is not None:
-                state = states[domain]
-                state.mx = hosts
-                plan = expected[domain]
-                state.uncovered = uncovered_mx(hosts, plan.config.mx) if plan.config.mx else []
-    hosts = sorted({h for state in states.values() for h in state.mx})
-    with ThreadPoolExecutor(max_workers=max(1, min(STARTTLS_PARALLEL, len(hosts)))) as pool:
-        results = dict(zip(hosts, pool.map(lambda h: _starttls(net, h), hosts), strict=True))
-    now = dt.datetime.now(dt.UTC)
-    certificates = {
-        h: expiry(h, not_after, now, alerts).to_dict() for h, (_, not_after) in results.items() if not_after
-    }
-    for state in states.values():
-        state.starttls_checked = True
-        state.starttls = {h: results[h][0] for h in state.mx}
-        state.certificates += [certificates[h] for h in state.mx if h in certificates]
-    return states
-
-
-def _coverage_lists_all(report: DomainReport) -> bool:
-    """The checker's mx-coverage check has a result, which lists every live MX host (``data["hosts"]``)."""
-    return any(c.name == "mx-coverage" and isinstance(c.data.get("hosts"), list) for c in report.checks)
-
-
-def _mx_or_none(net: Network, domain: str) -> list[str] | None:
-    """The live MX hosts, or None when DNS fails (the checker has already reported that failure)."""
-    try:
-        return net.mx(domain)
-    except dns.exception.DNSException:
-        return None
-
-
-def _starttls(net: Network, host: str) -> tuple[str, dt.datetime | None]:
-    """Empty when ``host`` accepts STARTTLS with a certificate valid for its name, else why not; its expiry."""
-    try:
-        session = net.starttls_session(host)
-    except FetchError as exc:
-        return str(exc), None
-    return "", session.certificate_not_after
+    reports = check_domains(list(expected), net, expected, starttls=starttls, alerts=alerts, share_sessions=True)
+    return {r.domain: live_from_checks(r, expected[r.domain], starttls) for r in reports}

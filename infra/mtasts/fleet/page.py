@@ -1,14 +1,14 @@
 """``mtasts status --html``: one self-contained page for the whole fleet.
 
-Inline SVG and one small inline script: no script library, no stylesheet or font from elsewhere, nothing
-fetched, so the page opens offline and from a CI artifact. Domains needing attention come first (verdict order
-action-needed, pending, hold, ready, ok, retiring). The first :data:`SERVER_DOMAINS` of them are drawn on the
-server: an overview (one line per domain: verdict, mode, ``max_age``, next step and a per-day failure sparkline)
-and one collapsed ``<details>`` section per domain with its reasons, live state and charts by result type,
-sending organization, receiving MX and day. A larger fleet's other domains are one compact JSON document in the
-page, listed by the script (search by name, filter by verdict, at most :data:`LISTED` rows at once,
-``#domain=NAME`` opens one) with each domain's detail drawn when its row is opened, so 10,000 domains stay under
-3 MB and usable at once (docs/fleet.md has the measurements). Every text from a report or the stack file is
+Inline SVG and one small inline script: no script library, no stylesheet or font from elsewhere, nothing fetched,
+so the page opens offline and from a CI artifact. Domains needing attention come first (verdict order
+action-needed, unknown, pending, not-deployed, hold, ready, ok, retiring). The first :data:`SERVER_DOMAINS` of them
+are drawn on the server: an overview (one line per domain: verdict, mode, ``max_age``, next step and a per-day
+failure sparkline) and one collapsed ``<details>`` section per domain with its reasons, live state and charts by
+result type, sending organization, receiving MX and day. A larger fleet's other domains are one compact JSON
+document in the page, listed by the script (search by name, filter by verdict, at most :data:`LISTED` rows at once,
+``#domain=NAME`` opens one) with each domain's detail drawn when its row is opened, so 10,000 domains stay under 3
+MB and usable at once (docs/fleet.md has the measurements). Every text from a report or the stack file is
 HTML-escaped on the server; in the script's data it is JSON (``<`` escaped) and reaches the page only through
 ``textContent``.
 """
@@ -43,7 +43,8 @@ th{background:#f4f4f4}.num{text-align:right}
 .v{padding:1px 6px;border-radius:3px;font-weight:600;white-space:nowrap}
 .ready,.ok{background:#d9f2dd;color:#14532d}.hold{background:#fff1c2;color:#713f12}
 .action-needed{background:#fcd4d4;color:#7f1d1d}.pending{background:#d6ecfa;color:#0c4a6e}
-.retiring{background:#eee;color:#555}
+.retiring{background:#eee;color:#555}.unknown{background:#eadcf8;color:#4c1d95}
+.not-deployed{background:#e0e7ff;color:#1e3a8a}
 details{margin:.4em 0;border:1px solid #ddd;border-radius:4px;padding:.3em .6em}summary{cursor:pointer}
 .charts{display:flex;flex-wrap:wrap;gap:1.5em}.chart h4{margin:.6em 0 .2em}
 svg text{font:11px system-ui,sans-serif}

@@ -5,8 +5,12 @@ the TLS-RPT reports (what senders saw over the window), under the stack's :class
 
 * ``retiring`` — ``retire: true`` or mode ``none``: being withdrawn (RFC 8461 §8.3), nothing to promote;
 * ``pending`` — a ``dns: external`` domain whose owner has not published the delegation CNAMEs yet;
+* ``not-deployed`` — nothing published yet (no ``_mta-sts`` TXT record, no policy host): the next step is to
+  deploy (``pulumi up``), not a repair;
 * ``action-needed`` — live drift, a policy senders cannot fetch, or (enforcing) an MX that the policy does not
   cover or that fails STARTTLS, or reported failures that enforce turned into failed mail;
+* ``unknown`` — the live state could not be read (the resolver did not answer): a failed lookup proves nothing,
+  so it is neither drift nor a reason to promote; the resolver's error is the reason;
 * ``hold`` — not yet; every reason names the MX, the failure type or the missing evidence;
 * ``ready`` — the next step is safe: ``testing`` → ``enforce`` at the ladder's first ``max_age``, or the next
   ``max_age`` step;
@@ -29,8 +33,18 @@ from .rules import PromotionRules
 
 __all__ = ["VERDICTS", "DomainStatus", "FleetStatus", "evaluate", "evaluate_fleet"]
 
-Verdict = Literal["ready", "hold", "ok", "action-needed", "retiring", "pending"]
-VERDICTS: tuple[Verdict, ...] = ("action-needed", "pending", "hold", "ready", "ok", "retiring")
+Verdict = Literal["ready", "hold", "ok", "action-needed", "retiring", "pending", "unknown", "not-deployed"]
+#: Attention first: the order of the terminal table, the page and the pull-request evidence.
+VERDICTS: tuple[Verdict, ...] = (
+    "action-needed",
+    "unknown",
+    "pending",
+    "not-deployed",
+    "hold",
+    "ready",
+    "ok",
+    "retiring",
+)
 
 
 def duration(seconds: int) -> str:
@@ -152,16 +166,17 @@ def _policy_failure_reason(reports: DomainReports, rules: PromotionRules) -> lis
 
 
 def _live_problems(live: LiveState, plan: DomainPlan) -> tuple[list[str], list[str]]:
-    """(drift or fetch problems, MX problems) seen live."""
+    """(drift or fetch problems, MX problems) seen live; checks without a result (``live.unread``) say nothing."""
     drift: list[str] = []
-    if not live.txt_id_live:
+    if not live.txt_id_live and "sts-record" not in live.unread:
         drift.append(f"live drift: the _mta-sts TXT record does not announce the planned id {plan.policy_id}")
     fetch = [p.partition(": ")[2] for p in live.problems if p.startswith(("policy-fetch:", "policy-syntax:"))]
-    if not live.policy_served:
-        drift.append(f"senders cannot fetch a valid policy: {'; '.join(fetch) or 'no answer'} (RFC 8461 §3.3)")
-    elif not live.policy_equal:
-        drift.append("live drift: the served policy differs from the planned bytes")
-    own = ("drift:", "mx-coverage:", "sts-record:", "policy-fetch:", "policy-syntax:")
+    if "policy-fetch" not in live.unread:
+        if not live.policy_served:
+            drift.append(f"senders cannot fetch a valid policy: {'; '.join(fetch) or 'no answer'} (RFC 8461 §3.3)")
+        elif not live.policy_equal:
+            drift.append("live drift: the served policy differs from the planned bytes")
+    own = ("drift:", "mx-coverage:", "sts-record:", "policy-fetch:", "policy-syntax:", "dns:")
     drift += [p for p in live.problems if not p.startswith(own)]
     mx: list[str] = []
     for host in live.uncovered:
@@ -216,18 +231,32 @@ def evaluate(
             "pending",
             [f"the domain owner has not published the CNAME {name} yet (dns: external)" for name in live.pending],
         )
+    if live.checked and not live.deployed:
+        return status(
+            "not-deployed",
+            [
+                f"nothing published yet: no TXT record at _mta-sts.{plan.domain} and no policy host "
+                f"mta-sts.{plan.domain}; next step: deploy (`pulumi up`), then `mtasts check`"
+            ],
+        )
     drift, mx = _live_problems(live, plan) if live.checked else ([], [])
+    unknown = [
+        f"live state unknown: {why} (a failed lookup proves nothing; no verdict on drift or promotion until it is read)"
+        for why in (live.unknown if live.checked else [])
+    ]
     enforcing = c.mode == "enforce"
     failures = _failure_reasons(reports, rules, enforcing)
     if enforcing:
         mail_fails = mx + failures
         if drift or mail_fails or expiring:
-            result = status("action-needed", drift + expiring + mail_fails)
+            result = status("action-needed", drift + expiring + mail_fails + unknown)
             if mail_fails:
                 result.demote = {"mode": "testing", "max_age": rules.ladder[0]}
             return result
     elif drift or expiring:
-        return status("action-needed", drift + expiring)
+        return status("action-needed", drift + expiring + unknown)
+    if unknown:
+        return status("unknown", unknown)
     reasons: list[str] = []
     if not live.checked:
         reasons.append("live state not checked (--no-live): the next step needs it")

@@ -19,6 +19,8 @@ _COLOUR = {
     "action-needed": "red",
     "pending": "cyan",
     "retiring": "dim",
+    "unknown": "magenta",
+    "not-deployed": "blue",
 }
 
 
@@ -35,6 +37,12 @@ def _live(s: DomainStatus) -> str:
     live = s.live
     if not live.checked:
         return "not checked"
+    if live.pending:
+        return f"waiting for {len(live.pending)} CNAME(s)"
+    if not live.deployed:
+        return "nothing published"
+    if "sts-record" in live.unread or "policy-fetch" in live.unread:
+        return "could not be read (DNS)"
     bad = len(live.uncovered) + sum(1 for reason in live.starttls.values() if reason)
     parts = [
         "id ok" if live.txt_id_live else "id drift",
@@ -59,7 +67,7 @@ TERMINAL_ROWS = 200
 
 
 def attention_order(domains: Sequence[DomainStatus]) -> list[DomainStatus]:
-    """Domains needing attention first: by verdict (action-needed, pending, hold, ready, ok, retiring), then name."""
+    """Domains needing attention first: by verdict (:data:`~.status.VERDICTS` order), then name."""
     rank = {verdict: n for n, verdict in enumerate(VERDICTS)}
     return sorted(domains, key=lambda s: (rank[s.verdict], s.domain))
 
@@ -153,7 +161,7 @@ def _cell(text: str) -> str:
 
 #: Rows of unchanged domains in a pull-request body; GitHub caps a body at 65,536 characters.
 MAX_ROWS = 100
-_ORDER = {v: i for i, v in enumerate(("action-needed", "pending", "hold", "ready", "ok", "retiring"))}
+_ORDER = {v: i for i, v in enumerate(VERDICTS)}
 
 
 def evidence_markdown(
