@@ -97,3 +97,46 @@ def test_status_and_promote_print_hostile_reasons_inert(
         assert result.exit_code in (0, 1), result.output
         assert_inert(result)
         assert "\x1b]8;" not in result.stdout  # rich markup in a value never becomes an OSC 8 hyperlink
+
+
+def test_promote_refuses_a_stack_file_symlinked_out_of_the_repository(
+    world: Loopback, report_dir: Path, tmp_path: Path
+) -> None:
+    """A stack file that links out of the repository is refused with one line, exit 2; the target is untouched."""
+    from fleetworld import STACK
+
+    outside = tmp_path / "elsewhere" / "Pulumi.fleet.yaml"
+    outside.parent.mkdir()
+    outside.write_text(STACK)
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    link = repo / "Pulumi.fleet.yaml"
+    link.symlink_to(outside)
+    common = ["--config", str(link), "--reports", str(report_dir), "--as-of", str(AS_OF), *network_args(world)]
+    result = CliRunner().invoke(main, ["promote", *common])
+    assert result.exit_code == 2, result.output
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "is a symbolic link to" in error
+    assert "outside the repository" in error
+    assert outside.read_text() == STACK
+    assert link.is_symlink()
+
+
+def test_promote_edits_the_target_of_a_link_inside_the_repository(
+    world: Loopback, report_dir: Path, tmp_path: Path
+) -> None:
+    """A stack file linked to another file of the repository is edited through the link, which stays a link."""
+    from fleetworld import STACK
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "stacks").mkdir()
+    target = repo / "stacks" / "fleet.yaml"
+    target.write_text(STACK)
+    link = repo / "Pulumi.fleet.yaml"
+    link.symlink_to(target)
+    common = ["--config", str(link), "--reports", str(report_dir), "--as-of", str(AS_OF), *network_args(world)]
+    result = CliRunner().invoke(main, ["promote", *common])
+    assert result.exit_code in (0, 1), result.output
+    assert link.is_symlink()
+    assert target.read_text() != STACK  # the promoted values were written to the link's target

@@ -266,6 +266,24 @@ def _verify(before: StackPlan, after: StackPlan, steps: Sequence[Step]) -> None:
         raise MtastsError(problems)
 
 
+def _editable(path: Path) -> Path:
+    """The file to edit for the stack file ``path``: itself, or the target of a symbolic link inside the repository.
+
+    A link pointing out of the repository (the nearest folder above the link holding ``.git``, else the link's own
+    folder) is refused: promote edits the repository's configuration, never a file elsewhere it was pointed to.
+    """
+    if not path.is_symlink():
+        return path
+    folder = path.absolute().parent
+    root = next((p for p in (folder, *folder.parents) if (p / ".git").exists()), folder).resolve()
+    target = path.resolve()
+    if not target.is_relative_to(root):
+        raise ConfigError(
+            Problem(str(path), f"is a symbolic link to {target}, outside the repository {root}; promote refuses it")
+        )
+    return target  # os.replace on the link itself would turn it into a copy
+
+
 def apply_steps(
     path: Path, before: StackPlan, steps: Sequence[Step], templates: TemplateStore | None = None, write: bool = True
 ) -> str:
@@ -273,6 +291,7 @@ def apply_steps(
 
     The new text is re-planned first; nothing is written unless it validates and changes exactly the steps.
     """
+    path = _editable(path)
     raw = path.read_bytes()
     bom = raw.startswith(b"\xef\xbb\xbf")
     try:
