@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..inert import inert, md_text
+from ..inert import md_text
 from ..names import to_unicode
+from ..output import is_terminal
 from .promote import Step
 from .status import VERDICTS, DomainStatus, FleetStatus, duration
 
@@ -78,42 +79,32 @@ def print_fleet(fleet: FleetStatus, rows: int = 0) -> None:
     With ``rows``, at most that many rows are printed and the domains left out are counted by verdict, so that a
     fleet of 10,000 domains prints what needs attention and one line about the rest.
     """
-    from rich.markup import escape
-    from rich.table import Table
-
-    from ..output import console
-
-    def cell(*lines: str) -> str:
-        """Outside text as a literal cell: each line inert (controls escaped), rich markup escaped."""
-        return escape("\n".join(inert(line) for line in lines))
+    from ..output import Column, console, print_table
 
     out = console()
-    table = Table(
-        title=f"Fleet status, reports {fleet.first_day} to {fleet.last_day} ({fleet.report_count} accepted)",
-        title_justify="left",
-    )
-    for column in ("Domain", "Mode", "max_age", "Live", "Days", "OK/failed", "Fail rate", "Top failures", "Verdict"):
-        table.add_column(column, overflow="fold")
-    table.add_column("Next / reasons", overflow="fold")
+    columns = [
+        Column("Domain", copy=True),
+        Column("Mode"),
+        Column("max_age"),
+        Column("Live"),
+        Column("Days", justify="right"),
+        Column("OK/failed", justify="right"),
+        Column("Fail rate", justify="right"),
+        Column("Top failures", copy=True),
+        Column("Verdict", markup=True),
+        Column("Next / reasons"),
+    ]
     ordered = attention_order(fleet.domains)
     shown, rest = (ordered[:rows], ordered[rows:]) if rows else (ordered, [])
+    table: list[Sequence[str | Sequence[str]]] = []
     for s in shown:
         days, sessions, rate, top = _reports(s)
         verdict = f"[{_COLOUR[s.verdict]}]{s.verdict}[/]"
-        detail = cell(*([_next(s)] if s.next else s.reasons), *(f"warning: {w}" for w in s.warnings))
-        table.add_row(
-            cell(_name(s.domain)),
-            cell(s.plan.config.mode),
-            duration(s.plan.config.max_age),
-            cell(_live(s)),
-            days,
-            sessions,
-            rate,
-            cell(top),
-            verdict,
-            detail,
-        )
-    out.print(table)
+        detail = [*([_next(s)] if s.next else s.reasons), *(f"warning: {w}" for w in s.warnings)]
+        row = [_name(s.domain), s.plan.config.mode, duration(s.plan.config.max_age), _live(s), days, sessions, rate]
+        table.append([*row, top, verdict, "; ".join(detail) if not is_terminal() else detail])
+    title = f"Fleet status, reports {fleet.first_day} to {fleet.last_day} ({fleet.report_count} accepted)"
+    print_table(title, columns, table, out)
     if rest:
         left: dict[str, int] = {}
         for s in rest:
@@ -127,25 +118,20 @@ def print_fleet(fleet: FleetStatus, rows: int = 0) -> None:
 
 
 def print_promotion(steps: Sequence[Step], refused: Sequence[tuple[DomainStatus, list[str]]], dry_run: bool) -> None:
-    """What changed (or would) and every domain refused, with its reasons (printed literally and inert)."""
-    from ..output import console
-
-    out = console()
-
-    def say(line: str) -> None:
-        out.print(inert(line), markup=False, highlight=False)
+    """What changed (or would) and every domain refused, with its reasons (plain lines, printed literally)."""
+    from ..output import text
 
     verb = "would change" if dry_run else "changed"
     for step in steps:
-        say(
+        text(
             f"{step.why}: {_name(step.domain)}: {step.old_mode} {duration(step.old_max_age)} → "
             f"{step.mode} {duration(step.max_age)} ({verb})"
         )
     for s, reasons in refused:
-        say(f"refused: {_name(s.domain)}")
+        text(f"refused: {_name(s.domain)}")
         for reason in reasons:
-            say(f"  - {reason}")
-    say(f"{len(steps)} domain(s) {verb}, {len(refused)} refused")
+            text(f"  - {reason}")
+    text(f"{len(steps)} domain(s) {verb}, {len(refused)} refused")
 
 
 def _cell(text: str) -> str:
