@@ -175,7 +175,21 @@ def stack_path(stack: str | None, config_path: Path | None) -> Path:
     """The stack file named by ``--stack`` (in the project folder) or ``--config``; exactly one must be given."""
     if (stack is None) == (config_path is None):
         raise click.UsageError("give exactly one of --stack NAME or --config PATH")
-    return config_path or stack_file_path(str(stack), find_project_dir(Path.cwd()))
+    if config_path is not None:
+        return config_path
+    folder = find_project_dir(Path.cwd())
+    path = stack_file_path(str(stack), folder)
+    if not path.exists():
+        names = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in folder.glob("Pulumi.*.yaml"))
+        known = f"the stacks here are {', '.join(names)}" if names else "there is no stack file here yet"
+        raise MtastsError(
+            Problem(
+                "--stack",
+                f"no stack {stack!r}: {path} does not exist; {known}. Create it with `pulumi stack init {stack}` "
+                f"and list its domains under mta-sts:domains (Pulumi.example.yaml shows every key)",
+            )
+        )
+    return path
 
 
 def load_plan(stack: str | None, config_path: Path | None, templates_dir: Path | None) -> StackPlan:

@@ -307,13 +307,28 @@ def load_yaml_file(path: Path, *, pulumi_compatible: bool = False) -> Any:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         prefix = "" if isinstance(exc, _Refused) else "invalid YAML: "
-        raise ConfigError(Problem(where, f"{prefix}{_short(str(exc.problem or exc.context))}")) from None
+        problem = str(exc.problem or exc.context)
+        if mark is not None and _tab_at(text, mark.line, mark.column):
+            problem = f"a tab at column {mark.column + 1}: YAML indents with spaces only; replace it with spaces"
+        elif problem in (
+            "did not find expected key",
+            "mapping values are not allowed here",
+            "expected <block end>, but found '<block mapping start>'",
+        ):
+            problem += " (check the indentation of this line: keys of one mapping start in the same column)"
+        raise ConfigError(Problem(where, f"{prefix}{_short(problem)}")) from None
     except yaml.YAMLError as exc:
         raise ConfigError(Problem(str(path), f"invalid YAML: {_short(str(exc))}")) from None
     except RecursionError:
         raise ConfigError(Problem(str(path), "invalid YAML: nested too deeply")) from None
     except (ValueError, OverflowError) as exc:  # a value PyYAML cannot build; never a traceback
         raise ConfigError(Problem(str(path), f"invalid value: {_short(str(exc))}")) from None
+
+
+def _tab_at(text: str, line: int, column: int) -> bool:
+    """Whether the YAML error at (line, column) is a tab (the C scanner's message does not name the character)."""
+    lines = text.splitlines()
+    return 0 <= line < len(lines) and "\t" in lines[line][: column + 1]
 
 
 def _short(text: str, limit: int = 300) -> str:
@@ -599,6 +614,18 @@ def _parse_domain(
                 "answering for a few minutes, its _mta-sts id stays (docs/deploy.md#changing-modes)",
             )
         )
+    if dns == "external":
+        # the kit writes no record in the domain's own zone then: a zone or a permission to overwrite records
+        # there would be ignored, so a file that sets them says two contradictory things
+        for key in ("zone", "allow_overwrite"):
+            if key in settings:
+                problems.append(
+                    Problem(
+                        f"{base}.{key}",
+                        "contradicts dns: external (the domain owner publishes its records; the kit writes none in "
+                        "its zone): remove one of them",
+                    )
+                )
     hosting = settings.get("hosting")
     if hosting is not None and hosting not in HOSTING_MODES:
         problems.append(Problem(f"{base}.hosting", f"{hosting!r} is not one of {', '.join(HOSTING_MODES)}"))
@@ -952,7 +979,9 @@ def parse_stack_settings(
     for name in settings:
         if name != "domains" and name not in STACK_KEYS:
             allowed = ", ".join(f"{NAMESPACE}:{k}" for k in ("domains", *STACK_KEYS))
-            problems.append(Problem(f"{NAMESPACE}:{name}", f"unknown setting (allowed: {allowed})"))
+            close = [k for k in ("domains", *STACK_KEYS) if k.lower() == str(name).lower()]
+            hint = f"did you mean {NAMESPACE}:{close[0]}? " if close else ""
+            problems.append(Problem(f"{NAMESPACE}:{name}", f"unknown setting ({hint}allowed: {allowed})"))
     resolved: dict[str, object] = {}
     for name, (check, default) in STACK_KEYS.items():
         resolved[name] = check(settings[name], f"{NAMESPACE}:{name}", problems) if name in settings else default
@@ -978,7 +1007,9 @@ def parse_stack_settings(
                 continue
             seen[parsed.domain] = str(key)
             domains.append(parsed)
-    if resolved.get("hostingZone") is None and "hostingZone" not in settings:
+    misspelt = any(str(name).lower() == "hostingzone" for name in settings if name != "hostingZone")
+    # one typo, one error: a misspelt hostingZone is reported above, not again on every external domain
+    if resolved.get("hostingZone") is None and "hostingZone" not in settings and not misspelt:
         for d in domains:
             if d.dns == "external":
                 problems.append(
