@@ -617,11 +617,11 @@ def _parse_domain(
     if dns == "external":
         # the kit writes no record in the domain's own zone then: a zone or a permission to overwrite records
         # there would be ignored, so a file that sets them says two contradictory things
-        for key in ("zone", "allow_overwrite"):
-            if key in settings:
+        for contradicting in ("zone", "allow_overwrite"):
+            if contradicting in settings:
                 problems.append(
                     Problem(
-                        f"{base}.{key}",
+                        f"{base}.{contradicting}",
                         "contradicts dns: external (the domain owner publishes its records; the kit writes none in "
                         "its zone): remove one of them",
                     )
