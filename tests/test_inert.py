@@ -10,7 +10,7 @@ from rich.console import Console
 
 import mtasts.output
 from hostile_corpus import CORPUS, Case, forbidden_in
-from mtasts.inert import inert, inert_lines, json_text, script_json
+from mtasts.inert import inert, inert_lines, json_text, md_text, no_autolinks, script_json
 from mtasts.output import Column, print_table, text
 
 
@@ -76,3 +76,14 @@ def test_print_table_renders_every_cell_inert(monkeypatch: pytest.MonkeyPatch, t
     assert "\\x1b]0;OWNED\\x07" in out
     assert "\\x1b]0;title\\x07" in out
     assert "\\x1b[2Jline" in out
+
+
+def test_no_autolinks_breaks_urls_and_mentions_and_keeps_the_text() -> None:
+    """no_autolinks puts an invisible joiner in ``://``, after ``www`` and ``@``, escapes controls, drops nothing."""
+    value = "see https://evil.example/ www.evil.example @here abuse@evil.example\x1b[2J"
+    text = no_autolinks(value)
+    assert text == (
+        "see https:\u2060//evil.example/ www\u2060.evil.example @\u2060here abuse@\u2060evil.example\\x1b[2J"
+    )
+    assert text.replace("\u2060", "") == inert(value)
+    assert md_text("@here www.x") == "\\@\u2060here www\u2060.x"  # md_text breaks the same ones

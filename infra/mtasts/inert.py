@@ -30,7 +30,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["inert", "inert_lines", "json_text", "md_code", "md_text", "script_json"]
+__all__ = ["inert", "inert_lines", "json_text", "md_code", "md_text", "no_autolinks", "script_json"]
 
 #: Every character a terminal may act on or that reorders or breaks what it shows (see the module docstring).
 _HAZARDS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
@@ -95,9 +95,22 @@ def md_text(value: object) -> str:
     ``www.``/``https://``/``a@b.example`` into links whatever the backslashes; a U+2060 WORD JOINER after ``@``,
     inside ``://`` and after ``www`` stops those and does not show.
     """
-    text = _MD_SPECIAL.sub(r"\\\1", inert(value))
-    text = text.replace("\\@", "\\@\u2060").replace("://", ":\u2060//")
-    return re.sub(r"(?i)\bwww\.", "www\u2060.", text)
+    return _AUTOLINKS.sub("\\g<1>\u2060", _MD_SPECIAL.sub(r"\\\1", inert(value)))
+
+
+#: What GitHub, Slack and Teams turn into a link or a notification by themselves, whatever the markup around it:
+#: ``@name`` mentions (and e-mail addresses), ``://`` of bare URLs and ``www.`` (GFM extended autolinks).
+_AUTOLINKS = re.compile(r"(?i)(@|:(?=//)|\bwww(?=\.))")
+
+
+def no_autolinks(value: object) -> str:
+    """``value`` inert, with U+2060 WORD JOINER (invisible) breaking what chat services link or notify on.
+
+    For Slack ``mrkdwn`` and Teams Adaptive Card text, which link bare URLs (``https://``, ``www.``) and e-mail
+    addresses and notify on ``@`` names whatever the surrounding markup: the joiner follows ``@``, sits inside
+    ``://`` and follows ``www`` before ``.``, as in :func:`md_text`.
+    """
+    return _AUTOLINKS.sub("\\g<1>\u2060", inert(value))
 
 
 def md_code(value: object) -> str:

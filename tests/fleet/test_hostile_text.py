@@ -25,8 +25,11 @@ from rich.console import Console
 import mtasts.output
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hostile_corpus import TERMINAL_ATTACKS, forbidden_in
+from hostile_corpus import CORPUS, TERMINAL_ATTACKS, forbidden_in
 from mtasts.cli import main
+
+#: Every markdown and HTML attack of the corpus in one value.
+MARKDOWN_ATTACKS = " ".join(c.value for c in CORPUS if c.name.startswith(("md-", "html-")))
 
 #: The SGR colour sequences rich itself writes on a terminal; everything else with ESC came from outside.
 _RICH_SGR = re.compile("\x1b\\[[0-9;]*m")
@@ -140,3 +143,27 @@ def test_promote_edits_the_target_of_a_link_inside_the_repository(
     assert result.exit_code in (0, 1), result.output
     assert link.is_symlink()
     assert target.read_text() != STACK  # the promoted values were written to the link's target
+
+
+@pytest.mark.parametrize("kind", ["slack", "teams"])
+def test_notification_text_carries_no_link_mention_or_control(kind: str) -> None:
+    """Slack and Teams text of a hostile reason and outage: no control, no <link>, no bare URL, no @mention."""
+    from mtasts.alerts.changes import Change
+    from mtasts.alerts.webhooks import payload
+
+    hostile = TERMINAL_ATTACKS + " " + MARKDOWN_ATTACKS + " <!channel> <@U123> @here"
+    changes = [
+        Change("x.example", "ok", "action-needed", [hostile], [hostile]),
+        Change("y.example", None, "unknown", outage=hostile),
+    ]
+    document = json.loads(payload(kind, "prod", "", changes))  # type: ignore[arg-type]
+    if kind == "slack":
+        texts = [b["text"]["text"] for b in document["blocks"]]
+    else:
+        texts = [b["text"] for b in document["attachments"][0]["content"]["body"]]
+    text = "\n".join(texts)
+    assert "evil.example" in text
+    assert not forbidden_in(text.replace("\n", " "))
+    assert not re.search(r"https?://|www\.|(?<!\w)@[a-z0-9]|<[!@a-z/]", text, re.IGNORECASE), text
+    if kind == "teams":
+        assert "](" not in text  # Teams markdown links; Slack's mrkdwn has none (its links are <url|text>)

@@ -105,7 +105,7 @@ def test_teams_text_cannot_carry_a_link_from_a_server() -> None:
     card = json.loads(payload("teams", "prod", "", hostile))["attachments"][0]["content"]
     text = card["body"][1]["text"]
     assert "](" not in text
-    assert "[click here]\u200b(https://evil.example/)" in text
+    assert "[click here]\u200b(https:\u2060//evil.example/)" in text  # nor a bare URL (issue 21)
 
 
 def test_large_change_sets_stay_within_message_limits() -> None:

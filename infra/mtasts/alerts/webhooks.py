@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..inert import no_autolinks
 from .changes import Change
 
 __all__ = ["SECRET_ENV", "Delivery", "Sender", "Target", "parse_target", "payload", "signature"]
@@ -175,7 +176,7 @@ def payload(kind: Kind, stack: str, as_of: str, changes: Sequence[Change], test:
     if kind == "slack":
         blocks: list[dict[str, Any]] = []
         chunk = ""
-        for line in (f"*{_slack_escape(title)}*", *(f"• {_slack_escape(x)}" for x in _lines(changes))):
+        for line in (f"*{_slack_escape(title)}*", *(f"• {_slack_escape(no_autolinks(x))}" for x in _lines(changes))):
             line = line[: SLACK_SECTION_CHARS - 1]
             if chunk and len(chunk) + 1 + len(line) > SLACK_SECTION_CHARS:
                 blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
@@ -185,7 +186,10 @@ def payload(kind: Kind, stack: str, as_of: str, changes: Sequence[Change], test:
         document = {"text": _slack_escape(title), "blocks": blocks}
     elif kind == "teams":
         body = [{"type": "TextBlock", "text": _teams_text(title), "weight": "Bolder", "wrap": True}]
-        body += [{"type": "TextBlock", "text": f"- {_teams_text(line)}", "wrap": True} for line in _lines(changes)]
+        body += [
+            {"type": "TextBlock", "text": f"- {_teams_text(no_autolinks(line))}", "wrap": True}
+            for line in _lines(changes)
+        ]
         card = {
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
             "type": "AdaptiveCard",
