@@ -221,17 +221,79 @@ def _edits_for(text: _Text, doc: Any, step: Step) -> list[tuple[int, int, str]]:
     return edits
 
 
-def edit_stack_text(text: str, steps: Sequence[Step]) -> str:
-    """``text`` with each step's ``mode`` and ``max_age`` set; every other character unchanged."""
+def _shared_structure(node: Any, name: str, whole: bool, seen: set[int]) -> None:
+    """Refuse an anchor, alias, merge key or duplicate key in ``node`` (and below it when ``whole``).
+
+    An edit inside an anchored node would also change every alias of it, a merge key makes a value come from
+    somewhere else than where it is written, and of two duplicate keys YAML 1.2 §3.2.1.1 allows neither: the splice
+    could change text that a different reader ignores. One line names the file and the line (1-based).
+    """
+    where = f"{name}:{node.start_mark.line + 1}"
+    if id(node) in seen:
+        raise ConfigError(Problem(where, "an alias (*name) in the part promote edits; write the values out"))
+    seen.add(id(node))
+    if getattr(node, "anchor", None):
+        raise ConfigError(Problem(where, f"an anchor (&{node.anchor}) in the part promote edits; write it out"))
+    if not isinstance(node.value, list):
+        return
+    keys: set[str] = set()
+    for item in node.value:
+        key, value = item if isinstance(item, tuple) else (None, item)
+        if key is not None:
+            line = f"{name}:{key.start_mark.line + 1}"
+            if key.tag == "tag:yaml.org,2002:merge":
+                raise ConfigError(Problem(line, "a merge key (<<) in the part promote edits; write the keys out"))
+            if isinstance(key.value, str):
+                if key.value in keys:
+                    raise ConfigError(Problem(line, f"duplicate key {key.value!r}; YAML forbids it"))
+                keys.add(key.value)
+        if whole:
+            if key is not None:
+                _shared_structure(key, name, True, seen)
+            _shared_structure(value, name, True, seen)
+
+
+def _refuse_shared_structure(text: str, name: str) -> None:
+    """Refuse what a splice cannot edit safely: several documents, or shared structure around the domains."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    try:
+        documents = list(YAML(typ="rt").compose_all(io.StringIO(text)))
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{name}:{mark.line + 1}" if mark is not None else name
+        raise ConfigError(Problem(where, f"invalid YAML: {getattr(exc, 'problem', None) or exc}")) from None
+    if len(documents) > 1:
+        line = documents[1].start_mark.line + 1
+        raise ConfigError(Problem(f"{name}:{line}", "a second YAML document; a stack file holds one"))
+    node = documents[0] if documents else None
+    seen: set[int] = set()
+    for wanted in ("config", "mta-sts:domains"):  # the path to the domains: their own keys only
+        if node is None or not isinstance(node.value, list):
+            return
+        _shared_structure(node, name, False, seen)
+        node = next((v for k, v in node.value if getattr(k, "value", None) == wanted), None)
+    if node is not None:
+        _shared_structure(node, name, True, seen)
+
+
+def edit_stack_text(text: str, steps: Sequence[Step], name: str = "stack file") -> str:
+    """``text`` with each step's ``mode`` and ``max_age`` set; every other character unchanged.
+
+    ``name`` (the file's path) starts the error line when the text has what a splice cannot edit safely.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    if steps:
+        _refuse_shared_structure(text, name)
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     try:
         doc = yaml.load(io.StringIO(text))
     except YAMLError as exc:
-        raise ConfigError(Problem("stack file", f"invalid YAML: {exc}")) from None
+        raise ConfigError(Problem(name, f"invalid YAML: {exc}")) from None
     source = _Text(text)
     edits = sorted(e for step in steps for e in _edits_for(source, doc, step))
     out: list[str] = []
@@ -298,7 +360,7 @@ def apply_steps(
         text = raw[3 if bom else 0 :].decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(Problem(str(path), f"not UTF-8: {exc}")) from None
-    new = edit_stack_text(text, steps)
+    new = edit_stack_text(text, steps, str(path))
     temporary = path.with_name(f".{path.name}.mtasts-promote")
     temporary.write_bytes((b"\xef\xbb\xbf" if bom else b"") + new.encode("utf-8"))
     try:
