@@ -192,14 +192,24 @@ def print_plan(plan: StackPlan) -> None:
     rows: list[Sequence[Cell]] = []
     for d in plan.domains:
         name = d.domain if to_unicode(d.domain) == d.domain else f"{d.domain}\n({to_unicode(d.domain)})"
+        hosting = f"{d.config.hosting}\n(dns: external)" if d.external else d.config.hosting
         rows.append(
-            [name, d.config.mode, _duration(d.config.max_age), list(d.config.mx) or "-", d.policy_id, d.policy_url]
+            [
+                name,
+                d.config.mode,
+                hosting,
+                _duration(d.config.max_age),
+                list(d.config.mx) or "-",
+                d.policy_id,
+                d.policy_url,
+            ]
         )
     print_table(
         "Policies",
         [
             Column("Domain", copy=True),
             Column("Mode"),
+            Column("Hosting"),
             Column("max_age"),
             Column("MX patterns", copy=True),
             Column("Policy id", copy=True),
@@ -209,12 +219,12 @@ def print_plan(plan: StackPlan) -> None:
     )
     records: list[Sequence[Cell]] = []
     for d in plan.domains:
-        for r in d.records:
-            _, name = d.location(r.name)
-            records.append([name if name == r.name else f"{name}\n(seen as {r.name})", r.type, str(r.ttl), r.value])
-    print_table(
-        "DNS records", [Column("Name", copy=True), Column("Type"), Column("TTL"), Column("Value", copy=True)], records
-    )
+        for r in d.records:  # named as senders resolve them, as in `plan --json`; the zone says where it is written
+            zone, written = d.location(r.name)
+            where = zone if written == r.name else f"{zone}\n(as {written})"
+            records.append([r.name, r.type, str(r.ttl), where, r.value])
+    columns = [Column("Name", copy=True), Column("Type"), Column("TTL"), Column("Zone"), Column("Value", copy=True)]
+    print_table("DNS records", columns, records)
     delegated = [d for d in plan.domains if d.delegation]
     if delegated:
         owner: list[Sequence[Cell]] = []
