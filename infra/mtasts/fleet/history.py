@@ -62,8 +62,9 @@ def _steps(text: str | None, keys: Iterable[str]) -> dict[str, Any]:
 def step_starts(path: Path, keys: Iterable[str], since: dt.date, today: dt.date) -> Mapping[str, dt.date] | None:
     """For each domain key of the stack file at ``path``, the UTC day its current step started.
 
-    A key whose step did not change since ``since`` maps to ``since`` (the window's start); ``today`` is used
-    for changes not committed yet. ``None`` when ``path`` is not in a git repository.
+    A key whose step did not change since ``since`` maps to ``since`` (the window's start); ``today`` (the window's
+    last day, ``--as-of``) is used for changes not committed yet and for steps committed after it, so that no day
+    after the window is ever named. ``None`` when ``path`` is not in a git repository.
     """
     path = path.resolve()
     keys = list(keys)
@@ -86,7 +87,7 @@ def step_starts(path: Path, keys: Iterable[str], since: dt.date, today: dt.date)
         older = _steps(_git(folder, "show", f"{sha}^:{relative}"), keys)
         for key in keys:
             if key not in starts and (key not in older or older[key] != newer.get(key)):
-                starts[key] = day
+                starts[key] = min(day, today)  # committed after an --as-of window: no clean day in it
         newer = older
         if len(starts) == len(keys):
             break
