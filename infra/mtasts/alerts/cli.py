@@ -108,10 +108,10 @@ def alerts() -> None:
     """Notifications of verdict changes (docs/alerts.md)."""
 
 
-@alerts.command("test")
+@alerts.command("test", short_help="Send one sample notification to each target.")
+@click.option("--stack", "-s", default="test", show_default=True, help="Stack name shown in the sample.")
 @click.option("--notify", "notify_values", multiple=True, envvar="MTASTS_NOTIFY", metavar="[slack=|teams=|json=]URL",
               required=True, help="Where to send the sample (repeatable; env MTASTS_NOTIFY).")  # fmt: skip
-@click.option("--stack", "-s", default="test", show_default=True, help="Stack name shown in the sample.")
 def test_command(notify_values: tuple[str, ...], stack: str) -> None:
     """Send one sample notification to each target, as `mtasts status --notify` would post it.
 

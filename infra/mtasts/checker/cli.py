@@ -68,7 +68,12 @@ def print_reports(reports: list[DomainReport]) -> None:
 @click.argument("domains", nargs=-1)
 @click.option("--stack", "-s", help="Compare with Pulumi.<NAME>.yaml; without DOMAIN, check all of its domains.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Stack file path.")
-@click.option("--templates", "templates_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of policy templates (default: policy_templates/ beside the stack file, else the kit's own).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option("--starttls", is_flag=True, help="Also connect to each MX host on port 25 and verify STARTTLS.")
 @certificate_options

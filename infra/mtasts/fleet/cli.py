@@ -40,6 +40,17 @@ EXIT_NOTHING = 1
 SEPARATE_PROCESS_FROM = 100
 
 
+#: ``--markdown`` of ``status`` and ``promote``: the same evidence table, to a file or (alone) to stdout.
+markdown_option = click.option(
+    "--markdown",
+    "markdown_path",
+    metavar="[FILE]",
+    is_flag=False,
+    flag_value="-",
+    help="Write the evidence table (the pull-request body) as markdown to FILE; alone, print it instead of the tables.",
+)
+
+
 def evidence_options(func: F) -> F:
     """Options shared by ``status`` and ``promote``: where the evidence comes from and the window."""
     options = [
@@ -54,11 +65,17 @@ def evidence_options(func: F) -> F:
         click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Last day of the window (default: today, UTC)."),
         click.option("--no-live", is_flag=True, help="Skip the live checks (verdicts cannot be ready then)."),
         click.option("--no-starttls", is_flag=True, help="Do not connect to MX hosts on port 25."),
-        click.option("--max-bytes", type=click.IntRange(min=1024), default=DEFAULT_MAX_BYTES, show_default=True),
+        click.option(
+            "--max-bytes",
+            type=click.IntRange(min=1024),
+            default=DEFAULT_MAX_BYTES,
+            show_default=True,
+            help="Largest decompressed report read, in bytes; a larger one is refused by name, the rest are read.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
-    return certificate_options(network_options(stack_options(engine_options(func))))
+    return stack_options(certificate_options(network_options(engine_options(func))))  # --stack listed first
 
 
 def _as_of(value: str | None) -> dt.date:
@@ -125,7 +142,7 @@ def _load(options: dict[str, Any]) -> tuple[Path, StackPlan, TemplateStore | Non
 @click.command()
 @evidence_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.option("--markdown", "as_markdown", is_flag=True, help="Print the evidence table as markdown.")
+@markdown_option
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the fleet page.")
 @click.option(
     "--rows",
@@ -136,7 +153,7 @@ def _load(options: dict[str, Any]) -> tuple[Path, StackPlan, TemplateStore | Non
 )
 @notify_options
 def status(
-    as_json: bool, as_markdown: bool, html_path: Path | None, rows: int, notify: tuple[str, ...],
+    as_json: bool, markdown_path: str | None, html_path: Path | None, rows: int, notify: tuple[str, ...],
     notify_state: Path | None, **options: Any,
 ) -> None:  # fmt: skip
     """Every domain of the stack: planned, live, reported, and a verdict with its reasons.
@@ -146,8 +163,8 @@ def status(
     posts the domains whose verdict changed since the last run (docs/alerts.md). Exit status 0 when no domain is
     action-needed, 1 when one is, 3 when a notification could not be delivered, 2 on bad input.
     """
-    if as_json and as_markdown:
-        raise click.UsageError("--json and --markdown exclude each other")
+    if as_json and markdown_path == "-":
+        raise click.UsageError("--json and --markdown without a FILE both print to stdout; give --markdown a FILE")
     if notify_state is not None and not notify:
         raise click.UsageError("--notify-state needs --notify")
     targets, secret = targets_from_options(notify)
@@ -160,9 +177,13 @@ def status(
             write_page(fleet, html_path)
         except OSError as exc:
             raise MtastsError(Problem("--html", f"cannot write {html_path}: {exc.strerror}")) from None
+    if markdown_path not in (None, "-"):
+        from .tables import evidence_markdown
+
+        _write_markdown(Path(str(markdown_path)), evidence_markdown(fleet))
     if as_json:
         click.echo(json_text(fleet.to_dict()))
-    elif as_markdown:
+    elif markdown_path == "-":
         from .tables import evidence_markdown
 
         click.echo(evidence_markdown(fleet), nl=False)
@@ -184,14 +205,9 @@ def status(
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--demote", is_flag=True, help="Also propose testing for enforcing domains whose mail fails.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.option(
-    "--markdown",
-    "markdown_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the evidence table (pull-request body) to this file.",
-)
+@markdown_option
 def promote(
-    domains: tuple[str, ...], dry_run: bool, demote: bool, as_json: bool, markdown_path: Path | None, **options: Any
+    domains: tuple[str, ...], dry_run: bool, demote: bool, as_json: bool, markdown_path: str | None, **options: Any
 ) -> None:
     """Apply the next step to every ready DOMAIN (default: all) by editing Pulumi.<stack>.yaml in place.
 
@@ -201,6 +217,8 @@ def promote(
     from .promote import apply_steps, choose_steps
     from .tables import MAX_ROWS, evidence_markdown, print_fleet, print_promotion
 
+    if as_json and markdown_path == "-":
+        raise click.UsageError("--json and --markdown without a FILE both print to stdout; give --markdown a FILE")
     path, plan, templates = _load(options)
     selected = plan
     if domains:
@@ -218,23 +236,29 @@ def promote(
     steps, refused = choose_steps(fleet.domains, demote)
     if steps:
         apply_steps(path, plan, steps, templates, write=not dry_run)
-    if markdown_path is not None:
-        try:
-            text = evidence_markdown(fleet, steps=steps, limit=MAX_ROWS)
-            markdown_path.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise MtastsError(Problem("--markdown", f"cannot write {markdown_path}: {exc.strerror}")) from None
+    if markdown_path not in (None, "-"):
+        _write_markdown(Path(str(markdown_path)), evidence_markdown(fleet, steps=steps, limit=MAX_ROWS))
     if as_json:
         document = fleet.to_dict()
         document["changes"] = [s.to_dict() for s in steps]
         document["refused"] = [{"domain": s.domain, "reasons": reasons} for s, reasons in refused]
         document["dry_run"] = dry_run
         click.echo(json_text(document))
+    elif markdown_path == "-":
+        click.echo(evidence_markdown(fleet, steps=steps, limit=MAX_ROWS), nl=False)
     else:
         print_fleet(fleet)
         print_promotion(steps, refused, dry_run)
     if not steps:
         sys.exit(EXIT_NOTHING)
+
+
+def _write_markdown(path: Path, text: str) -> None:
+    """Write ``--markdown FILE``; one line naming the file when it cannot be written."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise MtastsError(Problem("--markdown", f"cannot write {path}: {exc.strerror}")) from None
 
 
 def diff_evidence(diff: Any, path: Path) -> str:

@@ -113,14 +113,20 @@ def _jobs_default() -> int:
     return cpus if cpus >= MIN_CPUS_FOR_WORKERS else 1
 
 
-@reports.command()
+@reports.command(short_help="Per-domain summary of TLS reports (files, folders, S3).")
 @click.argument("paths", nargs=-1)
 @engine_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a page of charts.")
 @click.option("--since", help="Only reports whose period ends on or after this day (YYYY-MM-DD, UTC).")
 @click.option("--until", help="Only reports whose period starts on or before this day (YYYY-MM-DD, UTC).")
-@click.option("--max-bytes", type=click.IntRange(min=1024), default=DEFAULT_MAX_BYTES, show_default=True)
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1024),
+    default=DEFAULT_MAX_BYTES,
+    show_default=True,
+    help="Largest decompressed report read, in bytes; a larger one is refused by name, the rest are read.",
+)
 @click.option(
     "--jobs",
     type=click.IntRange(min=0),
@@ -183,7 +189,7 @@ def summarize(
         print_summary(summary)
 
 
-@reports.command()
+@reports.command(short_help="Write the query rows of reports stored earlier.")
 @click.argument("source")
 @click.option(
     "--to",
@@ -193,7 +199,13 @@ def summarize(
 )
 @click.option("--restart", is_flag=True, help="S3: ignore the checkpoint of an earlier run and start over.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.option("--max-bytes", type=click.IntRange(min=1024), default=DEFAULT_MAX_BYTES, show_default=True)
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1024),
+    default=DEFAULT_MAX_BYTES,
+    show_default=True,
+    help="Largest decompressed report read, in bytes; a larger one is refused by name, the rest are read.",
+)
 def backfill(source: str, destination: str | None, restart: bool, as_json: bool, max_bytes: int) -> None:
     """Write the rows (for --engine duckdb|athena) of every report stored under SOURCE before the receiver did.
 
@@ -222,7 +234,7 @@ def backfill(source: str, destination: str | None, restart: bool, as_json: bool,
         click.echo(f"  rejected {inert(item['source'])}: {inert(item['reason'])}")
 
 
-@reports.command()
+@reports.command(short_help="Merge each finished day's rows objects into one.")
 @click.argument("location")
 @click.option("--before", help="Compact days before this one (YYYY-MM-DD, UTC; default: two days ago).")
 @click.option("--dry-run", is_flag=True, help="Say which days would be compacted; change nothing.")
