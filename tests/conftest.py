@@ -20,6 +20,12 @@ from hypothesis import settings
 settings.register_profile("mtasts", deadline=None)
 settings.load_profile("mtasts")
 
+# In CI (CI=true) the kit writes no output outside the working tree unless MTASTS_ALLOW_WRITE names it
+# (mtasts.outfile), and tests write to tmp_path, outside it. The suite runs as on a laptop wherever it runs;
+# tests/test_outfile.py and the commands' file tests set both variables themselves where they test that rule.
+for _variable in ("CI", "MTASTS_ALLOW_WRITE"):
+    os.environ.pop(_variable, None)
+
 # mypy --strict runs once per whole-suite run, in the background, beside the tests (README, "Development"):
 # `bash scripts/test` starts it and names in MTASTS_MYPY_RESULT the folder where its output (`out`) and exit status
 # (`status`) appear; a plain `pytest` over the whole suite (no paths given) starts it here instead. The hooks below

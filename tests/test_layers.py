@@ -26,7 +26,7 @@ Layers = tuple[tuple[str, tuple[str, ...]], ...]
 #: may import its own layer and any lower one; ``mtasts`` alone is the package's ``__init__``.
 
 LAYERS: Layers = (
-    ("names and errors", ("mtasts", "mtasts.names", "mtasts.errors", "mtasts.inert")),
+    ("names and errors", ("mtasts", "mtasts.names", "mtasts.errors", "mtasts.inert", "mtasts.outfile")),
     ("policy and records", ("mtasts.policy", "mtasts.records")),
     ("config", ("mtasts.config", "mtasts.quotas", "mtasts.fleet.rules", "mtasts.alerts.settings")),
     ("plan", ("mtasts.plan",)),

@@ -1,0 +1,211 @@
+"""Files the kit writes where a user pointed it: never through a symbolic link, never half, never out of CI's tree.
+
+``status --html``, ``reports summarize --html``, ``status --markdown FILE``, ``promote --markdown FILE`` and the
+``--notify-state`` file are written by :func:`write_output`, the one way the commands write a file the user
+(or a default) named. What they write is partly a stranger's text (reports, DNS and HTTP answers), and in CI the
+working tree they run in is partly a stranger's too: a pull request can commit a symbolic link where the page is
+written (``evidence/status-prod.html -> ~/.bashrc``), or a link to a folder (``evidence -> /home/runner``), and
+the workflow's own command line then writes through it. So:
+
+1. **A symbolic link is never written through, unless named.** When the last component of the path is a symbolic
+   link (dangling or not), the file is not written: one line naming the option and the path, exit status 2.
+   Everywhere, not only in CI: a link is the one way a file's content can land somewhere the command line does not
+   say.
+2. **In CI, nothing is written outside the working tree, unless named.** When the environment variable ``CI`` is
+   set (GitHub Actions and most CI services set ``CI=true``; ``""``, ``0``, ``false`` and ``no`` count as unset),
+   the real location of the file (every link in its folders followed) must be inside the working tree: the
+   nearest folder at or above the current directory holding ``.git`` (a git top level, worktrees included), else
+   the current directory. Outside CI the folders may be links anywhere (a home folder on another disk is normal).
+3. **"Named" means listed in** ``MTASTS_ALLOW_WRITE`` (:data:`ALLOW_ENV`): paths separated by ``:`` (``os.pathsep``)
+   like ``PATH``, relative ones from the current directory. A path is named when its real location, links
+   followed, is an entry's real location or lies under it (an entry may be a folder). Naming the link itself
+   therefore allows what it points to now; naming a folder does not allow a link in it that points out of it.
+   A named link is written through: the target is replaced, the link stays.
+
+Why an environment variable and not "a path on the command line counts as named": in CI the command line is the
+trusted workflow, and it names ``evidence/status-prod.html`` every run; the attack is what that path *is* in the
+checked-out tree, which the workflow's author did not choose. Counting the command line as consent would make the
+rule protect nothing. The allowance must come from a place the tree cannot write: the environment (the workflow's
+``env:``), never the stack file, a report or a path's own text; and it names destinations, not "anything goes".
+
+Every write is atomic and follows no link: the bytes go to a new file in the same folder (``O_CREAT | O_EXCL |
+O_NOFOLLOW``, a random name) that is then renamed over the path (``rename(2)`` replaces a link at the path, it
+never writes through one). The folder is opened once and used by descriptor for the checks and the write, so what
+was checked is what is written: no check-then-write window. A failure leaves the old file (or none) and no
+temporary file. An existing file keeps its permission bits; a new one gets ``0o666`` less the umask, as ``open``
+would. The real location of the folder is read from ``/proc/self/fd`` (Linux), else from :func:`os.path.realpath`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import stat
+from collections.abc import Mapping
+from pathlib import Path, PurePath
+
+from .errors import MtastsError, Problem
+
+__all__ = ["ALLOW_ENV", "CI_ENV", "OutputPathError", "in_ci", "named_paths", "working_tree", "write_output"]
+
+#: Paths the kit may write although they are symbolic links, or outside the working tree in CI (module docstring).
+ALLOW_ENV = "MTASTS_ALLOW_WRITE"
+#: Set by CI services (``CI=true`` on GitHub Actions): outputs must stay in the working tree unless named.
+CI_ENV = "CI"
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+_TEMPORARY_ATTEMPTS = 16
+
+
+class OutputPathError(MtastsError):
+    """An output path was refused: a symbolic link, or outside the working tree in CI, and not named."""
+
+
+def in_ci(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``CI`` is set to something other than empty, ``0``, ``false``, ``no`` or ``off`` (any case)."""
+    value = (os.environ if environ is None else environ).get(CI_ENV)
+    return value is not None and value.strip().lower() not in _FALSE
+
+
+def working_tree(start: Path | None = None) -> Path:
+    """The real path of the nearest folder at or above ``start`` (default: the current one) holding ``.git``.
+
+    ``.git`` may be a folder or a file (a worktree or submodule); git refuses to check out a path named ``.git``,
+    so a pull request cannot plant one. Without one, ``start`` itself.
+    """
+    here = Path(os.path.realpath(start if start is not None else Path.cwd()))
+    for folder in (here, *here.parents):
+        if os.path.lexists(folder / ".git"):
+            return folder
+    return here
+
+
+def named_paths(environ: Mapping[str, str] | None = None) -> tuple[PurePath, ...]:
+    """The real locations of the entries of ``MTASTS_ALLOW_WRITE`` (empty entries skipped)."""
+    value = (os.environ if environ is None else environ).get(ALLOW_ENV, "")
+    return tuple(PurePath(os.path.realpath(entry)) for entry in value.split(os.pathsep) if entry.strip())
+
+
+def _is_named(real: str, named: tuple[PurePath, ...]) -> bool:
+    return any(PurePath(real).is_relative_to(entry) for entry in named)
+
+
+def _folder_path(fd: int, fallback: str) -> str:
+    """The real path of the open folder ``fd``: what the kernel opened, not what the path says now."""
+    try:
+        found = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return os.path.realpath(fallback)
+    return found if found.startswith("/") else os.path.realpath(fallback)
+
+
+def write_output(path: Path, data: bytes, option: str, *, parents: bool = False) -> None:
+    """Write ``data`` to ``path`` atomically, refusing a symbolic link or (in CI) a place outside the working tree.
+
+    ``option`` names the option in every error line (``--html``). ``parents`` creates missing folders (the
+    ``--notify-state`` default), each created by descriptor after the checks and opened without following links.
+    Refusals raise :class:`OutputPathError`; any other failure is an :class:`MtastsError` ``cannot write PATH:
+    REASON``. Either way nothing was written. The rules and the reasons are in the module docstring.
+    """
+    shown = str(path)
+    try:
+        _write(os.fspath(path), data, option, shown, parents, follow=True)
+    except OSError as exc:
+        raise MtastsError(Problem(option, f"cannot write {shown}: {exc.strerror or exc}")) from None
+
+
+def _write(path: str, data: bytes, option: str, shown: str, parents: bool, *, follow: bool) -> None:
+    folder, name = os.path.split(path)
+    if name in ("", ".", ".."):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+    named = named_paths()
+    fd, missing = _open_nearest(folder or ".", parents)
+    try:
+        real = os.path.join(_folder_path(fd, folder or "."), *missing, name)
+        if not missing:
+            try:
+                found = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                found = None
+            if found is not None and stat.S_ISLNK(found.st_mode):
+                target = os.path.realpath(real)
+                if not follow or not _is_named(target, named):
+                    raise OutputPathError(
+                        Problem(
+                            option,
+                            f"{shown} is a symbolic link; not written (name it or its target in {ALLOW_ENV} to "
+                            f"write through it)",
+                        )
+                    )
+                os.close(fd)
+                fd = -1
+                _write(target, data, option, shown, parents=False, follow=False)
+                return
+        if in_ci() and not _is_named(real, named):
+            tree = working_tree()
+            if not PurePath(real).is_relative_to(tree):
+                raise OutputPathError(
+                    Problem(
+                        option,
+                        f"{shown} is outside the working tree {tree} and {CI_ENV} is set; not written (name it in "
+                        f"{ALLOW_ENV} to write there)",
+                    )
+                )
+        for part in missing:
+            os.mkdir(part, 0o777, dir_fd=fd)
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        _replace(fd, name, data)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _open_nearest(folder: str, parents: bool) -> tuple[int, list[str]]:
+    """The open folder, or with ``parents`` its nearest existing ancestor and the names still to create."""
+    missing: list[str] = []
+    while True:
+        try:
+            return os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), missing
+        except FileNotFoundError:
+            head, tail = os.path.split(folder)
+            if not parents or tail in ("", ".", ".."):
+                raise
+            missing.insert(0, tail)
+            folder = head or "."
+
+
+def _replace(folder: int, name: str, data: bytes) -> None:
+    """Write ``data`` to a new file in ``folder`` and rename it to ``name``; on failure remove it, keep the old."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(_TEMPORARY_ATTEMPTS):
+        temporary = f".mtasts-{secrets.token_hex(8)}.tmp"
+        try:
+            fd = os.open(temporary, flags, 0o666, dir_fd=folder)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(errno.EEXIST, "no free temporary name")
+    try:
+        try:
+            old = os.stat(name, dir_fd=folder, follow_symlinks=False)
+        except FileNotFoundError:
+            old = None
+        if old is not None and stat.S_ISREG(old.st_mode):
+            os.fchmod(fd, stat.S_IMODE(old.st_mode))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(temporary, dir_fd=folder)
+        raise
