@@ -90,3 +90,17 @@ def forbidden_in(text: str) -> set[str]:
 
 #: One string carrying every terminal attack of the corpus (the cases before the markdown ones), for report fields.
 TERMINAL_ATTACKS = " ".join(c.value for c in CORPUS[: [c.name for c in CORPUS].index("md-link")])
+
+#: What a hostile working tree (a pull request's files, checked out in CI) plants where a command writes a file
+#: (mtasts.outfile). ``value`` is the layout or the event; tests/fleet/test_output_files.py runs the layouts
+#: against every command that writes, tests/test_outfile.py the events.
+FILE_CORPUS: tuple[Case, ...] = (
+    Case("file-symlink", "out -> ../outside/bashrc", "files: a link at the output path overwrites a file elsewhere"),
+    Case("file-dangling-symlink", "out -> ../outside/new", "files: a dangling link creates a file where it points"),
+    Case("file-linked-folder", "evidence -> ../outside; out: evidence/out", "files: a linked folder leaves the tree"),
+    Case("file-dot-dot", "out: ../outside/out", "files: .. climbs out of the working tree"),
+    Case("file-absolute", "out: /…/outside/out", "files: an absolute path outside the working tree"),
+    Case("file-temporary-name", ".mtasts-<random>.tmp -> ../outside/bashrc", "files: a link at the temporary name"),
+    Case("file-race", "out becomes a link between check and write", "files: check-then-write (TOCTOU)"),
+    Case("file-partial", "disk full half-way through the write", "files: a half-written page or state file"),
+)

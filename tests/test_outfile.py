@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mtasts.errors import MtastsError
-from mtasts.outfile import ALLOW_ENV, OutputPathError, in_ci, named_paths, working_tree, write_output
+from mtasts.outfile import ALLOW_ENV, OutputPathError, check_output, in_ci, named_paths, working_tree, write_output
 
 
 @pytest.fixture
@@ -224,6 +224,7 @@ def test_named_paths_are_real_and_relative_to_the_current_folder(tree: Path) -> 
     )
 
 
+# The hostile corpus's "file-partial" (tests/hostile_corpus.py FILE_CORPUS).
 def test_failed_write_leaves_the_old_file_and_no_temporary(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A failure after half the bytes (disk full) leaves the old file whole and no temporary file: one error line."""
     page = tree / "page.html"
@@ -243,6 +244,7 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tree: Path, monkeypat
     assert leftovers(tree) == []
 
 
+# The hostile corpus's "file-race" (tests/hostile_corpus.py FILE_CORPUS).
 def test_a_link_planted_after_the_check_is_replaced_not_followed(
     tree: Path, secret: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -259,6 +261,7 @@ def test_a_link_planted_after_the_check_is_replaced_not_followed(
     assert (tree / "page.html").read_bytes() == b"new"
 
 
+# The hostile corpus's "file-temporary-name" (tests/hostile_corpus.py FILE_CORPUS).
 def test_a_planted_temporary_name_is_never_followed(tree: Path, secret: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A link waiting under the temporary name is not opened (O_EXCL | O_NOFOLLOW): another name is drawn."""
     names = iter(["planted", "fresh"])
@@ -295,3 +298,23 @@ def test_parents_are_created_after_the_checks(tree: Path, tmp_path: Path, monkey
     with pytest.raises(OutputPathError):
         write_output(Path("cache/alerts/prod.json"), b"{}", "--notify-state", parents=True)
     assert list((tmp_path / "outside").iterdir()) == []
+
+
+def test_check_output_refuses_as_the_write_would_and_writes_nothing(
+    tree: Path, secret: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """check_output raises the write's refusals and errors, and creates no file or folder when the path is fine."""
+    (tree / "link.html").symlink_to(secret)
+    with pytest.raises(OutputPathError):
+        check_output(Path("link.html"), "--html")
+    with pytest.raises(MtastsError, match=r"cannot write missing/page\.html: No such file"):
+        check_output(Path("missing/page.html"), "--html")
+    with pytest.raises(MtastsError, match="cannot write evidence: Is a directory"):
+        check_output(Path("evidence"), "--html")
+    check_output(Path("evidence/page.html"), "--html")
+    check_output(Path(".mtasts/alerts/prod.json"), "--notify-state", parents=True)
+    assert sorted(p.name for p in tree.iterdir()) == [".git", "evidence", "link.html"]
+    assert list((tree / "evidence").iterdir()) == []
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(OutputPathError):
+        check_output(tmp_path / "outside" / "page.html", "--html")

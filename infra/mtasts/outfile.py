@@ -48,7 +48,16 @@ from pathlib import Path, PurePath
 
 from .errors import MtastsError, Problem
 
-__all__ = ["ALLOW_ENV", "CI_ENV", "OutputPathError", "in_ci", "named_paths", "working_tree", "write_output"]
+__all__ = [
+    "ALLOW_ENV",
+    "CI_ENV",
+    "OutputPathError",
+    "check_output",
+    "in_ci",
+    "named_paths",
+    "working_tree",
+    "write_output",
+]
 
 #: Paths the kit may write although they are symbolic links, or outside the working tree in CI (module docstring).
 ALLOW_ENV = "MTASTS_ALLOW_WRITE"
@@ -108,6 +117,20 @@ def write_output(path: Path, data: bytes, option: str, *, parents: bool = False)
     Refusals raise :class:`OutputPathError`; any other failure is an :class:`MtastsError` ``cannot write PATH:
     REASON``. Either way nothing was written. The rules and the reasons are in the module docstring.
     """
+    _run(path, data, option, parents)
+
+
+def check_output(path: Path, option: str, *, parents: bool = False) -> None:
+    """Raise what :func:`write_output` would raise before writing, and write nothing.
+
+    Commands call it first, so a refused or unwritable path ends the run before minutes of reading reports, and
+    before ``promote`` edits the stack file: nothing is written when any output would be refused. The write
+    checks again (the answer may change meanwhile), by descriptor, so the check is advice and the write is safe.
+    """
+    _run(path, None, option, parents)
+
+
+def _run(path: Path, data: bytes | None, option: str, parents: bool) -> None:
     shown = str(path)
     try:
         _write(os.fspath(path), data, option, shown, parents, follow=True)
@@ -115,7 +138,7 @@ def write_output(path: Path, data: bytes, option: str, *, parents: bool = False)
         raise MtastsError(Problem(option, f"cannot write {shown}: {exc.strerror or exc}")) from None
 
 
-def _write(path: str, data: bytes, option: str, shown: str, parents: bool, *, follow: bool) -> None:
+def _write(path: str, data: bytes | None, option: str, shown: str, parents: bool, *, follow: bool) -> None:
     folder, name = os.path.split(path)
     if name in ("", ".", ".."):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
@@ -123,11 +146,10 @@ def _write(path: str, data: bytes, option: str, shown: str, parents: bool, *, fo
     fd, missing = _open_nearest(folder or ".", parents)
     try:
         real = os.path.join(_folder_path(fd, folder or "."), *missing, name)
+        found = None
         if not missing:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 found = os.stat(name, dir_fd=fd, follow_symlinks=False)
-            except FileNotFoundError:
-                found = None
             if found is not None and stat.S_ISLNK(found.st_mode):
                 target = os.path.realpath(real)
                 if not follow or not _is_named(target, named):
@@ -152,6 +174,10 @@ def _write(path: str, data: bytes, option: str, shown: str, parents: bool, *, fo
                         f"{ALLOW_ENV} to write there)",
                     )
                 )
+        if data is None:
+            if found is not None and stat.S_ISDIR(found.st_mode):
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            return
         for part in missing:
             os.mkdir(part, 0o777, dir_fd=fd)
             inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)

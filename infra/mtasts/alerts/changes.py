@@ -16,13 +16,12 @@ State file (JSON, :data:`STATE_VERSION`)::
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import MtastsError, Problem
+from ..outfile import write_output
 
 __all__ = ["STATE_VERSION", "Change", "compare", "load_state", "outage_of", "save_state"]
 
@@ -139,12 +138,10 @@ def load_state(path: Path) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
-    """Write ``state`` to ``path`` atomically (a reader never sees half a file)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=".verdicts-", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            json.dump(state, stream, indent=1, sort_keys=True)
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise MtastsError(Problem("--notify-state", f"cannot write {path}: {exc.strerror}")) from None
+    """Write ``state`` to ``path``, creating its folders, as :func:`mtasts.outfile.write_output` writes outputs.
+
+    Atomic (a reader never sees half a file), never through a symbolic link, and in CI only inside the working
+    tree unless ``MTASTS_ALLOW_WRITE`` names it: the workflow restores ``.mtasts/alerts`` from a cache.
+    """
+    text = json.dumps(state, indent=1, sort_keys=True)
+    write_output(path, text.encode("utf-8"), "--notify-state", parents=True)

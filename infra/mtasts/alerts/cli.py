@@ -12,6 +12,7 @@ import click
 
 from ..errors import ConfigError, Problem
 from ..inert import inert
+from ..outfile import check_output
 from .changes import Change, compare, load_state, save_state
 from .webhooks import SECRET_ENV, Delivery, Sender, Target, parse_target, payload
 
@@ -74,6 +75,11 @@ def deliver(
     return results
 
 
+def state_file(state_path: Path | None, stack: str) -> Path:
+    """``--notify-state``, or its default ``.mtasts/alerts/<stack>.json``."""
+    return state_path or DEFAULT_STATE_DIR / f"{stack}.json"
+
+
 def notify(
     document: dict[str, Any],
     stack: str,
@@ -86,7 +92,8 @@ def notify(
     The state is saved only when every target got the changes (or there were none), so a change that could not
     be delivered is posted again by the next run rather than lost.
     """
-    path = state_path or DEFAULT_STATE_DIR / f"{stack}.json"
+    path = state_file(state_path, stack)
+    check_output(path, "--notify-state", parents=True)  # before posting: a refused state file would post again
     state, problem = load_state(path)
     if problem:
         click.echo(f"warning: --notify-state: {inert(problem)}", err=True)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..alerts.cli import EXIT_NOTIFY, notify_options, targets_from_options
+from ..alerts.cli import EXIT_NOTIFY, notify_options, state_file, targets_from_options
 from ..alerts.cli import notify as run_notifications
 from ..alerts.settings import alerts_from_settings
 from ..alerts.webhooks import Sender
@@ -23,6 +23,7 @@ from ..config import TemplateStore
 from ..errors import ConfigError, MtastsError, Problem
 from ..inert import json_text
 from ..names import HostnameError, normalize_hostname
+from ..outfile import check_output, write_output
 from ..plan import StackPlan, plan_stack_file
 from ..tlsrpt.cli import engine_options
 from ..tlsrpt.engines import athena_settings
@@ -168,19 +169,23 @@ def status(
     if notify_state is not None and not notify:
         raise click.UsageError("--notify-state needs --notify")
     targets, secret = targets_from_options(notify)
+    markdown_file = _markdown_file(markdown_path)
+    for output, option in ((html_path, "--html"), (markdown_file, "--markdown")):
+        if output is not None:
+            check_output(output, option)  # mtasts.outfile: refused before minutes of reading, not after
     path, plan, _ = _load(options)
+    stack = options["stack"] or path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    if targets:
+        check_output(state_file(notify_state, stack), "--notify-state", parents=True)
     fleet = gather(plan, options)
     if html_path is not None:
         from .page import write_page
 
-        try:
-            write_page(fleet, html_path)
-        except OSError as exc:
-            raise MtastsError(Problem("--html", f"cannot write {html_path}: {exc.strerror}")) from None
-    if markdown_path not in (None, "-"):
+        write_page(fleet, html_path)
+    if markdown_file is not None:
         from .tables import evidence_markdown
 
-        _write_markdown(Path(str(markdown_path)), evidence_markdown(fleet))
+        write_output(markdown_file, evidence_markdown(fleet).encode("utf-8"), "--markdown")
     if as_json:
         click.echo(json_text(fleet.to_dict()))
     elif markdown_path == "-":
@@ -191,10 +196,8 @@ def status(
         from .tables import print_fleet
 
         print_fleet(fleet, rows)
-    if targets:
-        stack = options["stack"] or path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-        if not run_notifications(fleet.to_dict(), stack, targets, notify_state, Sender(secret)):
-            sys.exit(EXIT_NOTIFY)
+    if targets and not run_notifications(fleet.to_dict(), stack, targets, notify_state, Sender(secret)):
+        sys.exit(EXIT_NOTIFY)
     if fleet.counts["action-needed"]:
         sys.exit(EXIT_FAILED)
 
@@ -219,6 +222,9 @@ def promote(
 
     if as_json and markdown_path == "-":
         raise click.UsageError("--json and --markdown without a FILE both print to stdout; give --markdown a FILE")
+    markdown_file = _markdown_file(markdown_path)
+    if markdown_file is not None:
+        check_output(markdown_file, "--markdown")  # before the stack file is edited: all or nothing
     path, plan, templates = _load(options)
     selected = plan
     if domains:
@@ -236,8 +242,9 @@ def promote(
     steps, refused = choose_steps(fleet.domains, demote)
     if steps:
         apply_steps(path, plan, steps, templates, write=not dry_run)
-    if markdown_path not in (None, "-"):
-        _write_markdown(Path(str(markdown_path)), evidence_markdown(fleet, steps=steps, limit=MAX_ROWS))
+    if markdown_file is not None:
+        text = evidence_markdown(fleet, steps=steps, limit=MAX_ROWS)
+        write_output(markdown_file, text.encode("utf-8"), "--markdown")
     if as_json:
         document = fleet.to_dict()
         document["changes"] = [s.to_dict() for s in steps]
@@ -253,12 +260,13 @@ def promote(
         sys.exit(EXIT_NOTHING)
 
 
-def _write_markdown(path: Path, text: str) -> None:
-    """Write ``--markdown FILE``; one line naming the file when it cannot be written."""
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise MtastsError(Problem("--markdown", f"cannot write {path}: {exc.strerror}")) from None
+def _markdown_file(markdown_path: str | None) -> Path | None:
+    """The FILE of ``--markdown FILE``; None for no ``--markdown`` or ``--markdown`` alone (stdout).
+
+    Written by :func:`mtasts.outfile.write_output`: atomic, never through a symbolic link, inside the working tree
+    in CI unless ``MTASTS_ALLOW_WRITE`` names it (docs/fleet.md, "Files the commands write").
+    """
+    return None if markdown_path in (None, "-") else Path(str(markdown_path))
 
 
 def diff_evidence(diff: Any, path: Path) -> str:

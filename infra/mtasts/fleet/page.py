@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..inert import script_json
 from ..names import to_unicode
+from ..outfile import write_output
 from .status import VERDICTS, DomainStatus, FleetStatus, duration
 from .tables import attention_order
 
@@ -323,8 +324,8 @@ def render_page(fleet: FleetStatus) -> str:
 
 
 def write_page(fleet: FleetStatus, path: Path) -> None:
-    """Write the page to ``path``; :class:`OSError` if it cannot be written.
+    """Write the page to ``path`` as ``--html`` (:func:`mtasts.outfile.write_output`: atomic, never through a link).
 
     A lone surrogate from a live answer (no UTF-8 form) is written as its escape text, as the terminal shows it.
     """
-    path.write_bytes(render_page(fleet).encode("utf-8", "backslashreplace"))
+    write_output(path, render_page(fleet).encode("utf-8", "backslashreplace"), "--html")

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 import click
 
-from ..errors import MtastsError, Problem
 from ..inert import inert, json_text
+from ..outfile import check_output
 from .aggregate import Reader, Summary
 from .engines import ENGINES, athena_settings, sql_summary
 from .report import DEFAULT_MAX_BYTES
@@ -161,6 +161,8 @@ def summarize(
     summary = Summary(since=_since(since), until=_until(until))
     if summary.since and summary.until and summary.until <= summary.since:
         raise click.BadParameter(f"{until!r} is before --since {since!r}", param_hint="--until")
+    if html_path is not None:
+        check_output(html_path, "--html")  # mtasts.outfile: refused before the reports are read, not after
     if engine != "python":
         settings = athena_settings(athena_workgroup, athena_database, athena_table)
         label = "querying Athena (bytes scanned)" if engine == "athena" else "reading rows"
@@ -177,10 +179,7 @@ def summarize(
     if html_path is not None:
         from .html import write_html
 
-        try:
-            write_html(summary, html_path)
-        except OSError as exc:
-            raise MtastsError(Problem("--html", f"cannot write {html_path}: {exc.strerror}")) from None
+        write_html(summary, html_path)
     if as_json:
         click.echo(json_text(summary.to_dict()))
     else:

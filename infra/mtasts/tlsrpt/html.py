@@ -23,6 +23,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from ..outfile import write_output
 from .aggregate import ALL_MX, DomainSummary, Summary
 from .aggregate import success_rate as _rate
 from .report import DEVIATIONS
@@ -409,4 +410,4 @@ def write_html(summary: Summary, path: Path) -> None:
 
     A lone surrogate (no UTF-8 form) is written as its escape text, as the terminal shows it (mtasts.inert).
     """
-    path.write_bytes(render_html(summary).encode("utf-8", "backslashreplace"))
+    write_output(path, render_html(summary).encode("utf-8", "backslashreplace"), "--html")  # mtasts.outfile
