@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
+import logging
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from typing import Any, ClassVar
 
 import trustme
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import TLSSetupException
 from dnslib import QTYPE, RCODE, RR, DNSRecord
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
@@ -138,6 +141,17 @@ class _HTTPSServer(http.server.ThreadingHTTPServer):
     # The default backlog of 5 drops the SYNs of a burst of clients, which then retry after 1 s, 3 s, ...
     request_queue_size = 1024
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client refusing our certificate, or hanging up, is what the tests are about; anything else is printed.
+
+        The handshake runs in the request's thread (``do_handshake_on_connect=False``), so a checker that refuses
+        ``mta-sts.expired.example``'s certificate, or one whose deadline cut the exchange, ends the handler with an
+        :class:`ssl.SSLError` or :class:`ConnectionError`; socketserver would print each as a traceback on stderr.
+        """
+        if isinstance(sys.exc_info()[1], ssl.SSLError | ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -245,6 +259,16 @@ class Hostile:
 class _Sink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         return "250 OK"
+
+    async def handle_exception(self, error: Exception) -> str:
+        """aiosmtpd's own answer, logged as aiosmtpd logs it, except for a client that refused our certificate.
+
+        A checker refusing an MX certificate (the bad-certificate MX hosts exist for that) ends the session with
+        :class:`TLSSetupException`; aiosmtpd would log each as an error with its traceback.
+        """
+        if not isinstance(error, TLSSetupException):
+            logging.getLogger("mail.log").error("SMTP session exception", exc_info=error)
+        return f"500 Error: ({type(error).__name__}) {error}"
 
 
 @contextmanager

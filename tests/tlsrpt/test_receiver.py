@@ -294,7 +294,7 @@ def test_storage_failure_is_a_503_with_one_line(s3: Any) -> None:
     assert denied["body"] == "the report could not be stored now; try again later\n"
 
 
-def test_an_unexpected_fault_is_a_one_line_500(s3: Any) -> None:
+def test_an_unexpected_fault_is_a_one_line_500(s3: Any, capsys: pytest.CaptureFixture[str]) -> None:
     """A bug or fault anywhere in the handler is logged and answered with one line, never a traceback to the sender."""
 
     class Broken:
@@ -309,6 +309,9 @@ def test_an_unexpected_fault_is_a_one_line_500(s3: Any) -> None:
     )
     assert response["statusCode"] == 500
     assert response["body"] == "internal error; the report was not stored\n"
+    log = capsys.readouterr().err  # the function's log, taken here so that no test run prints it
+    assert "Traceback" in log
+    assert log.rstrip().endswith("RuntimeError: boom")
 
 
 def test_only_post(s3: Any) -> None:
