@@ -268,7 +268,7 @@ def test_switch_hosting_must_be_a_boolean() -> None:
 
     with pytest.raises(ConfigError) as err:
         parse_stack_settings({"domains": {"a.example": {"template": "none", "switch_hosting": "yes"}}})
-    assert err.value.lines() == ["domains.a.example.switch_hosting: expected true or false, got str"]
+    assert err.value.lines() == ["domains.a.example.switch_hosting: expected true or false, got str 'yes'"]
 
 
 def test_main_reads_the_previous_domains_before_declaring(monkeypatch: pytest.MonkeyPatch) -> None:

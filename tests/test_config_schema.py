@@ -1,0 +1,124 @@
+"""The stack schema is declared once (mtasts.config.schema); checks, docs and the JSON Schema are derived from it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import msgspec.inspect as mi
+import pytest
+import yaml
+
+from mtasts.config import parse_stack_settings
+from mtasts.config.fields import fields
+from mtasts.config.reference import main, schema_text, tables, update
+from mtasts.config.schema import AdoptSettings, DomainSettings, ReportsSettings, StackSettings, TemplateFile
+from mtasts.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+STRUCTS = (DomainSettings, AdoptSettings, ReportsSettings, StackSettings, TemplateFile)
+
+
+def _problems(settings: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_stack_settings(settings)
+    return info.value.lines()
+
+
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads((ROOT / "docs" / "stack.schema.json").read_text("utf-8")))
+
+
+def test_readme_tables_are_the_generated_ones() -> None:
+    """The README's config reference tables equal what the schema generates now (python -m mtasts.config.reference)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme == update(readme)
+    for name, table in tables().items():
+        assert f"<!-- generated: {name} -->\n{table}<!-- end generated -->" in readme, name
+
+
+def test_committed_json_schema_is_the_generated_one() -> None:
+    """docs/stack.schema.json equals the JSON Schema derived from the Structs, and --check says so."""
+    assert (ROOT / "docs" / "stack.schema.json").read_text(encoding="utf-8") == schema_text()
+    assert main(["--check"]) == 0
+
+
+def test_every_key_is_declared_with_a_description() -> None:
+    """Each key of every Struct carries a one-line description, which the docs and the JSON Schema show."""
+    for struct in STRUCTS:
+        for name, field in fields(struct).items():
+            assert isinstance(field.type, mi.Metadata), (struct.__name__, name)
+            description = (field.type.extra_json_schema or {}).get("description", "")
+            assert description, (struct.__name__, name)
+            assert "\n" not in description, (struct.__name__, name)
+
+
+def test_bounds_in_messages_come_from_the_schema() -> None:
+    """Every bounded whole number of a domain is refused one below its declared minimum and one above its maximum."""
+    for name, field in fields(DomainSettings).items():
+        kind = field.type.type if isinstance(field.type, mi.Metadata) else field.type
+        if not isinstance(kind, mi.IntType):
+            continue
+        assert kind.ge is not None
+        assert kind.le is not None
+        for value, word, bound in ((kind.ge - 1, "below", kind.ge), (kind.le + 1, "above", kind.le)):
+            lines = _problems({"domains": {"example.com": {"mode": "none", name: value}}})
+            assert lines[0].startswith(f"domains.example.com.{name}: {value} is {word} {bound} (RFC "), lines
+
+
+def test_choices_are_named_in_declared_order() -> None:
+    """A value outside a Literal lists the choices as the schema declares them, not sorted."""
+    assert _problems({"domains": {"example.com": {"mode": "loud"}}}) == [
+        "domains.example.com.mode: 'loud' is not one of enforce, testing, none (RFC 8461 §3.2)"
+    ]
+    assert _problems({"domains": {"example.com": {"mode": "none", "dns": "x"}}}) == [
+        "domains.example.com.dns: 'x' is not one of route53, external"
+    ]
+
+
+def test_example_stack_file_satisfies_the_json_schema() -> None:
+    """Pulumi.example.yaml, which the kit accepts, is valid against docs/stack.schema.json."""
+    document = yaml.safe_load((ROOT / "Pulumi.example.yaml").read_text(encoding="utf-8"))
+    assert list(_validator().iter_errors(document)) == []
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"mta-sts:domains": {"example.com": {"mode": "none", "ttl": -1}}},
+        {"mta-sts:domains": {"example.com": {"mode": "Enforce"}}},
+        {"mta-sts:domains": {"example.com": {"mode": "none", "maxage": 5}}},
+        {"mta-sts:domains": {"example.com": {"mode": "none", "adopt": {"zone_id": "abc", "records": []}}}},
+        {"mta-sts:domains": {"example.com": {"mode": "none"}}, "mta-sts:domain": {}},
+        {
+            "mta-sts:domains": {"example.com": {"mode": "none"}},
+            "mta-sts:reports": {"endpoint": "r.example.net", "rate_limit": 0},
+        },
+        {
+            "mta-sts:domains": {"example.com": {"mode": "none"}},
+            "mta-sts:reports": {"reserved_concurrency": True, "endpoint": "r.example.net"},
+        },
+    ],
+)
+def test_json_schema_refuses_what_the_kit_refuses(settings: dict[str, Any]) -> None:
+    """A setting the kit refuses is refused by the JSON Schema too (an editor shows it before mtasts plan does)."""
+    stripped = {key.removeprefix("mta-sts:"): value for key, value in settings.items()}
+    assert _problems(stripped)
+    assert list(_validator().iter_errors({"config": settings}))
+
+
+def test_json_schema_leaves_other_namespaces_to_pulumi() -> None:
+    """aws:* and other namespaces, and reserved_concurrency: false, pass the JSON Schema as they pass the kit."""
+    document = {
+        "config": {
+            "aws:region": "eu-west-1",
+            "mta-sts:domains": {"example.com": {"mode": "none"}},
+            "mta-sts:reports": {"endpoint": "r.example.net", "reserved_concurrency": False},
+        }
+    }
+    assert list(_validator().iter_errors(document)) == []
+    parse_stack_settings(
+        {"domains": {"example.com": {"mode": "none"}}, "reports": document["config"]["mta-sts:reports"]}
+    )
