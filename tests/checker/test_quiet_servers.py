@@ -64,16 +64,31 @@ def _answer(error: Exception) -> str:
         loop.close()
 
 
-def test_smtp_sink_stays_loud_about_its_own_errors(caplog: pytest.LogCaptureFixture) -> None:
+class _Records(logging.Handler):
+    """Keeps the records of aiosmtpd's logger, with or without pytest's logging plugin (-p no:logging)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_smtp_sink_stays_loud_about_its_own_errors() -> None:
     """A client refusing the MX certificate is not logged, any other session error is, with its traceback."""
-    with caplog.at_level(logging.ERROR, logger="mail.log"):
+    logger, kept = logging.getLogger("mail.log"), _Records()
+    logger.addHandler(kept)
+    try:
         answer = _answer(TLSSetupException())
         assert answer.startswith("500 ")
-        assert caplog.records == []
+        assert kept.records == []
         try:
             raise RuntimeError("handler bug")
         except RuntimeError as exc:
             _answer(exc)
-    (record,) = caplog.records
+    finally:
+        logger.removeHandler(kept)
+    (record,) = kept.records
     assert record.exc_info is not None
     assert record.exc_info[0] is RuntimeError
