@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from mtasts.config import parse_stack_settings
-from mtasts.config.fields import fields
+from mtasts.config.fields import check_value, fields, full_check
 from mtasts.config.reference import main, schema_text, tables, update
 from mtasts.config.schema import AdoptSettings, DomainSettings, ReportsSettings, StackSettings, TemplateFile
 from mtasts.errors import ConfigError
@@ -122,3 +122,39 @@ def test_json_schema_leaves_other_namespaces_to_pulumi() -> None:
     parse_stack_settings(
         {"domains": {"example.com": {"mode": "none"}}, "reports": document["config"]["mta-sts:reports"]}
     )
+
+
+SAMPLES: list[object] = [
+    True,
+    False,
+    None,
+    0,
+    -1,
+    1,
+    300,
+    2**31,
+    2**70,
+    1.5,
+    "",
+    "x",
+    "enforce",
+    "shared",
+    [],
+    ["a"],
+    [1],
+]
+SAMPLES += [["_mta-sts"], {}, {"zone_id": "Z1", "records": []}, "Z0123"]
+
+
+@pytest.mark.parametrize("struct", STRUCTS)
+def test_fast_path_agrees_with_the_full_check(struct: type) -> None:
+    """A value the fast path accepts is one the full check accepts too, unchanged, for every declared key."""
+    for name, field in fields(struct).items():
+        for value in SAMPLES:
+            fast: list[object] = []
+            full: list[object] = []
+            result = check_value(field.type, value, name, fast)
+            expected = full_check(field.type, value, name, full)
+            assert fast == full, (struct.__name__, name, value)
+            if not full:
+                assert result == expected, (struct.__name__, name, value)
