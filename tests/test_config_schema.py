@@ -13,12 +13,13 @@ import yaml
 
 from mtasts.config import parse_stack_settings
 from mtasts.config.fields import check_value, fields, full_check
+from mtasts.config.promotion import PromotionRules
 from mtasts.config.reference import main, schema_text, tables, update
 from mtasts.config.schema import AdoptSettings, DomainSettings, ReportsSettings, StackSettings, TemplateFile
 from mtasts.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
-STRUCTS = (DomainSettings, AdoptSettings, ReportsSettings, StackSettings, TemplateFile)
+STRUCTS = (DomainSettings, AdoptSettings, ReportsSettings, StackSettings, TemplateFile, PromotionRules)
 
 
 def _problems(settings: dict[str, Any]) -> list[str]:
@@ -96,6 +97,9 @@ def test_example_stack_file_satisfies_the_json_schema() -> None:
             "mta-sts:domains": {"example.com": {"mode": "none"}},
             "mta-sts:reports": {"endpoint": "r.example.net", "rate_limit": 0},
         },
+        {"mta-sts:domains": {"example.com": {"mode": "none"}}, "mta-sts:promotion": {"ladder": []}},
+        {"mta-sts:domains": {"example.com": {"mode": "none"}}, "mta-sts:promotion": {"max_failure_rate": 1.5}},
+        {"mta-sts:domains": {"example.com": {"mode": "none"}}, "mta-sts:promotion": {"window_days": 401}},
         {
             "mta-sts:domains": {"example.com": {"mode": "none"}},
             "mta-sts:reports": {"reserved_concurrency": True, "endpoint": "r.example.net"},
@@ -158,3 +162,19 @@ def test_fast_path_agrees_with_the_full_check(struct: type) -> None:
             assert fast == full, (struct.__name__, name, value)
             if not full:
                 assert result == expected, (struct.__name__, name, value)
+
+
+def test_promotion_rules_are_checked_from_their_declaration() -> None:
+    """mta-sts:promotion keys take their bounds and messages from PromotionRules; the ladder rule stays named."""
+    assert _problems(
+        {"domains": {"a.example": {"mode": "none"}}, "promotion": {"clean_days": 0, "ladder": [2, 1]}}
+    ) == [
+        "mta-sts:promotion.clean_days: 0 is not between 1 and 400",
+        "mta-sts:promotion.ladder: steps must be strictly ascending, got [2, 1] (RFC 8461 §3.2 max_age)",
+    ]
+    rules = parse_stack_settings({"domains": {"a.example": {"mode": "none"}}, "promotion": {"max_failure_rate": 0}})
+    promotion = rules.settings["promotion"]
+    assert isinstance(promotion, PromotionRules)
+    assert promotion.max_failure_rate == 0.0
+    assert isinstance(promotion.max_failure_rate, float)
+    assert promotion.to_dict()["ladder"] == [86400, 604800, 2592000, 31557600]

@@ -106,7 +106,7 @@ def _fast(kind: mi.Type) -> Callable[[object], bool]:
         return lambda value: type(value) is str and value in values
     if isinstance(inner, mi.StrType) and inner.pattern is None:
         return lambda value: type(value) is str
-    if isinstance(inner, mi.ListType):
+    if isinstance(inner, mi.ListType) and not inner.min_length:
         item = _FAST.setdefault(id(inner.item_type), _fast(inner.item_type))
         return lambda value: type(value) is list and all(item(i) for i in value)
     return lambda value: False
@@ -144,9 +144,27 @@ def full_check(kind: mi.Type, value: object, path: str, problems: list[Problem])
         for bound, word in ((inner.ge, "below"), (inner.le, "above")):
             if bound is not None and (value < bound if word == "below" else value > bound):
                 message = f"{phrase}, got {value}" if extra.get("range") else f"{value} is {word} {bound}{rfc}"
+                if "invalid" in extra:
+                    message = extra["invalid"].format(value=value, ge=inner.ge, le=inner.le)
                 problems.append(Problem(path, message))
                 return INVALID
         return value
+    if isinstance(inner, mi.FloatType):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return wrong("expected a number")
+        number = float(value)
+        low, high = inner.ge if inner.ge is not None else inner.gt, inner.le if inner.le is not None else inner.lt
+        inside = (
+            (inner.ge is None or number >= inner.ge)
+            and (inner.gt is None or number > inner.gt)
+            and (inner.le is None or number <= inner.le)
+            and (inner.lt is None or number < inner.lt)
+        )
+        if not inside:
+            phrase = extra.get("expected", f"expected a number from {low} to {high}")
+            problems.append(Problem(path, f"{phrase}, got {brief(value)}"))
+            return INVALID
+        return number
     if isinstance(inner, mi.LiteralType):
         if isinstance(value, str) and value in inner.values:
             return value
@@ -162,11 +180,14 @@ def full_check(kind: mi.Type, value: object, path: str, problems: list[Problem])
             problems.append(Problem(path, invalid.format(value=brief(value), pattern=inner.pattern)))
             return INVALID
         return value
-    if isinstance(inner, mi.ListType):
-        if not isinstance(value, list):
+    if isinstance(inner, mi.ListType | mi.VarTupleType):
+        sequence = list | tuple if isinstance(inner, mi.VarTupleType) else list
+        if not isinstance(value, sequence) or len(value) < (inner.min_length or 0):
             return wrong("expected a list")
         items = [check_value(inner.item_type, item, f"{path}[{i}]", problems) for i, item in enumerate(value)]
-        return INVALID if any(item is INVALID for item in items) else items
+        if any(item is INVALID for item in items):
+            return INVALID
+        return tuple(items) if isinstance(inner, mi.VarTupleType) else items
     if isinstance(inner, mi.DictType):
         if not isinstance(value, dict):
             return wrong("expected a mapping")

@@ -45,6 +45,9 @@ def _type_text(kind: mi.Type) -> str:
 
 
 def _default_text(field: mi.Field) -> str:
+    inner = field.type.type if isinstance(field.type, mi.Metadata) else field.type
+    if isinstance(inner, mi.StructType) and all(not f.required for f in inner.fields):
+        return ", ".join(f"`{json.dumps(msgspec.to_builtins(f.default))}`" for f in inner.fields)
     if field.default_factory is not msgspec.NODEFAULT or field.default is msgspec.NODEFAULT:
         return "none"
     value = field.default

@@ -30,6 +30,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from ..policy import MAX_AGE_LIMIT, Mode
+from .promotion import PromotionRules
 
 __all__ = [
     "DEFAULT_MAX_AGE",
@@ -275,16 +276,10 @@ _REPORTS = Meta(
         "example": "`{endpoint: tlsrpt.example.net, retention_days: 400, rate_limit: 5}`",
     },
 )
-#: Checked by mtasts.fleet.rules (its own module, as `mtasts status` and `promote` read it).
 _PROMOTION = Meta(
     description="the evidence `mtasts status` and `mtasts promote` require before a domain moves to enforce and up "
     "the `max_age` ladder — [docs/fleet.md](docs/fleet.md#the-rules-mta-stspromotion)",
-    extra={
-        "type": "mapping `{window_days, min_report_days, min_sessions, max_failure_rate, ladder, clean_days, "
-        "require_starttls}`",
-        "default": "`30`, `14`, `100`, `0.001`, `[86400, 604800, 2592000, 31557600]`, `7`, `true`",
-        "example": "`{min_report_days: 21}`",
-    },
+    extra={"expected": "expected a mapping of rules", "example": "`{min_report_days: 21}`"},
 )
 #: Checked by mtasts.alerts.settings (its own module, as `mtasts check` and `status` read it).
 _ALERTS = Meta(
@@ -334,7 +329,7 @@ class StackSettings(Struct, rename=lambda name: f"{NAMESPACE}:{name}"):
         Meta(description="CloudFront price class of every distribution", extra={"example": "`PriceClass_All`"}),
     ] = "PriceClass_100"
     reports: Annotated[ReportsSettings, _REPORTS] | UnsetType = UNSET
-    promotion: Annotated[dict[str, Any], _PROMOTION] | UnsetType = UNSET
+    promotion: Annotated[PromotionRules, _PROMOTION] | UnsetType = UNSET
     alerts: Annotated[dict[str, Any], _ALERTS] | UnsetType = UNSET
     hosting: Annotated[
         Hosting,

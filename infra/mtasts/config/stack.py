@@ -18,12 +18,12 @@ import msgspec.inspect as mi
 
 from ..alerts.settings import alarm_problems, check_alerts
 from ..errors import ConfigError, Problem
-from ..fleet.rules import check_promotion
 from ..names import HostnameError, normalize_hostname
 from ..quotas import QUOTAS
 from ..records import normalize_rua_uri
 from .domains import DomainConfig, parse_domain
 from .fields import INVALID, check_struct, check_value, default, fields, type_name
+from .promotion import check_promotion
 from .reader import stack_settings_from_file
 from .schema import NAMESPACE, REPORTS_PATH, ReportsSettings, StackSettings
 from .templates import TemplateStore
@@ -147,7 +147,7 @@ def _quotas(value: object, path: str, problems: list[Problem]) -> Any:
 _CHECKS: dict[str, Callable[[object, str, list[Problem]], object]] = {
     "hostingZone": _host,
     "reports": _reports,
-    "promotion": check_promotion,  # the rules of `mtasts status`/`promote` (docs/fleet.md)
+    "promotion": check_promotion,  # the rules of `mtasts status`/`promote` (docs/fleet.md), cross-key rules
     "alerts": check_alerts,  # certificate expiry thresholds, alarms (docs/alerts.md)
     "quotas": _quotas,
 }
