@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from mtasts.config import parse_stack_settings
+from mtasts.config.alerts import AlertSettings
 from mtasts.config.fields import check_value, fields, full_check
 from mtasts.config.promotion import PromotionRules
 from mtasts.config.reference import main, schema_text, tables, update
@@ -19,7 +20,7 @@ from mtasts.config.schema import AdoptSettings, DomainSettings, ReportsSettings,
 from mtasts.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
-STRUCTS = (DomainSettings, AdoptSettings, ReportsSettings, StackSettings, TemplateFile, PromotionRules)
+STRUCTS = (DomainSettings, AdoptSettings, ReportsSettings, StackSettings, TemplateFile, PromotionRules, AlertSettings)
 
 
 def _problems(settings: dict[str, Any]) -> list[str]:
@@ -100,6 +101,8 @@ def test_example_stack_file_satisfies_the_json_schema() -> None:
         {"mta-sts:domains": {"example.com": {"mode": "none"}}, "mta-sts:promotion": {"ladder": []}},
         {"mta-sts:domains": {"example.com": {"mode": "none"}}, "mta-sts:promotion": {"max_failure_rate": 1.5}},
         {"mta-sts:domains": {"example.com": {"mode": "none"}}, "mta-sts:promotion": {"window_days": 401}},
+        {"mta-sts:domains": {"example.com": {"mode": "none"}}, "mta-sts:alerts": {"fleet_failure_rate": 1}},
+        {"mta-sts:domains": {"example.com": {"mode": "none"}}, "mta-sts:alerts": {"email": ["a@b.example"] * 21}},
         {
             "mta-sts:domains": {"example.com": {"mode": "none"}},
             "mta-sts:reports": {"reserved_concurrency": True, "endpoint": "r.example.net"},
@@ -178,3 +181,21 @@ def test_promotion_rules_are_checked_from_their_declaration() -> None:
     assert promotion.max_failure_rate == 0.0
     assert isinstance(promotion.max_failure_rate, float)
     assert promotion.to_dict()["ladder"] == [86400, 604800, 2592000, 31557600]
+
+
+def test_alert_settings_are_checked_from_their_declaration() -> None:
+    """mta-sts:alerts keys take bounds, list lengths and messages from AlertSettings; address formats stay named."""
+    base: dict[str, Any] = {"domains": {"a.example": {"mode": "none"}}}
+    assert _problems({**base, "alerts": {"email": ["a@b.example"] * 21, "fleet_failure_rate": 1}}) == [
+        "mta-sts:alerts.email: 21 entries; at most 20",
+        "mta-sts:alerts.fleet_failure_rate: expected a fraction between 0 and 1, got 1",
+    ]
+    assert _problems({**base, "alerts": {"https": ["http://x.example/"]}}) == [
+        "mta-sts:alerts.https: 'http://x.example/' is not an https:// URL"
+    ]
+    reports = {"endpoint": "tlsrpt.example.net"}
+    stack = parse_stack_settings({**base, "reports": reports, "alerts": {"email": ["a@b.example", "a@b.example"]}})
+    alerts = stack.settings["alerts"]
+    assert isinstance(alerts, AlertSettings)
+    assert alerts.email == ("a@b.example",)
+    assert alerts.to_dict()["email"] == ["a@b.example"]

@@ -106,7 +106,7 @@ def _fast(kind: mi.Type) -> Callable[[object], bool]:
         return lambda value: type(value) is str and value in values
     if isinstance(inner, mi.StrType) and inner.pattern is None:
         return lambda value: type(value) is str
-    if isinstance(inner, mi.ListType) and not inner.min_length:
+    if isinstance(inner, mi.ListType) and not inner.min_length and inner.max_length is None:
         item = _FAST.setdefault(id(inner.item_type), _fast(inner.item_type))
         return lambda value: type(value) is list and all(item(i) for i in value)
     return lambda value: False
@@ -185,6 +185,10 @@ def full_check(kind: mi.Type, value: object, path: str, problems: list[Problem])
         if not isinstance(value, sequence) or len(value) < (inner.min_length or 0):
             return wrong("expected a list")
         items = [check_value(inner.item_type, item, f"{path}[{i}]", problems) for i, item in enumerate(value)]
+        if inner.max_length is not None and len(value) > inner.max_length:
+            too_many = extra.get("too_many", "{count} entries; at most {max}")
+            problems.append(Problem(path, too_many.format(count=len(value), max=inner.max_length)))
+            return INVALID
         if any(item is INVALID for item in items):
             return INVALID
         return tuple(items) if isinstance(inner, mi.VarTupleType) else items

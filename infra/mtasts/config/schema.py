@@ -30,6 +30,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from ..policy import MAX_AGE_LIMIT, Mode
+from .alerts import AlertSettings
 from .promotion import PromotionRules
 
 __all__ = [
@@ -281,7 +282,6 @@ _PROMOTION = Meta(
     "the `max_age` ladder — [docs/fleet.md](docs/fleet.md#the-rules-mta-stspromotion)",
     extra={"expected": "expected a mapping of rules", "example": "`{min_report_days: 21}`"},
 )
-#: Checked by mtasts.alerts.settings (its own module, as `mtasts check` and `status` read it).
 _ALERTS = Meta(
     description="days left on a policy host or MX certificate at which `mtasts check` warns / fails and `mtasts "
     "status` adds a warning / says `action-needed` (`--cert-warn-days`/`--cert-action-days` override them); "
@@ -290,12 +290,7 @@ _ALERTS = Meta(
     "declares an SNS topic and CloudWatch alarms (fleet failure rate, reports stopped, and per enforce domain, for up "
     "to `baseline_domains`: failures above its anomaly-detection baseline, reports stopped) — "
     "[docs/alerts.md](docs/alerts.md)",
-    extra={
-        "type": "mapping `{certificate_warn_days, certificate_action_days, per_domain_metrics, email, https, "
-        "fleet_failure_rate, min_sessions, baseline_domains}`",
-        "default": "`30`, `7`, `false`, `[]`, `[]`, `0.01`, `100`, `100`",
-        "example": "`{email: [ops@example.net], per_domain_metrics: true, certificate_warn_days: 45}`",
-    },
+    extra={"example": "`{email: [ops@example.net], per_domain_metrics: true, certificate_warn_days: 45}`"},
 )
 
 
@@ -330,7 +325,7 @@ class StackSettings(Struct, rename=lambda name: f"{NAMESPACE}:{name}"):
     ] = "PriceClass_100"
     reports: Annotated[ReportsSettings, _REPORTS] | UnsetType = UNSET
     promotion: Annotated[PromotionRules, _PROMOTION] | UnsetType = UNSET
-    alerts: Annotated[dict[str, Any], _ALERTS] | UnsetType = UNSET
+    alerts: Annotated[AlertSettings, _ALERTS] | UnsetType = UNSET
     hosting: Annotated[
         Hosting,
         Meta(

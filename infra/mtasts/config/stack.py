@@ -16,11 +16,11 @@ from typing import Any
 
 import msgspec.inspect as mi
 
-from ..alerts.settings import alarm_problems, check_alerts
 from ..errors import ConfigError, Problem
 from ..names import HostnameError, normalize_hostname
 from ..quotas import QUOTAS
 from ..records import normalize_rua_uri
+from .alerts import alarm_problems, check_alerts
 from .domains import DomainConfig, parse_domain
 from .fields import INVALID, check_struct, check_value, default, fields, type_name
 from .promotion import check_promotion
