@@ -44,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "tlsrpt")
 
 from reports import as_gzip, as_json, report
 
-from mtasts.tlsrpt.aggregate import Reader, Summary
+from mtasts.tlsrpt.aggregate import Summary
+from mtasts.tlsrpt.reader import Reader
 from mtasts.tlsrpt.report import parse_report
 
 RESULTS = ("certificate-expired", "starttls-not-supported", "validation-failure")

@@ -34,9 +34,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "tlsrpt"))
 
 from mtasts.fleet.evidence import report_evidence
-from mtasts.tlsrpt.aggregate import Reader, Summary
+from mtasts.tlsrpt.aggregate import Summary
 from mtasts.tlsrpt.backfill import backfill_local
 from mtasts.tlsrpt.engines import sql_summary
+from mtasts.tlsrpt.reader import Reader
 from mtasts.tlsrpt.report import FailureDetail, PolicyResult, Report
 from mtasts.tlsrpt.rows import json_lines, report_rows
 

@@ -54,7 +54,8 @@ from mtasts.fleet.page import write_page
 from mtasts.fleet.rules import DEFAULTS
 from mtasts.fleet.status import FleetStatus, evaluate_fleet
 from mtasts.plan import StackPlan, plan_stack
-from mtasts.tlsrpt.aggregate import Summary, iter_sources
+from mtasts.tlsrpt.aggregate import Summary
+from mtasts.tlsrpt.files import iter_sources
 
 AS_OF = dt.date(2026, 11, 30)
 RESULTS = ("certificate-expired", "starttls-not-supported", "sts-policy-fetch-error")

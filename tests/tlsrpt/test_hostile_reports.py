@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from reports import as_json, report
 
 from mtasts.cli import main
-from mtasts.tlsrpt.aggregate import MAX_FOLDER_DEPTH, Summary
+from mtasts.tlsrpt.aggregate import Summary
+from mtasts.tlsrpt.files import MAX_FOLDER_DEPTH
 from mtasts.tlsrpt.report import MAX_MAIL_PARTS, ReportError, parse_report
 
 

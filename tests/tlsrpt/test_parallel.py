@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 from pathlib import Path
 
 import pytest
 from reports import as_gzip, as_json, as_mail, report
 
-from mtasts.tlsrpt import aggregate
-from mtasts.tlsrpt.aggregate import Reader, Summary
+from mtasts.tlsrpt import reader as module
+from mtasts.tlsrpt.aggregate import Summary
+from mtasts.tlsrpt.reader import Reader
+from mtasts.tlsrpt.source import Source
 
 
 def corpus(folder: Path) -> None:
@@ -49,7 +52,7 @@ def summarize(folder: Path, jobs: int) -> Summary:
 def test_workers_count_exactly_what_one_process_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Counts, duplicates (first copy wins), reports before --since and rejections in order are identical."""
     corpus(tmp_path)
-    monkeypatch.setattr(aggregate, "CHUNK", 16)  # many chunks in flight, so order across them is exercised
+    monkeypatch.setattr(module, "CHUNK", 16)  # many chunks in flight, so order across them is exercised
     one, two = summarize(tmp_path, 1), summarize(tmp_path, 2)
     assert two.to_dict() == one.to_dict()
     assert (two.reports, two.duplicates, two.skipped_before_since) == (
@@ -69,17 +72,21 @@ def test_pool_is_really_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     """With jobs=2 the files are read (and decoded) in worker processes, never in this one."""
     corpus(tmp_path)
     parent = os.getpid()
-    real = aggregate._read
+    real = module.read_walked
+    calls = multiprocessing.Value("i", 0)
 
-    def read_elsewhere(path: str, limit: int) -> aggregate.Source:
+    def read_elsewhere(path: str, limit: int) -> Source:
         assert os.getpid() != parent, "a walked file was read in the parent process"
+        with calls.get_lock():
+            calls.value += 1
         return real(path, limit)
 
-    monkeypatch.setattr(aggregate, "_read", read_elsewhere)
+    monkeypatch.setattr(module, "read_walked", read_elsewhere)
     summary = Summary()
     with Reader(summary, jobs=2) as reader:
         reader.read([str(tmp_path)])
     assert summary.reports > 200
+    assert calls.value > 200  # the workers read the walked files, through this very function
 
 
 def test_summarize_jobs_flag_gives_the_same_document(tmp_path: Path) -> None:
@@ -108,7 +115,7 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path: Path, monkeypatch: 
     from mtasts.errors import MtastsError
 
     corpus(tmp_path)
-    monkeypatch.setattr(aggregate, "_work", _die)
+    monkeypatch.setattr(module, "_work", _die)
     with (
         pytest.raises(MtastsError, match="a worker process died; run again with --jobs 1"),
         Reader(Summary(), jobs=2) as reader,

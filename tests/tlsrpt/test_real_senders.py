@@ -49,7 +49,7 @@ def test_receiver_and_summarize_agree_on_the_real_senders_corpus(
     """Every report of the corpus is stored by the receiver and counted by summarize, on both decoding paths."""
     if lambda_path:  # the rua Lambda has no msgspec: the reference decoder alone
         monkeypatch.setattr(report_module, "_fast", None)
-        monkeypatch.setattr("mtasts.tlsrpt.aggregate._document", None)
+        monkeypatch.setattr("mtasts.tlsrpt.outcomes._document", None)
     summary = Summary()
     for name, (doc, _deviations) in CORPUS.items():
         body = gzip.compress(as_bytes(doc))

@@ -484,11 +484,11 @@ def test_typed_decoder_never_accepts_what_the_reference_rejects(path: tuple[str 
     else:
         assert fast is None or fast == reference
     if fast is not None:  # summarize counts the typed document directly: the same as the Report's contribution
-        from mtasts.tlsrpt.aggregate import _classify, _classify_document
+        from mtasts.tlsrpt.outcomes import classify, classify_document
 
         found = typed.document(text)
         assert found is not None
-        assert _classify_document(*found, None, None) == _classify(fast, None, None)
+        assert classify_document(*found, None, None) == classify(fast, None, None)
 
 
 def test_typed_decoder_reads_valid_reports_itself(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -499,9 +499,9 @@ def test_typed_decoder_reads_valid_reports_itself(monkeypatch: pytest.MonkeyPatc
         raise AssertionError("the reference decoder ran on a valid report")
 
     monkeypatch.setattr(module, "validate_json", refuse)
-    from mtasts.tlsrpt import aggregate
+    from mtasts.tlsrpt import outcomes
 
-    monkeypatch.setattr(aggregate, "validate_json", refuse)
+    monkeypatch.setattr(outcomes, "validate_json", refuse)
     summary = Summary()
     summary.read("rfc.json", RFC_EXAMPLE)
     assert (summary.reports, summary.rejected) == (1, [])

@@ -19,10 +19,11 @@ from reports import as_gzip, as_json, as_mail, report
 from mtasts.cli import main
 from mtasts.errors import MtastsError
 from mtasts.tlsrpt import receiver
-from mtasts.tlsrpt.aggregate import Reader, Summary
+from mtasts.tlsrpt.aggregate import Summary
 from mtasts.tlsrpt.backfill import backfill_s3, checkpoint_key
 from mtasts.tlsrpt.duck import duckdb_records
 from mtasts.tlsrpt.ingest import mail_handler
+from mtasts.tlsrpt.reader import Reader
 from mtasts.tlsrpt.rows import COLUMNS, object_rows
 from mtasts.tlsrpt.sql import Window, fill_summary
 

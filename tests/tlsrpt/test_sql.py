@@ -19,10 +19,11 @@ from sqlglot import exp
 from mtasts.cli import main
 from mtasts.errors import MtastsError
 from mtasts.tlsrpt import athena as athena_module
-from mtasts.tlsrpt.aggregate import Reader, Summary
+from mtasts.tlsrpt.aggregate import Summary
 from mtasts.tlsrpt.athena import AthenaSettings, athena_records
 from mtasts.tlsrpt.backfill import backfill_local
 from mtasts.tlsrpt.duck import duckdb_records
+from mtasts.tlsrpt.reader import Reader
 from mtasts.tlsrpt.sql import Window, fill_summary, summary_query
 
 UTC = dt.UTC

@@ -2,7 +2,7 @@
 
 Both parts reuse the kit's own readers, each through one small adapter here, so that nothing is parsed twice:
 
-* reports: :mod:`mtasts.tlsrpt` (:func:`~mtasts.tlsrpt.aggregate.iter_sources`, :class:`~mtasts.tlsrpt.aggregate.
+* reports: :mod:`mtasts.tlsrpt` (:func:`~mtasts.tlsrpt.files.iter_sources`, :class:`~mtasts.tlsrpt.aggregate.
   Summary`); :class:`WindowSummary` only adds the window's upper bound (``--as-of``) and one finer counter (day,
   organization, result type, MX) that the verdicts and the page need;
 * live: :func:`mtasts.checker.checks.check_domains` with the same :class:`~mtasts.checker.net.Network` seams as
@@ -22,9 +22,11 @@ from ..alerts.settings import AlertSettings
 from ..checker.checks import Check, DomainReport, check_domains, uncovered_mx
 from ..checker.net import Network
 from ..plan import DomainPlan
-from ..tlsrpt.aggregate import ALL_MX, Contribution, Summary, iter_sources
+from ..tlsrpt.aggregate import ALL_MX, Summary
 from ..tlsrpt.athena import AthenaSettings
 from ..tlsrpt.engines import sql_summary
+from ..tlsrpt.files import iter_sources
+from ..tlsrpt.outcomes import Contribution
 from ..tlsrpt.report import DEFAULT_MAX_BYTES
 from .rules import ENFORCE_FAILURES, POLICY_FAILURES
 

@@ -199,15 +199,15 @@ def backfill_local(
     second (bench/bench_sql.py). Files are written under temporary names and renamed when the run is done, so an
     interrupted run leaves the previous files; a run again writes the same rows (idempotent).
     """
-    from .aggregate import _files, _read_walked
+    from .files import read_walked, walk
 
     result = BackfillResult()
     destination.mkdir(parents=True, exist_ok=True)
     outputs: dict[str, Any] = {}
     temporary = f".backfill.{os.getpid()}.tmp"
     try:
-        for item in _files(str(source), limit):
-            read = _read_walked(item, limit) if isinstance(item, str) else item
+        for item in walk(str(source), limit):
+            read = read_walked(item, limit) if isinstance(item, str) else item
             result.objects += 1
             if read.data is None:
                 result.rejected.append({"source": read.name, "reason": read.problem})

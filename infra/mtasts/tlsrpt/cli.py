@@ -14,8 +14,9 @@ import click
 
 from ..inert import inert, json_text
 from ..outfile import check_output
-from .aggregate import Reader, Summary
+from .aggregate import Summary
 from .engines import ENGINES, athena_settings, sql_summary
+from .reader import Reader
 from .report import DEFAULT_MAX_BYTES
 
 F = TypeVar("F", bound=Callable[..., Any])

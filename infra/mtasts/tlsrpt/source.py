@@ -1,7 +1,7 @@
 """Where a report comes from: a file or an S3 object, with its bytes or the reason it was not read.
 
-The one type the readers share: folder walks (:mod:`.aggregate`) and bucket listings (:mod:`.s3`) both yield it,
-and :func:`mtasts.tlsrpt.aggregate.outcomes` counts it, so neither reader imports the other for it.
+The one type the readers share: folder walks (:mod:`.files`) and bucket listings (:mod:`.s3`) both yield it,
+and :func:`mtasts.tlsrpt.outcomes.outcomes` counts it, so neither reader imports the other for it.
 """
 
 from __future__ import annotations

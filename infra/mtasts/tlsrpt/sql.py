@@ -211,7 +211,7 @@ def fill_summary(
         elif kind == "by_organization":
             of(domain).by_organization[str(organization)] = {"successful": _int(a), "failed": _int(b)}
         elif kind == "failures":
-            key = str(mx or ALL_MX)  # as aggregate.contribution keys a failure without a receiving MX
+            key = str(mx or ALL_MX)  # as outcomes.contribution keys a failure without a receiving MX
             d = of(domain)
             d.by_result_type[str(result_type)] += _int(a)
             d.by_mx[key]["failed"] += _int(a)
