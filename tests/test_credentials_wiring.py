@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mtasts.resources import program, reports, rollout
+from mtasts.resources import gates, program, reports, rollout
 from mtasts.resources.credentials import AssumeRole, AwsSettings
 from pulumi_mocks import build
 
@@ -78,8 +78,8 @@ def test_main_reads_the_stacks_aws_settings(monkeypatch: pytest.MonkeyPatch) -> 
     seen: dict[str, Any] = {}
     monkeypatch.setattr(program, "aws_settings", lambda: SETTINGS)
     monkeypatch.setattr(program, "read_settings", lambda: dict(DOMAINS))
-    monkeypatch.setattr(program, "_preflight", lambda plan: None)
-    monkeypatch.setattr(program, "_check_quotas", lambda plan, settings: seen.setdefault("quotas", settings))
+    monkeypatch.setattr(gates, "preflight", lambda plan: None)
+    monkeypatch.setattr(gates, "check_quotas", lambda plan, settings: seen.setdefault("quotas", settings))
     monkeypatch.setattr(program.pulumi, "StackReference", lambda name: type("Ref", (), {"get_output": id})())
     monkeypatch.setattr(program, "published_delegations", lambda domains: set())
     monkeypatch.setattr(program, "deploy", lambda plan, **kw: seen.setdefault("deploy", kw["aws_settings"]) and {})

@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from mtasts.resources import program
+from mtasts.resources import gates, program
 from pulumi_mocks import Mocks, Run, build, use_mocks
 
 
@@ -242,7 +242,7 @@ def test_main_refuses_a_stack_over_the_accounts_applied_quota(monkeypatch: pytes
         def client(self, *_: Any, **__: Any) -> Client:
             return Client()
 
-    monkeypatch.setattr(program, "boto3_session", lambda profile: Session())
+    monkeypatch.setattr(gates, "boto3_session", lambda profile: Session())
     monkeypatch.setattr("mtasts.checker.preflight.preflight", lambda plan, net=None: [])
     mocks = Mocks()
     use_mocks(mocks)

@@ -275,10 +275,10 @@ def test_main_reads_the_previous_domains_before_declaring(monkeypatch: pytest.Mo
     """pulumi up reads its own last domains output synchronously: an un-opted switch fails before any AWS resource."""
     import json
 
-    from mtasts.resources import program
+    from mtasts.resources import gates, program
 
-    monkeypatch.setattr(program, "_preflight", lambda plan: None)
-    monkeypatch.setattr(program, "_check_quotas", lambda plan, settings: None)
+    monkeypatch.setattr(gates, "preflight", lambda plan: None)
+    monkeypatch.setattr(gates, "check_quotas", lambda plan, settings: None)
     monkeypatch.setattr(program, "published_delegations", lambda domains: set())
     mocks = Mocks(previous_outputs={"domains": {DOMAIN: {"hosting": "dedicated", "pending": False}}})
     use_mocks(mocks)

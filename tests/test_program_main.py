@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from mtasts.resources import program
+from mtasts.resources import gates, program
 from pulumi_mocks import Mocks, use_mocks
 
 
@@ -17,7 +17,7 @@ from pulumi_mocks import Mocks, use_mocks
 def no_quota_api(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """The Service Quotas read answers from a fake client (no AWS credentials, no network)."""
     seen: list[object] = []
-    monkeypatch.setattr(program, "boto3_session", lambda settings: FakeSession(seen))
+    monkeypatch.setattr(gates, "boto3_session", lambda settings: FakeSession(seen))
     return seen
 
 

@@ -271,7 +271,7 @@ def test_an_orphan_left_by_a_failed_create_is_released_before_the_tenant_is_crea
     """The tenant found by name (second page) is diagnosed, logged, released, and the new tenant waits for that."""
     from mtasts.config import parse_stack_settings
     from mtasts.plan import plan_stack
-    from mtasts.resources import program
+    from mtasts.resources import gates, program
     from mtasts.resources.credentials import AwsSettings
 
     warnings: list[str] = []
@@ -280,7 +280,7 @@ def test_an_orphan_left_by_a_failed_create_is_released_before_the_tenant_is_crea
     plan = plan_stack(parse_stack_settings(settings))
     client, stub = orphan_client()
     with stub:
-        orphans = program.tenant_orphans(plan, {}, None, AwsSettings(), client=client)
+        orphans = gates.tenant_orphans(plan, {}, None, AwsSettings(), client=client)
         stub.assert_no_pending_responses()
     assert orphans == {"a.example.com": "dt_7"}
     (line,) = warnings
@@ -310,13 +310,13 @@ def test_an_orphan_whose_dns_is_wrong_stops_the_program_naming_the_record() -> N
     """CloudFront saying the host does not point at the connection group fails before anything is declared."""
     from mtasts.config import parse_stack_settings
     from mtasts.plan import plan_stack
-    from mtasts.resources import program
+    from mtasts.resources import gates, program
     from mtasts.resources.credentials import AwsSettings
 
     plan = plan_stack(parse_stack_settings(shared_settings()))
     client, stub = orphan_client(dns="invalid-configuration", pages=1)
     with stub, pytest.raises(program.pulumi.RunError, match=r"Point mta-sts\.a\.example\.com at the connection group"):
-        program.tenant_orphans(plan, {}, None, AwsSettings(), client=client)
+        gates.tenant_orphans(plan, {}, None, AwsSettings(), client=client)
 
 
 def test_live_shared_domains_are_never_looked_for_and_a_failed_listing_only_warns(
@@ -325,18 +325,18 @@ def test_live_shared_domains_are_never_looked_for_and_a_failed_listing_only_warn
     """A domain live on shared hosting has its tenant in the stack; a listing that fails is a warning, no release."""
     from mtasts.config import parse_stack_settings
     from mtasts.plan import plan_stack
-    from mtasts.resources import program
+    from mtasts.resources import gates, program
     from mtasts.resources.credentials import AwsSettings
 
     warnings: list[str] = []
     monkeypatch.setattr(program.pulumi.log, "warn", warnings.append)
     plan = plan_stack(parse_stack_settings(shared_settings()))
     live = {d: {"hosting": "shared", "policyId": "x"} for d in ("a.example.com", "partner.example")}
-    assert program.tenant_orphans(plan, live, None, AwsSettings(), client=object()) == {}
+    assert gates.tenant_orphans(plan, live, None, AwsSettings(), client=object()) == {}
     client = cloudfront_client()
     with Stubber(client) as stub:
         stub.add_client_error("list_distribution_tenants", "AccessDenied", http_status_code=403)
-        assert program.tenant_orphans(plan, {}, None, AwsSettings(), client=client) == {}
+        assert gates.tenant_orphans(plan, {}, None, AwsSettings(), client=client) == {}
     assert warnings[0].startswith("could not list the account's distribution tenants")
 
 

@@ -408,7 +408,7 @@ def test_pulumi_program_stops_on_the_live_gate(world: Loopback, monkeypatch: pyt
     import pulumi
 
     import mtasts.checker.preflight as gate
-    from mtasts.resources import program
+    from mtasts.resources import gates
 
     def loopback_network(**kwargs: float) -> Network:
         return Network(nameservers=[parse_nameserver(world.nameserver)], **kwargs)  # type: ignore[arg-type]
@@ -420,7 +420,7 @@ def test_pulumi_program_stops_on_the_live_gate(world: Loopback, monkeypatch: pyt
         )
     )
     with pytest.raises(pulumi.RunError) as info:
-        program._preflight(plan)
+        gates.preflight(plan)
     assert str(info.value).splitlines() == [
         "preflight failed:",
         "error: domains.uncovered.example.mx: live MX host backup.elsewhere.example is not covered by "
@@ -563,14 +563,14 @@ def test_pulumi_program_stops_on_an_enforce_domain_that_does_not_exist(
     import pulumi
 
     import mtasts.checker.preflight as gate
-    from mtasts.resources import program
+    from mtasts.resources import gates
 
     def loopback_network(**kwargs: float) -> Network:
         return Network(nameservers=[parse_nameserver(world.nameserver)], **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(gate, "Network", loopback_network)
     with pytest.raises(pulumi.RunError) as info:
-        program._preflight(enforce_plan("nowhere.example", "mx.nowhere.example"))
+        gates.preflight(enforce_plan("nowhere.example", "mx.nowhere.example"))
     lines = str(info.value).splitlines()
     assert lines[0] == "preflight failed:"
     assert lines[1].startswith("error: domains.nowhere.example.mx: nowhere.example does not exist in DNS (NXDOMAIN)")

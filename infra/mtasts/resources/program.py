@@ -1,27 +1,24 @@
 """The Pulumi program: stack config → the same plan as `mtasts plan` → AWS resources.
 
-``infra/__main__.py`` calls :func:`main`; tests call :func:`deploy` under Pulumi's mock runtime. The table of
-contents of a deployment, in order:
+``infra/__main__.py`` calls :func:`main`; tests call :func:`deploy` under Pulumi's mock runtime. This module is
+the table of contents of a deployment, in order:
 
 1. :func:`main`: the stack's ``mta-sts:*`` settings (:func:`read_settings`) → :func:`mtasts.plan.plan_stack`,
-   the enforce preflight, the account's quotas, the previous deployment's outputs, the tenants a failed
-   deployment left (:func:`tenant_orphans`); nothing declared yet.
+   then the checks and reads of :mod:`.gates` (enforce preflight, the account's quotas, the previous
+   deployment's outputs, the tenants a failed deployment left); nothing declared yet.
 2. :func:`deploy`: refusals first (:func:`mtasts.resources.hosting.mode_moves`), then the hosting plan
    (:func:`mtasts.resources.hosting.hosting_plan`: who is dedicated, shared, moving, carried, pending), pure data;
 3. the bucket and its shards (:mod:`.store`), the shared distribution (:mod:`.shared`), one component per domain
-   (:class:`~mtasts.resources.domain.MtaStsDomain` or :class:`~mtasts.resources.shared.SharedDomain`), the
-   bucket policy;
+   (:func:`~mtasts.resources.declare.declare_domains`: :class:`~mtasts.resources.domain.MtaStsDomain` or
+   :class:`~mtasts.resources.shared.SharedDomain`), the bucket policy;
 4. the rollout step (:mod:`.rollout`), then each domain's TXT records with the id it verified;
-5. the TLS-RPT endpoint (:mod:`.reports`), the retirement guard (:mod:`.guard`), and the stack outputs that the
-   next deployment reads back.
-
-Why over 400 lines: :func:`deploy` is the one place where the order of a deployment is written down, and the
-helpers around it (output fan-out, stack outputs) exist only for it.
+5. the TLS-RPT endpoint (:func:`~mtasts.resources.declare.declare_reports`: :mod:`.reports`, :mod:`.query`,
+   :mod:`.alerts`), the retirement guard (:mod:`.guard`), and the stack outputs that the next deployment reads
+   back (:mod:`.outputs`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import time
 from collections.abc import Callable, Mapping
@@ -30,43 +27,33 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ..alerts.settings import alerts_from_settings
 from ..config import NAMESPACE, STACK_KEYS, TemplateStore, parse_stack_settings
 from ..errors import MtastsError
 from ..lifecycle.retirement import OUTPUT_NAME, from_output, removal_problems
 from ..plan import StackPlan, plan_stack
-from ..tlsrpt.metrics import namespace_for
-from .alerts import Alerts, AlertsArgs, watched_domains
+from . import gates
 from .credentials import AwsSettings, aws_settings
-from .credentials import boto3_session as settings_session
 from .credentials import provider as explicit_provider
-from .domain import DistributionSettings, HostedDomain, MtaStsDomain, MtaStsDomainArgs
+from .declare import declare_domains, declare_reports
+from .domain import MtaStsDomain
 from .guard import RetirementGuard
-from .hosting import hosting_plan, live_ids, mode_moves, previous_hosting
-from .orphans import find_orphans
-from .query import ReportsQuery, ReportsQueryArgs, glue_name
-from .quotas import applied_quotas, assign_shards, quota_problems, quota_values, shard_capacity, shard_count
-from .reports import TlsRptReceiver, TlsRptReceiverArgs
+from .hosting import hosting_plan, live_ids, mode_moves
+from .outputs import MAX_EXPLICIT_ROLLOUT_EDGES, SHARDS_OUTPUT, domain_outputs, fan_out, report_failures
+from .quotas import assign_shards, quota_values, shard_capacity, shard_count
 from .rollout import PolicyRollout
-from .sdk import output_from, stack_config_keys, wait
+from .sdk import stack_config_keys
 from .shared import (
     SharedDomain,
-    SharedDomainArgs,
     SharedHosting,
     SharedHostingArgs,
     published_delegations,
-    tenant_handover,
-    tenant_name,
 )
 from .store import PolicyStore, PolicyStoreArgs
 
 __all__ = [
-    "boto3_session",
     "deploy",
     "main",
-    "mode_moves",
     "read_settings",
-    "tenant_orphans",
     "tune_garbage_collector",
     "us_east_1_provider",
 ]
@@ -127,51 +114,6 @@ def us_east_1_provider(settings: AwsSettings) -> aws.Provider:
     return explicit_provider("aws-us-east-1", "us-east-1", settings)
 
 
-def boto3_session(settings: AwsSettings, region: str = "us-east-1") -> Any:
-    """The boto3 session of the program's own calls (the Service Quotas read), as the stack's ``aws:*`` settings say."""
-    return settings_session(settings, region)
-
-
-#: Up to this many domains each TXT record also names the rollout step in ``depends_on``. Beyond it the order is
-#: carried by the record's value alone (it is the rollout's output), because Pulumi's SDK walks a dependency's
-#: whole graph on each edge (``resource_cycle_breaker``), and the rollout's graph is the whole stack.
-MAX_EXPLICIT_ROLLOUT_EDGES = 200
-
-
-def _fan_out(output: pulumi.Output[Any], keys: list[str], keep_dependency: bool) -> dict[str, pulumi.Output[Any]]:
-    """One output per key of ``output``'s mapping, all resolved by a single pass over it.
-
-    ``output.apply(lambda m: m[key])`` once per domain would make Pulumi's SDK inspect the whole mapping (for
-    unknowns) once per domain: quadratic in the stack. With ``keep_dependency`` false the outputs carry the
-    value but not ``output``'s resources, see :data:`MAX_EXPLICIT_ROLLOUT_EDGES`.
-    """
-    loop = asyncio.get_event_loop()
-    futures: dict[str, asyncio.Future[Any]] = {k: loop.create_future() for k in keys}
-
-    async def spread() -> None:
-        try:
-            value = await output.future(with_unknowns=True)
-        except Exception as exc:  # every waiting output fails the same way
-            for f in futures.values():
-                f.set_exception(exc)
-            return
-        for k, f in futures.items():
-            f.set_result(value.get(k) if isinstance(value, dict) else None)
-
-    spreading = asyncio.ensure_future(spread())
-    known = asyncio.ensure_future(output.is_known())
-    secret = asyncio.ensure_future(output.is_secret())
-    resources: Any = output.resources() if keep_dependency else set()
-    if keep_dependency:
-        resources = asyncio.ensure_future(resources)
-
-    async def value_of(key: str) -> Any:
-        await spreading
-        return await futures[key]
-
-    return {k: output_from(resources, value_of(k), known, secret) for k in keys}
-
-
 def deploy(
     plan: StackPlan,
     *,
@@ -203,70 +145,35 @@ def deploy(
     settings = aws_settings or AwsSettings()
     now = time.time() if now is None else now
     zone_id = zone_id or _zone_ids()
-    price_class = str(plan.config.settings.get("priceClass", "PriceClass_100"))
-    overrides = plan.config.settings.get("quotas")
-    capacity = shard_capacity(quota_values(overrides if isinstance(overrides, dict) else None))
+    # The hosting plan, pure data; its refusals before anything is declared: nothing half-deployed.
     before = previous_domains if isinstance(previous_domains, dict) else None
     moves: dict[str, str] = {}
     if before is not None:
         moves, problems = mode_moves(before, plan)
-        if problems:  # before anything is declared: nothing half-deployed
+        if problems:
             raise pulumi.RunError("\n".join(f"error: {p}" for p in problems))
     hosting = hosting_plan(plan, before, moves, delegated)
-    carried, dedicated_names = hosting.carried, list(hosting.dedicated)
+    # The bucket and its shards, the shared distribution, one component per domain, the bucket policy.
+    overrides = plan.config.settings.get("quotas")
+    capacity = shard_capacity(quota_values(overrides if isinstance(overrides, dict) else None))
+    dedicated_names = list(hosting.dedicated)
     shards = shard_count(len(dedicated_names), capacity) if dedicated_names else 0
-    us_east_1 = us_east_1_provider(settings) if dedicated_names or carried else None
     store = PolicyStore("policies", PolicyStoreArgs(stack=stack, shards=shards))
     assignment = pulumi.Output.from_input(previous_shards).apply(
         lambda prev: assign_shards(dedicated_names, prev if isinstance(prev, dict) else None, capacity)
     )
-    shard_of = _fan_out(assignment, dedicated_names, keep_dependency=True)
     shared = SharedHosting("shared", SharedHostingArgs(stack=stack, store=store)) if hosting.shared else None
-    domains: dict[str, HostedDomain] = {}
-    oac_ids = [o.id for o in store.origin_access_controls]
-    filter_arns = [f.arn for f in store.path_filters]
-    for d in plan.domains:
-        zone, _ = d.location(d.sts_record.name)
-        if d.config.hosting == "dedicated" and us_east_1 is not None:
-            handover = None
-            if moves.get(d.domain) == "shared" and shared is not None:
-                handover = tenant_handover(shared, settings, carried_acm=d.domain in hosting.acm_before)
-            domains[d.domain] = MtaStsDomain(
-                d.domain,
-                MtaStsDomainArgs(
-                    plan=d,
-                    store=store,
-                    zone_id=zone_id(zone),
-                    us_east_1=us_east_1,
-                    price_class=price_class,
-                    origin_access_control_id=_pick(shard_of[d.domain], oac_ids),
-                    path_filter_arn=_pick(shard_of[d.domain], filter_arns),
-                    handover=handover,
-                ),
-            )
-        elif shared is not None:
-            release = None
-            if moves.get(d.domain) == "dedicated":
-                release = DistributionSettings(
-                    store=store,
-                    price_class=price_class,
-                    origin_access_control_id=_pick(shard_of[d.domain], oac_ids),
-                    path_filter_arn=_pick(shard_of[d.domain], filter_arns),
-                )
-            domains[d.domain] = SharedDomain(
-                d.domain,
-                SharedDomainArgs(
-                    plan=d,
-                    store=store,
-                    hosting=shared,
-                    zone_id=zone_id(zone),
-                    pending=d.domain in hosting.pending,
-                    us_east_1=us_east_1 if d.domain in carried else None,
-                    release=release,
-                    orphan=(orphans or {}).get(d.domain),
-                    aws_settings=settings,
-                ),
-            )
+    domains = declare_domains(
+        plan,
+        hosting,
+        store,
+        shared,
+        fan_out(assignment, dedicated_names, keep_dependency=True),
+        zone_id=zone_id,
+        settings=settings,
+        orphans=orphans or {},
+        us_east_1=us_east_1_provider(settings) if hosting.dedicated or hosting.carried else None,
+    )
     arns = [c.distribution.arn for c in domains.values() if isinstance(c, MtaStsDomain)]
     arns += [
         c.released_distribution.arn
@@ -276,14 +183,15 @@ def deploy(
     if shared is not None:
         arns.append(shared.distribution.arn)
     bucket_policy = store.grant_read(arns, tenants=shared is not None)
+    # One rollout step for the whole deployment (mtasts.resources.rollout), then each domain's TXT records. Its
+    # targets wait for each distribution or tenant (a dependency the engine records) and for each object and host
+    # record (by value only: thousands of recorded edges into one resource cost Pulumi's SDK quadratic time, see
+    # MAX_EXPLICIT_ROLLOUT_EDGES).
     targets: dict[str, pulumi.Output[dict[str, Any]]] = {}
     for name, c in domains.items():
         target = c.rollout_target(shared.distribution.id if shared is not None else None)
         if target is not None:
             targets[name] = target
-    # One step for the whole deployment (mtasts.resources.rollout). Its targets wait for each distribution or
-    # tenant (a dependency the engine records) and for each object and host record (by value only: thousands of
-    # recorded edges into one resource cost Pulumi's SDK quadratic time, see MAX_EXPLICIT_ROLLOUT_EDGES).
     rollout = PolicyRollout(
         "policy-rollout",
         pulumi.Output.all(**targets) if targets else {},
@@ -293,60 +201,11 @@ def deploy(
         moving=sorted(moves),
     )
     explicit = len(domains) <= MAX_EXPLICIT_ROLLOUT_EDGES
-    published = _fan_out(rollout.published, list(domains), keep_dependency=explicit)
+    published = fan_out(rollout.published, list(domains), keep_dependency=explicit)
     for name, component in domains.items():
         component.publish(published[name], readable=[bucket_policy], rollout=rollout if explicit else None)
-    rollout.failures.apply(_report_failures)
-    reports = plan.config.settings.get("reports")
-    receiver = None
-    query: ReportsQuery | None = None
-    if isinstance(reports, dict):
-        receiver = TlsRptReceiver(
-            "tlsrpt-receiver",
-            TlsRptReceiverArgs(
-                endpoint=str(reports["endpoint"]),
-                zone_id=zone_id(str(reports["zone"])),
-                retention_days=int(reports["retention_days"]),
-                mailbox=str(reports["mail_uri"]).removeprefix("mailto:") if reports.get("mail_uri") else None,
-                region=aws.get_region_output().region,
-                domains=tuple(d.domain for d in plan.domains),
-                rate_limit=int(reports["rate_limit"]),
-                burst_limit=int(reports["burst_limit"]),
-                reserved_concurrency=reports["reserved_concurrency"],
-                max_body_bytes=int(reports["max_body_kib"]) * 1024,
-                replace_active_rule_set=bool(reports["replace_active_rule_set"]),
-                aws_settings=settings,
-                metrics_namespace=namespace_for(pulumi.get_project(), pulumi.get_stack()),
-                per_domain_metrics=alerts_from_settings(plan.config.settings).per_domain_metrics,
-            ),
-        )
-        if reports.get("query") == "athena":
-            query = ReportsQuery(
-                "tlsrpt-query",
-                ReportsQueryArgs(
-                    bucket=receiver.bucket.bucket,
-                    database=glue_name(pulumi.get_stack()),
-                    scan_limit_bytes=int(reports["query_scan_limit_mib"]) * 1024 * 1024,
-                    results_days=int(reports["query_results_days"]),
-                ),
-            )
-        alert_settings = alerts_from_settings(plan.config.settings)
-        if alert_settings.alarms:
-            enforce = [d.domain for d in plan.domains if d.config.mode == "enforce" and not d.config.retire]
-            Alerts(
-                "mtasts-alerts",
-                AlertsArgs(
-                    namespace=namespace_for(pulumi.get_project(), pulumi.get_stack()),
-                    email=alert_settings.email,
-                    https=alert_settings.https,
-                    fleet_failure_rate=alert_settings.fleet_failure_rate,
-                    min_sessions=alert_settings.min_sessions,
-                    baseline_domains=watched_domains(
-                        enforce, alert_settings.per_domain_metrics, alert_settings.baseline_domains
-                    ),
-                ),
-            )
-
+    rollout.failures.apply(report_failures)
+    receiver, query = declare_reports(plan, zone_id, settings)
     # After every domain: see mtasts.resources.guard. Its TXT records are each domain's last resources (they
     # depend on all the others); naming only them, not every child, keeps this one resource's edges few
     # (Pulumi's SDK copies a resource's dependency set on every edge it adds). A pending domain has none yet.
@@ -361,7 +220,7 @@ def deploy(
     )
     return {
         "bucketName": store.bucket.bucket,
-        "domains": {name: _domain_outputs(c, moves.get(name)) for name, c in domains.items()},
+        "domains": {name: domain_outputs(c, moves.get(name)) for name, c in domains.items()},
         "reportsEndpoint": receiver.uri if receiver else None,
         "reportsBucket": receiver.bucket.bucket if receiver else None,
         # `mtasts reports summarize --engine athena --athena-workgroup … --athena-database …` (docs/reports.md)
@@ -373,52 +232,6 @@ def deploy(
         # Read back by the next deployment so no distribution changes shard needlessly.
         SHARDS_OUTPUT: assignment,
         "sharedRoutingEndpoint": shared.connection_group.routing_endpoint if shared else None,
-    }
-
-
-#: Stack output holding each dedicated domain's shard.
-SHARDS_OUTPUT = "hostingShards"
-
-
-def _pick(shard: pulumi.Output[int], values: list[pulumi.Output[str]]) -> Any:
-    """The value of the domain's ``shard`` among ``values`` (one per shard)."""
-    return pulumi.Output.all(shard, *values).apply(lambda v: v[1 + v[0]])
-
-
-def _report_failures(failures: object) -> None:
-    """Log each domain the rollout held back as an error: ``pulumi up`` then fails, after all else is done."""
-    if isinstance(failures, dict):
-        for domain, why in sorted(failures.items()):
-            pulumi.log.error(f"domains.{domain}: policy not verified live, its _mta-sts TXT keeps the old id: {why}")
-
-
-def _domain_outputs(c: HostedDomain, moved_from: str | None = None) -> dict[str, Any]:
-    """A domain's entry in the ``domains`` output, read back by the next deployment (:func:`mode_moves`).
-
-    ``certificate`` says whether the domain presents its ACM certificate (``acm``: dedicated, or a tenant that
-    came from dedicated) or a CloudFront-managed one; ``switchedFrom`` names the mode this deployment moved it
-    out of, whose leftovers the next deployment deletes.
-    """
-    plan = c.plan
-    delegation: list[Any] = [r.to_dict() for r in plan.delegation]
-    if isinstance(c, MtaStsDomain) and plan.external:
-        # A dedicated external domain from before hosting modes: its owner also keeps ACM's validation CNAME.
-        validation = c.certificate.domain_validation_options[0]
-        delegation.append(
-            pulumi.Output.all(validation.resource_record_name, validation.resource_record_value).apply(
-                lambda v: {"name": v[0].rstrip("."), "type": "CNAME", "value": v[1].rstrip("."), "ttl": plan.config.ttl}
-            )
-        )
-    return {
-        "policyUrl": c.policy_url,
-        "policyId": c.policy_id,
-        "txtValues": {r.name: r.value for r in plan.records},
-        "hosting": c.hosting,
-        "distributionDomainName": c.distribution_domain_name,
-        "delegation": delegation,
-        "pending": c.pending,
-        "certificate": "acm" if c.certificate_validation is not None else "cloudfront",
-        "switchedFrom": moved_from,
     }
 
 
@@ -450,15 +263,15 @@ def main(templates: TemplateStore | None = None) -> None:
     except MtastsError as exc:
         raise pulumi.RunError("invalid stack config:\n" + "\n".join(f"error: {line}" for line in exc.lines())) from None
     if plan.config.settings.get("preflight", True):
-        _preflight(plan)
+        gates.preflight(plan)
     settings = aws_settings()
     if plan.config.settings.get("preflight", True):
         # Every switch_hosting domain counted on both sides (the offline view of mtasts plan; see stack_needs).
-        _check_quotas(plan, settings)
+        gates.check_quotas(plan, settings)
     own = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
     reference = pulumi.StackReference(own)
     # Read now, not as an output: which resources a hosting switch declares depends on it (mode_moves).
-    previous_domains = _previous_output(reference, "domains")
+    previous_domains = gates.previous_output(reference, "domains")
     before = previous_domains if isinstance(previous_domains, dict) else {}
     delegated = published_delegations(plan.domains)
     outputs = deploy(
@@ -469,81 +282,7 @@ def main(templates: TemplateStore | None = None) -> None:
         previous_shards=reference.get_output(SHARDS_OUTPUT),
         previous_domains=before,
         delegated=delegated,
-        orphans=tenant_orphans(plan, before, delegated, settings),
+        orphans=gates.tenant_orphans(plan, before, delegated, settings),
     )
     for name, value in outputs.items():
         pulumi.export(name, value)
-
-
-def tenant_orphans(
-    plan: StackPlan, previous: dict[str, Any], delegated: set[str] | None, settings: AwsSettings, client: Any = None
-) -> dict[str, str]:
-    """Tenants a failed deployment left under the names of domains whose tenant this deployment creates.
-
-    Those domains are the shared ones not live on shared hosting in the last ``domains`` output (and not pending):
-    a tenant the stack holds belongs to a live domain, so it is never taken for an orphan. Each orphan found is
-    logged with what CloudFront says about it (mtasts.resources.orphans) and released before its domain's
-    tenant is created; one whose host CloudFront finds not pointing at the connection group fails the program
-    before anything is declared. When the tenants cannot be listed, a warning says so and nothing is released.
-    """
-    wanted = {
-        tenant_name(d.domain): d.domain
-        for d in plan.domains
-        if d.config.hosting == "shared"
-        and previous_hosting(previous.get(d.domain)) != "shared"
-        and not (d.external and delegated is not None and d.domain not in delegated)
-    }
-    if not wanted:
-        return {}
-    try:
-        client = client or boto3_session(settings).client("cloudfront", region_name="us-east-1")
-        found = find_orphans(client, wanted)
-    except Exception as exc:  # a failed lookup proves nothing: the create reports a real orphan itself
-        pulumi.log.warn(f"could not list the account's distribution tenants ({exc}); orphans left by a failed "
-                        "deployment are not looked for")  # fmt: skip
-        return {}
-    wrong = [o.message() for o in found.values() if o.dns_wrong]
-    if wrong:
-        raise pulumi.RunError("\n".join(f"error: {m}" for m in wrong))
-    for orphan in found.values():
-        pulumi.log.warn(orphan.message())
-    return {domain: o.tenant_id for domain, o in found.items()}
-
-
-def _previous_output(reference: pulumi.StackReference, name: str) -> object:
-    """The stack's own output ``name`` from its last deployment, read synchronously (``None`` if it has none).
-
-    Stack references are resolved in preview too, so the value is always known; Pulumi's SDK waits the same way
-    for its synchronous invokes (:func:`mtasts.resources.sdk.wait`).
-    """
-    output = reference.get_output(name)
-    if not isinstance(output, pulumi.Output):
-        return None
-    return wait(output)
-
-
-def _check_quotas(plan: StackPlan, settings: AwsSettings, client: Any = None) -> None:
-    """Refuse, before declaring anything, a stack that would pass one of the account's applied quotas.
-
-    Reads the applied values with the Service Quotas API (``ListServiceQuotas``, us-east-1) and fails with one
-    line per quota exceeded, naming its code and the command that raises it (mtasts.resources.quotas).
-    """
-    if client is None:
-        client = boto3_session(settings).client("service-quotas", region_name="us-east-1")
-    try:
-        applied = applied_quotas(client)
-    except Exception as exc:  # without the API, the stack's assumed values are checked
-        pulumi.log.warn(f"could not read the account's quotas ({exc}); checking against mta-sts:quotas / defaults")
-        applied = {}
-    problems = quota_problems(plan.quota_needs(), applied)
-    if problems:
-        raise pulumi.RunError("quotas exceeded:\n" + "\n".join(f"error: {p}" for p in problems))
-
-
-def _preflight(plan: StackPlan) -> None:
-    """Refuse to deploy enforce-mode domains whose live MX hosts the policy does not cover (RFC 8461 §4.1)."""
-    from ..checker import preflight as gate  # looked up at call time, so tests can stand in for live DNS
-
-    problems = gate.preflight(plan)
-    if problems:
-        raise pulumi.RunError("preflight failed:\n" + "\n".join(f"error: {p}" for p in problems))
