@@ -4,10 +4,10 @@ Two measurements from the same run, the kit's next to the design it replaced (on
 domain, four at a time, as Pulumi's dynamic-provider host runs four workers):
 
 1. **Real calls, real HTTPS** (wall clock): N distributions in moto, one rollout step
-   (:func:`mtasts.resources.rollout.run_rollout`) that starts N invalidations, polls them and then fetches every
-   policy over HTTPS from a loopback server (SNI and Host = ``mta-sts.<domain>``, a trustme certificate) until
-   the bytes hash to the new id. moto completes invalidations at once, so this measures the kit's own overhead:
-   API calls, polling and N TLS fetches.
+   (:func:`mtasts.resources.providers.rollout.run_rollout`) that starts N invalidations, polls them and then
+   fetches every policy over HTTPS from a loopback server (SNI and Host = ``mta-sts.<domain>``, a trustme
+   certificate) until the bytes hash to the new id. moto completes invalidations at once, so this measures the
+   kit's own overhead: API calls, polling and N TLS fetches.
 2. **CloudFront's timing, modelled** (simulated clock): each invalidation completes ``--invalidation-seconds``
    after it is created (CloudFront usually takes well under a minute; 60 s is used as a round, pessimistic
    figure). The rollout step is run against that model; the old design's time is ceil(N / 4) invalidations.
@@ -35,7 +35,7 @@ import boto3
 from moto import mock_aws
 
 from mtasts.policy import Policy, policy_id
-from mtasts.resources.rollout import RolloutTarget, run_rollout
+from mtasts.resources.providers.rollout import RolloutTarget, run_rollout
 from rollout_fixtures import FakeClock as SimClock
 from rollout_fixtures import loopback_edge, moto_distribution
 

@@ -15,8 +15,8 @@ import pulumi.resource
 from mtasts.config import parse_stack_settings
 from mtasts.plan import StackPlan, plan_stack
 from mtasts.resources.credentials import AwsSettings
-from mtasts.resources.guard import RetirementGuardProvider
 from mtasts.resources.program import deploy
+from mtasts.resources.providers.guard import RetirementGuardProvider
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # pulumi_aws warns about its own deprecated modules

@@ -13,7 +13,7 @@ from typing import Any
 
 import trustme
 
-from mtasts.resources.rollout import fetch_policy
+from mtasts.resources.providers.fetch import fetch_policy
 
 
 @dataclass

@@ -76,7 +76,7 @@ def package_operations() -> set[tuple[str, str]]:
         for operation in session.get_service_model(service).operation_names:
             names[xform_name(operation)] = service
     found = set()
-    for path in sorted(RESOURCES.glob("*.py")):
+    for path in sorted(RESOURCES.rglob("*.py")):  # the dynamic providers in providers/ too
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Attribute) and node.attr in names:
                 found.add((names[node.attr], node.attr))

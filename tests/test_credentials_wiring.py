@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from mtasts.resources import gates, program, reports, rollout
+from mtasts.resources import gates, program
 from mtasts.resources.credentials import AssumeRole, AwsSettings
+from mtasts.resources.providers import rollout, rule_set
 from pulumi_mocks import build
 
 SETTINGS = AwsSettings(
@@ -59,9 +60,9 @@ def test_rollout_and_rule_set_check_call_aws_with_the_settings(monkeypatch: pyte
 
     monkeypatch.setattr("mtasts.resources.credentials.boto3_session", fake_session)
     assert rollout._client({"aws": SETTINGS.to_props()}) == "cloudfront"
-    monkeypatch.setattr(reports, "check_active_rule_set", lambda client, *args: client)
+    monkeypatch.setattr(rule_set, "check_active_rule_set", lambda client, *args: client)
     props: dict[str, Any] = {"ruleSetName": "r", "region": "eu-west-1", "replace": False, "aws": SETTINGS.to_props()}
-    assert reports.ActiveRuleSetGuardProvider()._check(props) == "ses"
+    assert rule_set.ActiveRuleSetGuardProvider()._check(props) == "ses"
     assert seen == [(SETTINGS, "us-east-1"), (SETTINGS, "eu-west-1")]
 
 

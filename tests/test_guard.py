@@ -2,7 +2,7 @@
 
 import pytest
 
-from mtasts.resources.guard import GuardFailure, RetirementGuardProvider
+from mtasts.resources.providers.guard import GuardFailure, RetirementGuardProvider
 
 DAY = 86400
 

@@ -13,7 +13,8 @@ from botocore.stub import Stubber
 
 from mtasts.config import parse_stack_settings
 from mtasts.plan import plan_stack
-from mtasts.resources import rollout, shared
+from mtasts.resources import shared
+from mtasts.resources.providers import rollout
 from mtasts.resources.quotas import stack_needs
 from pulumi_mocks import Mocks, Run, build, use_mocks
 from rollout_fixtures import FakeClock, cloudfront_client, invalidation

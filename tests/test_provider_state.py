@@ -20,6 +20,13 @@ from test_layers import PACKAGE, modules
 
 #: Every provider any version of the kit has serialized into a state: (module, class).
 STATE_NAMES = [
+    # where every provider lives now (mtasts.resources.providers)
+    ("mtasts.resources.providers.rollout", "PolicyRolloutProvider"),
+    ("mtasts.resources.providers.guard", "RetirementGuardProvider"),
+    ("mtasts.resources.providers.tenant_release", "TenantReleaseProvider"),
+    ("mtasts.resources.providers.rule_set", "ActiveRuleSetGuardProvider"),
+    ("mtasts.resources.providers.invalidation", "PolicyInvalidationProvider"),
+    # their earlier homes, which older states name
     ("mtasts.resources.rollout", "PolicyRolloutProvider"),
     ("mtasts.resources.guard", "RetirementGuardProvider"),
     ("mtasts.resources.tenant_release", "TenantReleaseProvider"),
@@ -59,3 +66,23 @@ def test_an_old_invalidation_is_deleted_by_forgetting_it() -> None:
     assert provider.delete("I1", {"distributionId": "E1", "paths": ["/p"]}) is None
     with pytest.raises(Exception, match="must implement 'create'"):
         provider.create({})
+
+
+def test_a_state_from_before_the_move_shows_no_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every provider's diff ignores ``__provider``: a state naming a provider's earlier home is not updated for it."""
+    from mtasts.resources.providers import guard, rollout, rule_set, tenant_release
+
+    monkeypatch.setattr(rule_set.ActiveRuleSetGuardProvider, "_check", lambda self, props: "")  # no AWS call
+    props = {"targets": {}, "failures": {}, "domains": {}, "tenantId": "dt_1", "ruleSetName": "r", "region": "x"}
+    kinds = [
+        rollout.PolicyRolloutProvider,
+        guard.RetirementGuardProvider,
+        tenant_release.TenantReleaseProvider,
+        rule_set.ActiveRuleSetGuardProvider,
+    ]
+    for kind in kinds:
+        earlier = base64.b64encode(base64.b64decode(serialize_provider(kind())).replace(b"providers.", b"")).decode()
+        olds = {**props, "__provider": earlier}
+        news = {**props, "__provider": serialize_provider(kind())}
+        assert olds["__provider"] != news["__provider"]
+        assert not kind().diff("id", olds, news).changes, kind

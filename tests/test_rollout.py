@@ -10,8 +10,9 @@ import pytest
 from moto import mock_aws
 
 from mtasts.policy import Policy, policy_id
-from mtasts.resources import rollout
-from mtasts.resources.rollout import PolicyRolloutProvider, RolloutTarget, fetch_policy, run_rollout
+from mtasts.resources.providers import rollout
+from mtasts.resources.providers.fetch import fetch_policy
+from mtasts.resources.providers.rollout import PolicyRolloutProvider, RolloutTarget, run_rollout
 from pulumi_mocks import build
 from rollout_fixtures import FakeClock, StubbedCloudFront, loopback_edge, moto_distribution
 

@@ -344,7 +344,7 @@ def test_plan_counts_the_rollouts_invalidation_batches_at_the_3000_path_boundary
     """`mtasts plan` names the batches a change of every shared policy takes: none at 3,000, two at 3,001."""
     from mtasts.config import TemplateStore, parse_stack_settings
     from mtasts.plan import plan_stack, stack_needs
-    from mtasts.resources.rollout import RolloutTarget, batches_needed
+    from mtasts.resources.providers.rollout import RolloutTarget, batches_needed
 
     def note(count: int) -> str:
         domains = {f"d{i}.example": {"dns": "external", "template": "none"} for i in range(count)}

@@ -451,7 +451,8 @@ def rollout_entry(plan: DomainPlan, kind: str, target_id: str, distribution_id: 
     """A domain's entry in the rollout step's targets: what to invalidate and which id to verify there.
 
     ``kind`` is ``distribution`` (dedicated: ``target_id`` is the distribution) or ``tenant`` (shared:
-    ``target_id`` is the tenant, ``distribution_id`` its multi-tenant distribution); see mtasts.resources.rollout.
+    ``target_id`` is the tenant, ``distribution_id`` its multi-tenant distribution); see
+    mtasts.resources.providers.rollout.
     """
     return {
         "policyId": plan.policy_id,

@@ -54,9 +54,10 @@ from .domain import (
     rollout_entry,
     value_only,
 )
+from .providers.tenant_release import TenantReleaseProvider as TenantReleaseProvider  # its name in older states
+from .providers.tenant_release import disabled_configuration, release_tenant
 from .store import PolicyStore, path_filter
-from .tenant_release import TenantRelease, disabled_configuration, release_tenant
-from .tenant_release import TenantReleaseProvider as TenantReleaseProvider  # its name in older states
+from .tenant_release import TenantRelease
 
 __all__ = [
     "MANAGED_IGNORED",
