@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mtasts.resources.domain import CACHING_OPTIMIZED_POLICY_ID
+from mtasts.resources.parts import CACHING_OPTIMIZED_POLICY_ID
 from mtasts.resources.store import PATH_FILTER_CODE
 from pulumi_mocks import PROGRAM_CLOCK, Run, build
 

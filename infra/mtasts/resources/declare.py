@@ -17,9 +17,11 @@ from ..plan import StackPlan
 from ..tlsrpt.metrics import namespace_for
 from .alerts import Alerts, AlertsArgs, watched_domains
 from .credentials import AwsSettings
-from .domain import DistributionSettings, HostedDomain, MtaStsDomain, MtaStsDomainArgs
+from .domain import MtaStsDomain, MtaStsDomainArgs
+from .hosted import HostedDomain
 from .hosting import HostingPlan
 from .outputs import pick
+from .parts import DistributionSettings
 from .query import ReportsQuery, ReportsQueryArgs, glue_name
 from .reports import TlsRptReceiver, TlsRptReceiverArgs
 from .shared import SharedDomain, SharedDomainArgs, SharedHosting, tenant_handover
@@ -44,7 +46,7 @@ def declare_domains(
 
     A domain moving to ``shared`` keeps its distribution for this deployment and hands its host over to its tenant
     (:func:`~mtasts.resources.shared.tenant_handover`); one moving to ``dedicated`` keeps its tenant and releases
-    the distribution it will move to (:class:`~mtasts.resources.domain.DistributionSettings`). ``us_east_1`` is
+    the distribution it will move to (:class:`~mtasts.resources.parts.DistributionSettings`). ``us_east_1`` is
     the provider of the ACM certificates (None when no domain presents one).
     """
     price_class = str(plan.config.settings.get("priceClass", "PriceClass_100"))

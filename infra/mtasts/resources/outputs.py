@@ -12,7 +12,8 @@ from typing import Any
 
 import pulumi
 
-from .domain import HostedDomain, MtaStsDomain
+from .domain import MtaStsDomain
+from .hosted import HostedDomain
 from .sdk import output_from
 
 __all__ = [

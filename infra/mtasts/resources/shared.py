@@ -43,10 +43,10 @@ import pulumi_aws as aws
 
 from ..plan import DomainPlan
 from .credentials import AwsSettings
-from .domain import (
+from .hosted import HostedDomain
+from .parts import (
     CACHING_OPTIMIZED_POLICY_ID,
     DistributionSettings,
-    HostedDomain,
     acm_certificate,
     alias_records,
     policy_distribution,
