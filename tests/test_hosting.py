@@ -310,7 +310,7 @@ def test_delegation_lookup_published_missing_wrong_and_transient() -> None:
     """A CNAME to the target is published; none or elsewhere is pending; a failed lookup keeps the domain."""
     from mtasts.config import parse_stack_settings
     from mtasts.plan import plan_stack
-    from mtasts.resources.shared import published_delegations
+    from mtasts.resources.tenants import published_delegations
 
     names = ("ok", "none", "wrong", "flaky")
     plan = plan_stack(

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from mtasts.resources.shared import MANAGED_IGNORED, TENANT_NAME_PATTERN, release_tenant, tenant_name
+from mtasts.resources.providers.tenant_release import release_tenant
+from mtasts.resources.shared import MANAGED_IGNORED
+from mtasts.resources.tenants import TENANT_NAME_PATTERN, tenant_name
 from pulumi_mocks import Run, build
 from rollout_fixtures import FakeClock, cloudfront_client
 

@@ -18,7 +18,7 @@ from .hosting import previous_hosting
 from .orphans import find_orphans
 from .quotas import applied_quotas, quota_problems
 from .sdk import wait
-from .shared import tenant_name
+from .tenants import tenant_name
 
 __all__ = ["boto3_session", "check_quotas", "preflight", "previous_output", "tenant_orphans"]
 

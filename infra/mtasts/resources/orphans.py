@@ -11,7 +11,7 @@ domain was live in the last deployment's ``domains`` output). For each it asks C
 (``GetManagedCertificateDetails``, ``VerifyDnsConfiguration`` for the domain's host), so the message says what
 happened. The program then refuses to go on while CloudFront says the host's DNS is wrong (the new tenant would
 fail the same way, after waiting hours for its certificate), and otherwise deletes the orphan
-(:class:`mtasts.resources.shared.TenantRelease`, which the new tenant depends on) and creates the tenant again.
+(:class:`mtasts.resources.tenant_release.TenantRelease`, which the new tenant depends on) and creates the tenant again.
 """
 
 from __future__ import annotations

@@ -42,13 +42,9 @@ from .outputs import MAX_EXPLICIT_ROLLOUT_EDGES, SHARDS_OUTPUT, domain_outputs, 
 from .quotas import assign_shards, quota_values, shard_capacity, shard_count
 from .rollout import PolicyRollout
 from .sdk import stack_config_keys
-from .shared import (
-    SharedDomain,
-    SharedHosting,
-    SharedHostingArgs,
-    published_delegations,
-)
+from .shared import SharedDomain, SharedHosting, SharedHostingArgs
 from .store import PolicyStore, PolicyStoreArgs
+from .tenants import published_delegations
 
 __all__ = [
     "deploy",

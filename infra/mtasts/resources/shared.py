@@ -11,7 +11,7 @@ CloudFront SaaS Manager (pulumi-aws 7: ``aws.cloudfront.MultitenantDistribution`
   publishes a validation record);
 * CloudFront keeps each tenant's cache apart (invalidations are per tenant:
   ``CreateInvalidationForDistributionTenant``), and the rollout step invalidates and verifies each changed
-  tenant by its own host name (mtasts.resources.rollout).
+  tenant by its own host name (mtasts.resources.providers.rollout).
 
 A ``dns: external`` domain's tenant can only be created once ``mta-sts.<domain>`` points at CloudFront
 (CloudFront checks it: "Could not verify Domain Name ownership", aws/aws-sdk-php issue 3129), that is once its
@@ -19,22 +19,18 @@ owner published the delegation CNAMEs. Until then the domain is *pending*: the k
 hosting zone but declares no tenant and no TXT record, so the rest of the stack deploys; ``mtasts check``
 names the missing CNAMEs.
 
-A live domain moves between the modes only with ``switch_hosting: true`` (mtasts.resources.program.mode_moves;
+A live domain moves between the modes only with ``switch_hosting: true`` (mtasts.resources.hosting.mode_moves;
 docs/deploy.md, "Changing modes"). Moving in, its dedicated distribution is kept but released (no alias) and
 the tenant presents the domain's validated ACM certificate, then the host records follow; moving out,
 :func:`tenant_handover` releases the tenant (:class:`TenantRelease`) before the distribution claims the name.
 
-Why over 400 lines: shared hosting's whole lifecycle is here (the multi-tenant distribution, each tenant, the
-handover in both directions between hosting modes and the release of a tenant, :class:`TenantRelease`), and
-those parts share the tenant's name and configuration.
+A tenant's name and the delegation check are :mod:`.tenants`; releasing a tenant is
+:mod:`mtasts.resources.providers.tenant_release`.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import hashlib
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,24 +51,19 @@ from .parts import (
     value_only,
 )
 from .providers.tenant_release import TenantReleaseProvider as TenantReleaseProvider  # its name in older states
-from .providers.tenant_release import disabled_configuration, release_tenant
 from .store import PolicyStore, path_filter
 from .tenant_release import TenantRelease
+from .tenants import tenant_name
 
 __all__ = [
     "MANAGED_IGNORED",
-    "TENANT_NAME_PATTERN",
     "TENANT_PARAMETER",
     "SharedDomain",
     "SharedDomainArgs",
     "SharedHosting",
     "SharedHostingArgs",
-    "TenantRelease",
-    "disabled_configuration",
-    "published_delegations",
-    "release_tenant",
+    "TenantReleaseProvider",
     "tenant_handover",
-    "tenant_name",
 ]
 
 #: The tenant parameter naming the domain whose objects a tenant reads (the origin path's only variable).
@@ -382,65 +373,3 @@ def tenant_handover(
         return [release]
 
     return handover
-
-
-#: ``CreateDistributionTenant.Name`` (botocore's CloudFront model); unique per account, never updated.
-TENANT_NAME_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9-.]{1,126}[a-zA-Z0-9]")
-#: Hex digits of the domain's SHA-256 that end a name cut to fit (40 bits: no collision among 10,000 domains
-#: short of about one in 10^5 for a fleet of that many long names sharing a 117-character prefix).
-TENANT_NAME_HASH = 10
-
-
-def tenant_name(domain: str) -> str:
-    """The tenant's name: ``mtasts-<domain>``, or, where that does not fit the pattern, a cut with a hash suffix.
-
-    A host name (LDH, at most 253 characters) gives ``mtasts-<domain>`` unchanged up to 128 characters. A
-    longer one is cut to leave room for ``-`` and :data:`TENANT_NAME_HASH` hex digits of its SHA-256, without a
-    trailing ``-`` or ``.`` (the pattern must end on a letter or digit), so two long domains sharing their first
-    117 characters still get two names.
-    """
-    name = f"mtasts-{domain}"
-    if TENANT_NAME_PATTERN.fullmatch(name):
-        return name
-    digest = hashlib.sha256(domain.encode()).hexdigest()[:TENANT_NAME_HASH]
-    head = re.sub(r"[^a-zA-Z0-9.-]", "-", name)[: 128 - 1 - TENANT_NAME_HASH].rstrip("-.")
-    return f"{head}-{digest}"
-
-
-def published_delegations(
-    plans: Iterable[DomainPlan],
-    lookup: Callable[[str], Sequence[str]] | None = None,
-    workers: int = 32,
-) -> set[str]:
-    """The ``dns: external`` domains whose ``mta-sts`` CNAME points at the kit's target, or may do.
-
-    ``lookup(name)`` returns the CNAME targets of ``name`` (empty when the name has none or does not exist);
-    default: dnspython, 5 s per lookup. A lookup that fails (timeout, SERVFAIL) counts as published: pending
-    would drop a live domain's tenant and TXT records, and a transient DNS failure must never do that; for a
-    domain that is really not delegated yet CloudFront then refuses the tenant, with its own error. Lookups run
-    ``workers`` at a time, so 10,000 domains take seconds.
-    """
-    external = [p for p in plans if p.external and p.delegation]
-    resolve = lookup or _cname_targets
-
-    def check(plan: DomainPlan) -> tuple[str, bool]:
-        wanted = plan.delegation[0]
-        try:
-            targets = {t.rstrip(".").lower() for t in resolve(wanted.name)}
-        except Exception as exc:  # transient: keep the domain as it is
-            pulumi.log.warn(f"domains.{plan.domain}: could not look up {wanted.name} ({exc}); treated as delegated")
-            return plan.domain, True
-        return plan.domain, wanted.value.lower() in targets
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return {domain for domain, ok in pool.map(check, external) if ok}
-
-
-def _cname_targets(name: str) -> list[str]:
-    import dns.resolver
-
-    try:
-        answer = dns.resolver.resolve(name, "CNAME", lifetime=5.0, raise_on_no_answer=False)
-    except dns.resolver.NXDOMAIN:
-        return []
-    return [str(r.target) for r in answer] if answer.rrset is not None else []
