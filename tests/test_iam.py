@@ -585,7 +585,7 @@ def test_every_boto3_call_of_the_deploy_path_is_allowed() -> None:
     """Each AWS call made with boto3 under infra/mtasts/resources/ is allowed by the deploy policies."""
     operations = boto3_operations()
     called: dict[str, set[str]] = {}
-    for path in sorted((ROOT / "infra" / "mtasts" / "resources").glob("*.py")):
+    for path in sorted((ROOT / "infra" / "mtasts" / "resources").rglob("*.py")):  # providers/ too
         for name in re.findall(r"\.([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\(", path.read_text()):
             if name in operations and name not in NOT_THE_DEPLOY_ROLES:
                 called.setdefault(name, set()).add(path.name)
