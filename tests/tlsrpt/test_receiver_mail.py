@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mtasts.config import parse_stack_settings
 from mtasts.errors import ConfigError
 from mtasts.plan import plan_stack
+from mtasts.resources.mail import verification_records
 from mtasts.resources.program import deploy
 from mtasts.resources.providers.rule_set import ActiveRuleSetError, ActiveRuleSetGuardProvider, check_active_rule_set
-from mtasts.resources.reports import verification_records
 from pulumi_mocks import Mocks, recording, use_mocks
 
 REPORTS = {"endpoint": "tlsrpt.example.net", "mailbox": "tls-reports@reports.example.net"}

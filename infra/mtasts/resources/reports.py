@@ -11,8 +11,7 @@ caps both its parallel invocations and its share of the account's Lambda concurr
 ``execute-api`` endpoint is disabled, so the custom domain is the only way in. See docs/reports.md for the
 worst-case monthly cost at these limits.
 
-Why over 400 lines: one component, the endpoint, declared with its API, function, bucket, mail path and the
-guard of SES's single active rule set, which depend on each other's names.
+The mail path (SES inbound for ``mailbox``, with the guard of SES's single active rule set) is :mod:`.mail`.
 """
 
 from __future__ import annotations
@@ -28,19 +27,15 @@ import pulumi_aws as aws
 from ..config import REPORTS_PATH
 from .bucket import private_bucket
 from .credentials import AwsSettings
-from .providers.rule_set import ActiveRuleSetGuardProvider
-from .sdk import CachedProviderResource
+from .mail import FUNCTION_TIMEOUT, MailSettings, Store, declare_mail_path
+from .providers.rule_set import ActiveRuleSetGuardProvider as ActiveRuleSetGuardProvider  # its name in older states
 
 __all__ = [
-    "ActiveRuleSetGuard",
     "ActiveRuleSetGuardProvider",
     "TlsRptReceiver",
     "TlsRptReceiverArgs",
-    "verification_records",
 ]
 
-#: SES stores each received mail here, raw, for `mtasts reports summarize`.
-MAIL_PREFIX = "mail/"
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 #: The kit's files the Lambda function ships: the handler and what it imports, nothing else (no ``__pycache__``,
@@ -58,59 +53,6 @@ HANDLER_FILES = (
 #: Where the archive holds the stack's policy domains (``mtasts.tlsrpt.receiver.DOMAINS_FILE``): a file, not an
 #: environment variable, as a function's environment holds at most 4 KB (Lambda quotas) and a stack 10,000 names.
 DOMAINS_ASSET = "mtasts/tlsrpt/policy_domains.json"
-#: Seconds one invocation may run: a 10 MiB report parses in well under one.
-FUNCTION_TIMEOUT = 10
-
-
-class ActiveRuleSetGuard(CachedProviderResource):
-    """Refuses to let the kit replace an active SES receipt rule set that is not its own (see the provider)."""
-
-    previous: pulumi.Output[str]
-
-    def __init__(
-        self,
-        name: str,
-        rule_set_name: pulumi.Input[str],
-        region: pulumi.Input[str],
-        replace: bool,
-        aws_settings: AwsSettings | None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        props = {
-            "ruleSetName": rule_set_name,
-            "region": region,
-            "replace": replace,
-            "aws": pulumi.Output.secret((aws_settings or AwsSettings()).to_props()),
-            "previous": None,
-        }
-        super().__init__(ActiveRuleSetGuardProvider(), name, props, opts)
-
-
-def _field(obj: Any, snake: str, camel: str) -> Any:
-    """A field of an invoke result: output types answer attributes, plain dicts keys in either spelling."""
-    if isinstance(obj, dict):
-        return obj.get(snake, obj.get(camel))
-    return getattr(obj, snake, None)
-
-
-def verification_records(existing: Any, name: str, token: str) -> list[str]:
-    """The ``_amazonses`` TXT values to publish: those already at ``name`` and ``token``.
-
-    SES verifies a domain per region, each with its own token, all in the one ``_amazonses`` TXT record: the
-    values already there (another region's, or an earlier identity's) are kept, so that verifying the mailbox
-    here never unverifies the domain elsewhere. ``existing`` is Route53's ``resource_record_sets`` listing
-    (None when empty); its TXT values come quoted.
-    """
-    values: list[str] = []
-    for record_set in existing or []:
-        set_name = str(_field(record_set, "name", "name") or "").rstrip(".").lower()
-        if set_name != name or _field(record_set, "type", "type") != "TXT":
-            continue
-        for record in _field(record_set, "resource_records", "resourceRecords") or []:
-            value = _field(record, "value", "value")
-            if isinstance(value, str) and value:
-                values.append(value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value)
-    return sorted({*values, token})
 
 
 @dataclass(frozen=True)
@@ -324,144 +266,15 @@ class TlsRptReceiver(pulumi.ComponentResource):
             opts=child,
         )
         if args.mailbox:
-            self._mail_path(name, args, child)
+            mail = MailSettings(
+                mailbox=args.mailbox,
+                zone_id=args.zone_id,
+                region=args.region,
+                replace_active_rule_set=args.replace_active_rule_set,
+                aws_settings=args.aws_settings,
+            )
+            store = Store(self.bucket, role, self.code, self.metrics_namespace, self.per_domain_metrics)
+            path = declare_mail_path(name, mail, store, child)
+            self.rule_set_guard, self.mail_function = path.rule_set_guard, path.function
         self.uri = f"https://{args.endpoint}{REPORTS_PATH}"
         self.register_outputs({"uri": self.uri, "bucket": self.bucket.bucket})
-
-    def _mail_path(self, name: str, args: TlsRptReceiverArgs, child: pulumi.ResourceOptions) -> None:
-        """SES inbound for the mailbox: verified domain, MX record, a receipt rule storing mail in the bucket.
-
-        The mailbox's domain is a dedicated subdomain (the config refuses a zone apex and the policy domains), so
-        the MX published there takes over nobody's mail; an MX that is already there makes the deployment fail
-        rather than be overwritten. The ``_amazonses`` TXT record keeps the values it already has (see
-        :func:`verification_records`) and is left in place on destroy, as they may not be the kit's. SES has one
-        active receipt rule set per account and region: :class:`ActiveRuleSetGuard` refuses to replace another
-        unless ``replace_active_rule_set`` says so.
-        """
-        mailbox = str(args.mailbox)
-        domain = mailbox.rpartition("@")[2]
-        identity = aws.ses.DomainIdentity(f"{name}-mail-domain", domain=domain, opts=child)
-        verification_name = f"_amazonses.{domain}"
-        # Read at deploy time (an invoke, in preview too): the data source lists the zone and filters by name.
-        existing = aws.route53.get_records_output(
-            zone_id=args.zone_id, name_regex="^" + verification_name.replace(".", "\\.") + "\\.?$"
-        )
-        verification = aws.route53.Record(
-            f"{name}-mail-verification",
-            zone_id=args.zone_id,
-            name=verification_name,
-            type="TXT",
-            ttl=600,
-            records=pulumi.Output.all(existing.resource_record_sets, identity.verification_token).apply(
-                lambda v: verification_records(v[0], verification_name, str(v[1]))
-            ),
-            allow_overwrite=True,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)),
-        )
-        aws.ses.DomainIdentityVerification(
-            f"{name}-mail-domain-verification",
-            domain=identity.domain,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[verification])),
-        )
-        aws.route53.Record(
-            f"{name}-mail-mx",
-            zone_id=args.zone_id,
-            name=domain,
-            type="MX",
-            ttl=3600,
-            records=[pulumi.Output.from_input(args.region).apply(lambda r: f"10 inbound-smtp.{r}.amazonaws.com")],
-            opts=child,
-        )
-        account = aws.get_caller_identity_output().account_id
-        policy = aws.s3.BucketPolicy(
-            f"{name}-bucket-policy",
-            bucket=self.bucket.id,
-            policy=pulumi.Output.all(self.bucket.arn, account).apply(
-                lambda v: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "SesStoresReportMail",
-                                "Effect": "Allow",
-                                "Principal": {"Service": "ses.amazonaws.com"},
-                                "Action": "s3:PutObject",
-                                "Resource": f"{v[0]}/{MAIL_PREFIX}*",
-                                "Condition": {"StringEquals": {"AWS:SourceAccount": v[1]}},
-                            }
-                        ],
-                    }
-                )
-            ),
-            opts=child,
-        )
-        rule_set = aws.ses.ReceiptRuleSet(f"{name}-rules", rule_set_name=f"{name}-rules", opts=child)
-        rule = aws.ses.ReceiptRule(
-            f"{name}-store-mail",
-            rule_set_name=rule_set.rule_set_name,
-            recipients=[mailbox],
-            enabled=True,
-            scan_enabled=True,
-            tls_policy="Require",
-            s3_actions=[{"bucket_name": self.bucket.bucket, "object_key_prefix": MAIL_PREFIX, "position": 1}],
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[policy])),
-        )
-        self.rule_set_guard = ActiveRuleSetGuard(
-            f"{name}-active-rules-guard",
-            rule_set_name=rule_set.rule_set_name,
-            region=args.region,
-            replace=args.replace_active_rule_set,
-            aws_settings=args.aws_settings,
-            opts=child,
-        )
-        aws.ses.ActiveReceiptRuleSet(
-            f"{name}-active-rules",
-            rule_set_name=rule_set.rule_set_name,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.rule_set_guard, rule])),
-        )
-        self._mail_rows(name, account, child)
-
-    def _mail_rows(self, name: str, account: pulumi.Input[str], child: pulumi.ResourceOptions) -> None:
-        """Rows for mailed reports: an S3 event notification invokes the mail-rows function per new ``mail/`` object.
-
-        The function (:func:`mtasts.tlsrpt.ingest.mail_handler`, "Using AWS Lambda with Amazon S3") shares the rua
-        function's archive and role (GetObject and PutObject on the bucket's objects).
-        """
-        self.mail_function = aws.lambda_.Function(
-            f"{name}-mail-rows",
-            runtime="python3.12",
-            handler="mtasts.tlsrpt.ingest.mail_handler",
-            role=self.role.arn,
-            code=self.code,
-            timeout=FUNCTION_TIMEOUT,
-            memory_size=256,
-            environment={
-                "variables": {
-                    "REPORTS_BUCKET": self.bucket.bucket,
-                    "METRICS_NAMESPACE": self.metrics_namespace,
-                    "METRICS_PER_DOMAIN": self.per_domain_metrics,
-                }
-            },
-            opts=child,
-        )
-        permission = aws.lambda_.Permission(
-            f"{name}-mail-rows-invoke",
-            action="lambda:InvokeFunction",
-            function=self.mail_function.name,
-            principal="s3.amazonaws.com",
-            source_arn=self.bucket.arn,
-            source_account=account,
-            opts=child,
-        )
-        aws.s3.BucketNotification(
-            f"{name}-mail-notification",
-            bucket=self.bucket.id,
-            lambda_functions=[
-                {
-                    "lambda_function_arn": self.mail_function.arn,
-                    "events": ["s3:ObjectCreated:*"],
-                    "filter_prefix": MAIL_PREFIX,
-                }
-            ],
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[permission])),
-        )

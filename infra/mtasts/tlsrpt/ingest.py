@@ -21,14 +21,12 @@ import urllib.parse
 from typing import Any
 
 from .metrics import accepted_lines, emit, rejected_line
-from .receiver import DOMAINS_FILE, load_domains
+from .receiver import DOMAINS_FILE, MAIL_PREFIX, load_domains
 from .report import DEFAULT_MAX_BYTES
 from .rows import object_rows
 
 __all__ = ["MAIL_PREFIX", "mail_handler"]
 
-#: SES's key prefix (``mtasts.resources.reports.MAIL_PREFIX``); other keys are not this handler's.
-MAIL_PREFIX = "mail/"
 #: Largest mail read (SES accepts mails up to 40 MB; a report mail is far smaller).
 MAX_MAIL_BYTES = int(os.environ.get("MAX_MAIL_BYTES", str(DEFAULT_MAX_BYTES)))
 

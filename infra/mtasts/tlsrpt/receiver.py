@@ -59,7 +59,8 @@ CONTENT_TYPES = {"application/tlsrpt+gzip": ".json.gz", "application/tlsrpt+json
 #: The stack's policy domains, one JSON list of A-label names, shipped in the function's archive beside this
 #: module (a Lambda environment holds at most 4 KB, too little for thousands of domains).
 DOMAINS_FILE = Path(__file__).with_name("policy_domains.json")
-#: The SES mail path's key prefix (``mtasts.resources.reports.MAIL_PREFIX``); no policy domain may take it.
+#: Where SES stores each received mail, raw (:mod:`mtasts.resources.mail`; read by :mod:`.ingest` and
+#: ``mtasts reports summarize``); no policy domain may take it.
 MAIL_PREFIX = "mail/"
 #: Longest readable report-id part of a key.
 MAX_ID_CHARS = 200
