@@ -13,8 +13,9 @@ from reports import as_json, report
 
 from mtasts.cli import main
 from mtasts.tlsrpt.aggregate import Summary
+from mtasts.tlsrpt.envelope import MAX_MAIL_PARTS, ReportError
 from mtasts.tlsrpt.files import MAX_FOLDER_DEPTH
-from mtasts.tlsrpt.report import MAX_MAIL_PARTS, ReportError, parse_report
+from mtasts.tlsrpt.report import parse_report
 
 
 def summarize(*args: str) -> tuple[int, dict[str, object], str]:

@@ -19,7 +19,8 @@ from mtasts.cli import main
 from mtasts.tlsrpt import receiver
 from mtasts.tlsrpt import report as report_module
 from mtasts.tlsrpt.aggregate import Summary
-from mtasts.tlsrpt.report import ReportError, parse_report, validate_json
+from mtasts.tlsrpt.envelope import ReportError
+from mtasts.tlsrpt.report import parse_report, validate_json
 from mtasts.tlsrpt.rows import ROWS_PREFIX
 
 

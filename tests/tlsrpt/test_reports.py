@@ -17,7 +17,8 @@ from reports import as_gzip, as_json, as_mail, report
 
 from mtasts.cli import main
 from mtasts.tlsrpt.aggregate import ALL_MX, Summary
-from mtasts.tlsrpt.report import ReportError, parse_report
+from mtasts.tlsrpt.envelope import ReportError
+from mtasts.tlsrpt.report import parse_report
 
 RFC_EXAMPLE = Path(__file__).with_name("rfc8460-example.json").read_bytes()
 
@@ -384,8 +385,8 @@ def test_deeply_nested_mail_is_rejected_not_a_crash(monkeypatch: pytest.MonkeyPa
     """3,000 nested multiparts are refused by the boundary count, or, with the limits lifted, by the recursion guard."""
     summary = Summary()
     summary.read("deep.eml", nested_mail(3000))
-    monkeypatch.setattr("mtasts.tlsrpt.report.MAX_MULTIPARTS", 10**6)
-    monkeypatch.setattr("mtasts.tlsrpt.report.MAX_MAIL_PARTS", 10**6)
+    monkeypatch.setattr("mtasts.tlsrpt.envelope.MAX_MULTIPARTS", 10**6)
+    monkeypatch.setattr("mtasts.tlsrpt.envelope.MAX_MAIL_PARTS", 10**6)
     summary.read("deeper.eml", nested_mail(3000))
     assert [r["reason"] for r in summary.rejected] == [
         "the mail has more than 16 multipart boundaries",

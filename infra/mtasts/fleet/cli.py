@@ -27,7 +27,7 @@ from ..outfile import check_output, write_output
 from ..plan import StackPlan, plan_stack_file
 from ..tlsrpt.cli import engine_options
 from ..tlsrpt.engines import athena_settings
-from ..tlsrpt.report import DEFAULT_MAX_BYTES
+from ..tlsrpt.envelope import DEFAULT_MAX_BYTES
 from .evidence import read_live, report_evidence, window
 from .history import step_starts
 from .rules import rules_from_settings

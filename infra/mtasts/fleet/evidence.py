@@ -25,9 +25,9 @@ from ..plan import DomainPlan
 from ..tlsrpt.aggregate import ALL_MX, Summary
 from ..tlsrpt.athena import AthenaSettings
 from ..tlsrpt.engines import sql_summary
+from ..tlsrpt.envelope import DEFAULT_MAX_BYTES
 from ..tlsrpt.files import iter_sources
 from ..tlsrpt.outcomes import Contribution
-from ..tlsrpt.report import DEFAULT_MAX_BYTES
 from .rules import ENFORCE_FAILURES, POLICY_FAILURES
 
 __all__ = [

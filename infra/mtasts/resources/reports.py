@@ -44,6 +44,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 HANDLER_FILES = (
     "__init__.py",
     "tlsrpt/__init__.py",
+    "tlsrpt/envelope.py",
     "tlsrpt/report.py",
     "tlsrpt/metrics.py",
     "tlsrpt/rows.py",

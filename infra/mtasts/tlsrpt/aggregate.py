@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .envelope import DEFAULT_MAX_BYTES
 from .outcomes import ALL_MX, NEW, OLD, REPORT, Contribution, Outcome, classify, outcomes
-from .report import DEFAULT_MAX_BYTES, Report
+from .report import Report
 from .source import Source
 
 __all__ = ["ALL_MX", "DomainSummary", "FailureKey", "Summary", "add_failure_details", "success_rate"]

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MtastsError, Problem
-from .report import DEFAULT_MAX_BYTES
+from .envelope import DEFAULT_MAX_BYTES
 from .rows import ROWS_PREFIX, object_rows
 from .s3 import THREADS, _retry
 

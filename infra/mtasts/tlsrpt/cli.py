@@ -16,8 +16,8 @@ from ..inert import inert, json_text
 from ..outfile import check_output
 from .aggregate import Summary
 from .engines import ENGINES, athena_settings, sql_summary
+from .envelope import DEFAULT_MAX_BYTES
 from .reader import Reader
-from .report import DEFAULT_MAX_BYTES
 
 F = TypeVar("F", bound=Callable[..., Any])
 

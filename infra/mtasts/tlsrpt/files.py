@@ -12,7 +12,7 @@ import os
 import stat
 from collections.abc import Iterable, Iterator
 
-from .report import DEFAULT_MAX_BYTES
+from .envelope import DEFAULT_MAX_BYTES
 from .source import Source
 
 __all__ = ["MAX_FOLDER_DEPTH", "ROWS_SUFFIX", "iter_sources", "read_file", "read_walked", "walk"]

@@ -20,9 +20,9 @@ import sys
 import urllib.parse
 from typing import Any
 
+from .envelope import DEFAULT_MAX_BYTES
 from .metrics import accepted_lines, emit, rejected_line
 from .receiver import DOMAINS_FILE, MAIL_PREFIX, load_domains
-from .report import DEFAULT_MAX_BYTES
 from .rows import object_rows
 
 __all__ = ["MAIL_PREFIX", "mail_handler"]

@@ -13,7 +13,8 @@ import functools
 import sys
 from typing import Any
 
-from .report import Report, ReportError, _host, parse_report, prepare, reports_in, validate_json
+from .envelope import ReportError, prepare, reports_in
+from .report import Report, _host, parse_report, validate_json
 from .source import Source
 
 try:  # msgspec's typed decoder (see report.parse_report); without it, the reference decoder alone

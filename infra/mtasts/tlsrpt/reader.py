@@ -14,9 +14,9 @@ from typing import Any
 
 from ..errors import MtastsError, Problem
 from .aggregate import Summary
+from .envelope import DEFAULT_MAX_BYTES
 from .files import read_file, read_walked, walk
 from .outcomes import Outcome, outcomes
-from .report import DEFAULT_MAX_BYTES
 from .source import Source
 
 __all__ = ["CHUNK", "TASKS_PER_WORKER", "Reader"]

@@ -39,8 +39,9 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from .envelope import DEFAULT_MAX_BYTES, GZIP_MAGIC, ReportError, decode_payload
 from .metrics import accepted_lines, emit, reason_for, rejected_line
-from .report import DEFAULT_MAX_BYTES, GZIP_MAGIC, Report, ReportError, decode_payload, parse_report
+from .report import Report, parse_report
 from .rows import store_rows
 
 __all__ = [

@@ -26,7 +26,8 @@ import hashlib
 import json
 from typing import Any, NamedTuple
 
-from .report import DEFAULT_MAX_BYTES, GZIP_MAGIC, Report, ReportError, decode_payload, parse_report, reports_in
+from .envelope import DEFAULT_MAX_BYTES, GZIP_MAGIC, ReportError, decode_payload, reports_in
+from .report import Report, parse_report
 
 __all__ = [
     "COLUMNS",

@@ -21,6 +21,7 @@ from typing import Annotated, Literal, get_args
 
 import msgspec
 
+from .envelope import ReportError
 from .report import (
     MAX_COUNT,
     POLICY_TYPES,
@@ -28,7 +29,6 @@ from .report import (
     FailureDetail,
     PolicyResult,
     Report,
-    ReportError,
     _datetime_value,
     _host,
     detail_deviations,
