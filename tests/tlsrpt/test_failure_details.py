@@ -11,7 +11,8 @@ from real_senders import DOMAIN, as_bytes, google_no_policy, google_sts, microso
 
 from mtasts.cli import main
 from mtasts.tlsrpt.aggregate import Summary, success_rate
-from mtasts.tlsrpt.html import render_html, sparkline
+from mtasts.tlsrpt.charts import sparkline
+from mtasts.tlsrpt.html import render_html
 
 
 def corpus(tmp_path: Path) -> Path:

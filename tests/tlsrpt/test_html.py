@@ -89,18 +89,18 @@ def test_console_messages_would_be_seen(tmp_path: Path) -> None:
 def test_no_empty_all_mx_bar() -> None:
     """Rows without failures (the successful-only "(all MX)" row) get no bar; a chart with none says so."""
     from mtasts.tlsrpt.aggregate import ALL_MX
-    from mtasts.tlsrpt.html import _bars
+    from mtasts.tlsrpt.charts import bars
 
-    (bar,) = _bars("Failures by receiving MX", {ALL_MX: 0, "mx1.example": 3}).data
+    (bar,) = bars("Failures by receiving MX", {ALL_MX: 0, "mx1.example": 3}).data
     assert list(bar.y) == ["mx1.example"]
-    empty = _bars("Failures by receiving MX", {ALL_MX: 0})
+    empty = bars("Failures by receiving MX", {ALL_MX: 0})
     assert list(empty.data[0].y) == []
     assert empty.layout.annotations[0].text == "no failed sessions"
 
 
 def test_per_day_chart_over_years_is_per_week_or_month() -> None:
     """Up to MAX_PERIODS days the chart is per day; longer spans are per ISO week, then per month, with no gaps."""
-    from mtasts.tlsrpt.html import MAX_PERIODS, per_period
+    from mtasts.tlsrpt.charts import MAX_PERIODS, per_period
 
     assert per_period({"2026-01-01": (1, 0), "2026-01-03": (2, 1)}) == (
         "day",
@@ -123,7 +123,7 @@ def test_per_day_chart_over_years_is_per_week_or_month() -> None:
 
 def test_sparkline_is_inline_svg_with_both_counts() -> None:
     """A domain's sparkline is an SVG with a column per day, failures in red, and a title saying what it shows."""
-    from mtasts.tlsrpt.html import FAILURE_COLOR, sparkline
+    from mtasts.tlsrpt.charts import FAILURE_COLOR, sparkline
 
     svg = sparkline({"2026-11-01": (10, 0), "2026-11-02": (5, 5)})
     assert svg.startswith('<svg class="spark"')
@@ -163,10 +163,10 @@ def test_report_text_cannot_break_out_of_the_script() -> None:
 
 def test_long_bar_charts_keep_the_largest_and_sum_the_rest() -> None:
     """Past MAX_BARS rows a chart shows the largest ones, largest on top, and one "others" bar with the rest."""
-    from mtasts.tlsrpt.html import MAX_BARS, _bars
+    from mtasts.tlsrpt.charts import MAX_BARS, bars
 
     rows = {f"mx{i:02d}.example": i for i in range(MAX_BARS + 5)}
-    (bar,) = _bars("Failures by receiving MX", rows).data
+    (bar,) = bars("Failures by receiving MX", rows).data
     assert len(bar.y) == MAX_BARS
     assert bar.y[-1] == f"mx{MAX_BARS + 4:02d}.example"  # plotly draws the last category on top
     assert (bar.y[0], bar.x[0]) == ("5 others", sum(range(6)))  # mx00's zero is no bar

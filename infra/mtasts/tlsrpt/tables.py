@@ -25,7 +25,7 @@ MAX_DAY_ROWS = 62
 
 def _print_per_day(name: str, by_day: dict[str, dict[str, int]]) -> None:
     """Sessions per UTC day of one domain, or per week / month when the span has more than MAX_DAY_ROWS days."""
-    from .html import per_period
+    from .charts import per_period
 
     unit, periods = per_period({day: (c["successful"], c["failed"]) for day, c in by_day.items()}, MAX_DAY_ROWS)
     heading = {"day": "UTC day", "week": "UTC week (from Monday)", "month": "UTC month"}[unit]
