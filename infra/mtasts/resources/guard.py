@@ -1,22 +1,8 @@
-"""The stack's retirement guard: it refuses to let a domain go while senders may still hold its policy.
+"""The stack's retirement guard, as the program declares it: one dynamic resource after every domain.
 
-One dynamic resource per stack holds the retirement record of every domain
-(see :mod:`mtasts.lifecycle.retirement`). It depends on every domain's
-resources, so:
-
-* it is updated *after* each domain's new TXT record is live, which is when a
-  mode ``none`` policy really took effect;
-* when the config drops a domain, its update fails while that is unsafe
-  (RFC 8461 §8.3), and Pulumi deletes removed resources only after every
-  update succeeded, so nothing of the domain goes;
-* on ``pulumi destroy`` (which runs no program) it is deleted first, and its
-  delete fails the same way, before anything it depends on is touched.
-
-No clock value ever enters a policy: time is only read here, to stamp when
-``none`` went live.
-
-What it does when Pulumi runs it is its provider's, :mod:`mtasts.resources.providers.guard`; states hold that
-provider under this module's name too (tests/test_provider_state.py), so it stays importable here.
+It refuses to let a domain go while senders may still hold its policy (RFC 8461 §8.3). How, and why it depends
+on every domain's TXT records, is its provider's docstring (:mod:`mtasts.resources.providers.guard`); states
+hold that provider under this module's name too (tests/test_provider_state.py), so it stays importable here.
 """
 
 from __future__ import annotations
