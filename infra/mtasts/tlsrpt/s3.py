@@ -18,8 +18,9 @@ Why not boto3's paginator and botocore's retry modes (checked against botocore's
 the standard and adaptive modes draw every retry from one quota per client (500 units, 5 per throttled
 retry, 14 per other), which 16 concurrent requests under a sustained ``SlowDown`` can use up, after which a
 throttled GET fails instead of waiting; their backoff sleeps inside botocore, out of reach of the tests'
-clock; and a paginator cannot retry one page on its own (the iteration ends at the failed page). So the
-listing loop here is the paginator's (``ContinuationToken``) with a retry of its own per request.
+clock; and a paginator cannot retry one page on its own (the iteration ends at the failed page; going on
+means a new ``paginate`` from its ``resume_token``, which is this loop again). So the listing loop here is the
+paginator's (``ContinuationToken``) with a retry of its own per request, and the GETs share it.
 """
 
 from __future__ import annotations
