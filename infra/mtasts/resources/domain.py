@@ -47,7 +47,7 @@ class MtaStsDomainArgs:
     """The origin access control of the domain's shard (default: the store's first)."""
     path_filter_arn: pulumi.Input[str] | None = None
     """The CloudFront Function of the domain's shard (default: the store's first)."""
-    handover: Callable[[pulumi.ComponentResource, pulumi.Resource], Sequence[pulumi.Resource]] | None = None
+    handover: Callable[[HostedDomain, aws.acm.CertificateValidation], Sequence[pulumi.Resource]] | None = None
     """Moving in from shared hosting (docs/deploy.md, "Changing modes"): called with the component and its
     validated certificate, it declares the release of the domain's tenant under the component and returns what
     the distribution must wait for (mtasts.resources.shared.tenant_handover)."""

@@ -15,14 +15,23 @@ import pulumi_aws as aws
 
 from ..plan import DnsRecord, DomainPlan
 from ..records import split_txt_strings, sts_held_back_value, sts_record_value
-from .parts import adopt_options
 
-__all__ = ["HostedDomain", "route53_txt_value"]
+__all__ = ["HostedDomain", "adopt_options", "route53_txt_value"]
 
 
 def route53_txt_value(value: str) -> str:
     """A TXT value as the Route53 record resource takes it: strings over 255 octets split with ``""``."""
     return '""'.join(split_txt_strings(value))
+
+
+def adopt_options(
+    plan: DomainPlan, opts: pulumi.ResourceOptions, label: str, name: str, kind: str
+) -> pulumi.ResourceOptions:
+    """Import an existing record listed under the domain's ``adopt`` setting (``pulumi import`` by config)."""
+    c = plan.config
+    if label not in c.adopt or c.adopt_zone_id is None:
+        return opts
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(import_=f"{c.adopt_zone_id}_{name}_{kind}"))
 
 
 class HostedDomain(pulumi.ComponentResource):

@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from ..plan import DomainPlan
 from ..policy import POLICY_PATH
+from .hosted import HostedDomain, adopt_options
 from .sdk import output_from
 from .store import PolicyStore
 
@@ -23,7 +24,6 @@ __all__ = [
     "CLOUDFRONT_ZONE_ID",
     "DistributionSettings",
     "acm_certificate",
-    "adopt_options",
     "alias_records",
     "policy_distribution",
     "policy_object",
@@ -53,14 +53,14 @@ class DistributionSettings:
 
 
 def acm_certificate(
-    component: pulumi.ComponentResource, name: str, zone_id: pulumi.Input[str], us_east_1: aws.Provider
+    component: HostedDomain, name: str, zone_id: pulumi.Input[str], us_east_1: aws.Provider
 ) -> tuple[aws.acm.Certificate, aws.route53.Record | None, aws.acm.CertificateValidation]:
     """The domain's ACM certificate for ``mta-sts.<domain>`` (us-east-1), its DNS validation record and the wait.
 
     Dedicated distributions present it; a tenant that moved in from dedicated hosting keeps presenting it
     (mtasts.resources.shared), so the names are the same under both components and a move changes nothing here.
     """
-    plan: DomainPlan = component.plan  # type: ignore[attr-defined]
+    plan = component.plan
     in_us_east_1 = pulumi.ResourceOptions(parent=component, provider=us_east_1)
     certificate = aws.acm.Certificate(
         f"{name}-certificate", domain_name=plan.mta_sts_host, validation_method="DNS", opts=in_us_east_1
@@ -94,7 +94,7 @@ def acm_certificate(
 
 
 def policy_distribution(
-    component: pulumi.ComponentResource,
+    component: HostedDomain,
     name: str,
     settings: DistributionSettings,
     *,
@@ -111,7 +111,7 @@ def policy_distribution(
     aws/aws-cdk issue 29960), so the TLS settings the policy pack checks stay. Same resource, updated in place,
     so Pulumi orders the tenant after it; the next deployment deletes it.
     """
-    plan: DomainPlan = component.plan  # type: ignore[attr-defined]
+    plan = component.plan
     c = plan.config
     oac_id: Any = settings.origin_access_control_id or settings.store.origin_access_control.id
     function_arn: Any = settings.path_filter_arn or settings.store.path_filter.arn
@@ -158,16 +158,6 @@ def value_only(output: pulumi.Output[Any]) -> pulumi.Output[Any]:
     return output_from(set(), output.future(), output.is_known(), output.is_secret())
 
 
-def adopt_options(
-    plan: DomainPlan, opts: pulumi.ResourceOptions, label: str, name: str, kind: str
-) -> pulumi.ResourceOptions:
-    """Import an existing record listed under the domain's ``adopt`` setting (``pulumi import`` by config)."""
-    c = plan.config
-    if label not in c.adopt or c.adopt_zone_id is None:
-        return opts
-    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(import_=f"{c.adopt_zone_id}_{name}_{kind}"))
-
-
 def policy_object(
     name: str, plan: DomainPlan, store: PolicyStore, opts: pulumi.ResourceOptions
 ) -> aws.s3.BucketObjectv2:
@@ -188,7 +178,7 @@ CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 
 
 def alias_records(
-    component: pulumi.ComponentResource,
+    component: HostedDomain,
     name: str,
     zone_id: pulumi.Input[str],
     target: pulumi.Input[str],
@@ -200,7 +190,7 @@ def alias_records(
     Both hosting modes use these same two records (same names), so switching a domain's mode changes only the
     alias target, in place: Route 53 swaps it atomically and the host never stops resolving.
     """
-    plan: DomainPlan = component.plan  # type: ignore[attr-defined]
+    plan = component.plan
     _, host_record_name = plan.location(plan.mta_sts_host)
     child = pulumi.ResourceOptions(parent=component, depends_on=list(depends_on))
     return [

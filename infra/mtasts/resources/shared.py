@@ -295,7 +295,7 @@ class SharedDomain(HostedDomain):
 
 
 def _tenant(
-    component: pulumi.ComponentResource,
+    component: HostedDomain,
     name: str,
     hosting: SharedHosting,
     certificate_arn: pulumi.Input[str] | None,
@@ -313,7 +313,7 @@ def _tenant(
     The whole top-level key is named: a nested path (``customizations.certificate``) is skipped when the
     program's inputs have no ``customizations`` object at all.
     """
-    plan: DomainPlan = component.plan  # type: ignore[attr-defined]
+    plan = component.plan
     certificate: dict[str, Any] = (
         {"customizations": {"certificate": {"arn": certificate_arn}}}
         if certificate_arn is not None
@@ -348,7 +348,7 @@ def _tenant(
 
 def tenant_handover(
     hosting: SharedHosting, aws_settings: AwsSettings, carried_acm: bool
-) -> Callable[[pulumi.ComponentResource, pulumi.Resource], list[pulumi.Resource]]:
+) -> Callable[[HostedDomain, aws.acm.CertificateValidation], list[pulumi.Resource]]:
     """For a domain moving from shared to dedicated hosting in this deployment: release its tenant first.
 
     Returns the ``handover`` of mtasts.resources.domain.MtaStsDomainArgs. It declares, under the domain's
@@ -360,9 +360,9 @@ def tenant_handover(
     ``carried_acm``: the tenant presented the domain's ACM certificate (it came from dedicated hosting before).
     """
 
-    def handover(component: pulumi.ComponentResource, validated: pulumi.Resource) -> list[pulumi.Resource]:
+    def handover(component: HostedDomain, validated: aws.acm.CertificateValidation) -> list[pulumi.Resource]:
         name = component.pulumi_resource_name
-        arn = validated.certificate_arn if carried_acm else None  # type: ignore[attr-defined]
+        arn = validated.certificate_arn if carried_acm else None
         old = _tenant(component, name, hosting, arn, pulumi.ResourceOptions(parent=component, retain_on_delete=True))
         release = TenantRelease(
             f"{name}-tenant-release",
