@@ -102,6 +102,7 @@ def test_example_stack_file_satisfies_the_json_schema() -> None:
         {"mta-sts:domains": {"example.com": {"mode": "none"}}, "mta-sts:promotion": {"max_failure_rate": 1.5}},
         {"mta-sts:domains": {"example.com": {"mode": "none"}}, "mta-sts:promotion": {"window_days": 401}},
         {"mta-sts:domains": {"example.com": {"mode": "none"}}, "mta-sts:alerts": {"fleet_failure_rate": 1}},
+        {"mta-sts:domains": {"example.com": {"mode": "none"}}, "mta-sts:quotas": {"distribution": 1000}},
         {"mta-sts:domains": {"example.com": {"mode": "none"}}, "mta-sts:alerts": {"email": ["a@b.example"] * 21}},
         {
             "mta-sts:domains": {"example.com": {"mode": "none"}},

@@ -30,6 +30,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from ..policy import MAX_AGE_LIMIT, Mode
+from ..quotas import QUOTAS
 from .alerts import AlertSettings
 from .promotion import PromotionRules
 
@@ -369,7 +370,7 @@ class StackFile(Struct):
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a stack file's ``mta-sts:*`` keys (``docs/stack.schema.json``), from the Structs.
 
-    Other keys of ``config`` (``aws:region``, …) are allowed; an unknown ``mta-sts:*`` key is not.
+    Other keys of ``config`` (``aws:region``, …) are allowed; an unknown ``mta-sts:*`` key or quota name is not.
     """
     schema: dict[str, Any] = msgspec.json.schema(StackFile)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -379,4 +380,5 @@ def json_schema() -> dict[str, Any]:
     concurrency = schema["$defs"]["ReportsSettings"]["properties"]["reserved_concurrency"]
     number = {k: concurrency.pop(k) for k in ("type", "minimum", "maximum")}
     concurrency["anyOf"] = [number, {"const": False}]
+    stack["properties"][f"{NAMESPACE}:quotas"]["propertyNames"] = {"enum": list(QUOTAS)}  # names: mtasts.quotas
     return schema
