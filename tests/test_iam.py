@@ -281,7 +281,7 @@ REPORTS_NEEDS: dict[str, list[str]] = {
         "lambda:GetFunctionConcurrency",
         "lambda:DeleteFunctionConcurrency",
     ],
-    # The kit's own call: the active rule set check (mtasts.resources.reports.ActiveRuleSetGuard).
+    # The kit's own call: the active rule set check (mtasts.resources.mail.ActiveRuleSetGuard).
     "ses-guard": ["ses:DescribeActiveReceiptRuleSet"],
     "aws:ses/domainIdentity:DomainIdentity": [
         "ses:VerifyDomainIdentity",

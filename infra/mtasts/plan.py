@@ -355,7 +355,7 @@ def stack_needs(plan: StackPlan, moving: Mapping[str, str] | None = None) -> lis
         records[zone] += hosts + len(d.records) + (1 if acm else 0)
     fullest = max(records.items(), key=lambda kv: (kv[1], kv[0]), default=("", 0))
     # The rollout keeps at most INVALIDATION_PATHS_IN_PROGRESS paths in flight on the shared distribution, one
-    # per changed domain: each batch gets its own deadline (mtasts.resources.rollout).
+    # per changed domain: each batch gets its own deadline (mtasts.resources.providers.rollout).
     batches = -(-len(shared) // INVALIDATION_PATHS_IN_PROGRESS)
     counts = {
         "distributions": (len(dedicated), "one per dedicated domain" + (", moving ones counted" if moving else "")),
