@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -360,3 +361,18 @@ def test_a_move_to_shared_verifies_only_after_the_updated_host_records(monkeypat
     assert [r.pulumi_resource_name for r in component.alias_records] == [f"{DOMAIN}-a", f"{DOMAIN}-aaaa"]
     assert {id(r.fqdn) for r in component.alias_records} <= set(waited)
     assert run.regs[f"{DOMAIN}-a"].depends_on == [f"{DOMAIN}-tenant"]
+
+
+@pytest.mark.parametrize("step", ["dedicated", "to_shared", "shared", "to_dedicated", "back"])
+def test_the_bucket_policy_names_every_distribution_of_each_step(chain: dict[str, Run], step: str) -> None:
+    """Each deployment's bucket policy lets exactly its distributions read: dedicated, released and shared ones."""
+    mocks = chain[step].mocks
+    kinds = (
+        "aws:cloudfront/distribution:Distribution",
+        "aws:cloudfront/multitenantDistribution:MultitenantDistribution",
+    )
+    declared = sorted(mocks.outputs[name]["arn"] for name, kind in mocks.types.items() if kind in kinds)
+    document = json.loads(mocks.inputs["policies-bucket-policy"]["policy"])
+    (reads,) = [s for s in document["Statement"] if s["Sid"] == "CloudFrontReadsPolicies"]
+    assert reads["Condition"] == {"StringEquals": {"AWS:SourceArn": declared}}
+    assert len(declared) == {"dedicated": 1, "to_shared": 2, "shared": 1, "to_dedicated": 2, "back": 1}[step]

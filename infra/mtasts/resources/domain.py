@@ -117,6 +117,23 @@ class MtaStsDomain(HostedDomain):
         """The CloudFront name of the domain's own distribution."""
         return self.distribution.domain_name
 
+    @property
+    def own_distributions(self) -> list[aws.cloudfront.Distribution]:
+        """Its distribution."""
+        return [self.distribution]
+
+    def owner_records(self) -> list[pulumi.Output[dict[str, Any]]]:
+        """A dedicated external domain from before hosting modes: its owner also keeps ACM's validation CNAME."""
+        plan = self.plan
+        if not plan.external:
+            return []
+        validation = self.certificate.domain_validation_options[0]
+        return [
+            pulumi.Output.all(validation.resource_record_name, validation.resource_record_value).apply(
+                lambda v: {"name": v[0].rstrip("."), "type": "CNAME", "value": v[1].rstrip("."), "ttl": plan.config.ttl}
+            )
+        ]
+
     def rollout_target(self, shared_distribution_id: pulumi.Input[str] | None = None) -> pulumi.Output[dict[str, Any]]:
         """The domain's entry in the stack's rollout step (its own distribution: the shared one is not used)."""
         ready = [value_only(r.fqdn) for r in self.alias_records]

@@ -71,6 +71,15 @@ class HostedDomain(pulumi.ComponentResource):
         """The CloudFront name of the domain's own distribution; ``None`` when it has none."""
         return None
 
+    @property
+    def own_distributions(self) -> list[aws.cloudfront.Distribution]:
+        """The distributions of this domain alone that read the bucket (the stack's bucket policy names them)."""
+        return []
+
+    def owner_records(self) -> list[pulumi.Output[dict[str, Any]]]:
+        """Records the owner of a ``dns: external`` domain keeps beside the delegation CNAMEs (none by default)."""
+        return []
+
     def rollout_target(self, shared_distribution_id: pulumi.Input[str] | None) -> pulumi.Output[dict[str, Any]] | None:
         """The domain's entry in the stack's rollout step; ``None`` while nothing is served."""
         raise NotImplementedError

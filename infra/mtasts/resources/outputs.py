@@ -12,7 +12,6 @@ from typing import Any
 
 import pulumi
 
-from .domain import MtaStsDomain
 from .hosted import HostedDomain
 from .sdk import output_from
 
@@ -89,15 +88,7 @@ def domain_outputs(c: HostedDomain, moved_from: str | None = None) -> dict[str, 
     out of, whose leftovers the next deployment deletes.
     """
     plan = c.plan
-    delegation: list[Any] = [r.to_dict() for r in plan.delegation]
-    if isinstance(c, MtaStsDomain) and plan.external:
-        # A dedicated external domain from before hosting modes: its owner also keeps ACM's validation CNAME.
-        validation = c.certificate.domain_validation_options[0]
-        delegation.append(
-            pulumi.Output.all(validation.resource_record_name, validation.resource_record_value).apply(
-                lambda v: {"name": v[0].rstrip("."), "type": "CNAME", "value": v[1].rstrip("."), "ttl": plan.config.ttl}
-            )
-        )
+    delegation: list[Any] = [r.to_dict() for r in plan.delegation] + c.owner_records()
     return {
         "policyUrl": c.policy_url,
         "policyId": c.policy_id,

@@ -35,14 +35,13 @@ from . import gates
 from .credentials import AwsSettings, aws_settings
 from .credentials import provider as explicit_provider
 from .declare import declare_domains, declare_reports
-from .domain import MtaStsDomain
 from .guard import RetirementGuard
 from .hosting import hosting_plan, live_ids, mode_moves
 from .outputs import MAX_EXPLICIT_ROLLOUT_EDGES, SHARDS_OUTPUT, domain_outputs, fan_out, report_failures
 from .quotas import assign_shards, quota_values, shard_capacity, shard_count
 from .rollout import PolicyRollout
 from .sdk import stack_config_keys
-from .shared import SharedDomain, SharedHosting, SharedHostingArgs
+from .shared import SharedHosting, SharedHostingArgs
 from .store import PolicyStore, PolicyStoreArgs
 from .tenants import published_delegations
 
@@ -170,12 +169,7 @@ def deploy(
         orphans=orphans or {},
         us_east_1=us_east_1_provider(settings) if hosting.dedicated or hosting.carried else None,
     )
-    arns = [c.distribution.arn for c in domains.values() if isinstance(c, MtaStsDomain)]
-    arns += [
-        c.released_distribution.arn
-        for c in domains.values()
-        if isinstance(c, SharedDomain) and c.released_distribution is not None
-    ]
+    arns = [distribution.arn for c in domains.values() for distribution in c.own_distributions]
     if shared is not None:
         arns.append(shared.distribution.arn)
     bucket_policy = store.grant_read(arns, tenants=shared is not None)

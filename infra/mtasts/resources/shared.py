@@ -269,6 +269,11 @@ class SharedDomain(HostedDomain):
         return [release]
 
     @property
+    def own_distributions(self) -> list[aws.cloudfront.Distribution]:
+        """The dedicated distribution it keeps, released, for the deployment that moves it in (else none)."""
+        return [] if self.released_distribution is None else [self.released_distribution]
+
+    @property
     def serving(self) -> list[pulumi.Resource]:
         """What a sender needs before the id changes: object, host records, the tenant (and its certificate)."""
         extra = [r for r in (self.tenant, self.certificate_validation) if r is not None]
