@@ -20,7 +20,7 @@ from .outcomes import ALL_MX, NEW, OLD, REPORT, Contribution, Outcome, classify,
 from .report import Report
 from .source import Source
 
-__all__ = ["ALL_MX", "DomainSummary", "FailureKey", "Summary", "add_failure_details", "success_rate"]
+__all__ = ["ALL_MX", "DomainSummary", "FailureKey", "Summary", "add_failure_details", "detail_cells", "success_rate"]
 
 
 def success_rate(successful: int, failed: int) -> str:
@@ -261,6 +261,24 @@ def add_failure_details(of: Callable[[str], DomainSummary], failures: Iterable[t
         d.failure_details.sort(key=_detail_order)
         for row in d.failure_details:
             row["organizations"] = dict(sorted(row["organizations"].items()))
+
+
+def detail_cells(row: dict[str, Any]) -> tuple[str, str, str, str, str, str, int, str]:
+    """A failure-detail row's cells as the tables and the page show them.
+
+    Result type, policy type, receiving MX, sending MTA IP, receiving IP, reason code ("-" for absent text),
+    failed sessions, and who reported it.
+    """
+    return (
+        row["result_type"],
+        row["policy_type"],
+        row["receiving_mx"],
+        row["sending_mta_ip"] or "-",
+        row["receiving_ip"] or "-",
+        row["failure_reason_code"] or "-",
+        row["failed_sessions"],
+        ", ".join(f"{org} ({n})" for org, n in row["organizations"].items()),
+    )
 
 
 def _detail_order(row: dict[str, Any]) -> tuple[Any, ...]:

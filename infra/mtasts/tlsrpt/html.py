@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..outfile import write_output
-from .aggregate import ALL_MX, DomainSummary, Summary
+from .aggregate import ALL_MX, DomainSummary, Summary, detail_cells
 from .aggregate import success_rate as _rate
 from .charts import bars, chart_block, over_time, sparkline
 from .report import DEVIATIONS
@@ -100,19 +100,7 @@ def domain_section(d: DomainSummary, level: int = 2) -> str:
                 "Failed",
                 "Reported by",
             ),
-            [
-                (
-                    row["result_type"],
-                    row["policy_type"],
-                    row["receiving_mx"],
-                    row["sending_mta_ip"] or "-",
-                    row["receiving_ip"] or "-",
-                    row["failure_reason_code"] or "-",
-                    Failed(row["failed_sessions"]),
-                    ", ".join(f"{org} ({n})" for org, n in row["organizations"].items()),
-                )
-                for row in d.failure_details
-            ],
+            [(*cells[:6], Failed(cells[6]), cells[7]) for cells in map(detail_cells, d.failure_details)],
         ),
         _table(
             "Failures per UTC day by result type",

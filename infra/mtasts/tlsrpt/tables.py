@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..output import Column, print_table, text
-from .aggregate import ALL_MX, DomainSummary, Summary
+from .aggregate import ALL_MX, DomainSummary, Summary, detail_cells
 from .aggregate import success_rate as _rate
 from .report import DEVIATIONS
 
@@ -89,19 +89,8 @@ def print_summary(summary: Summary) -> None:
 def _print_failure_details(name: str, d: DomainSummary) -> None:
     """Where the failures are: one row per failing path, and per UTC day by result type (none: no table)."""
     rows: list[Sequence[str]] = []
-    for row in d.failure_details[:MAX_DETAIL_ROWS]:
-        rows.append(
-            [
-                row["result_type"],
-                row["policy_type"],
-                row["receiving_mx"],
-                row["sending_mta_ip"] or "-",
-                row["receiving_ip"] or "-",
-                row["failure_reason_code"] or "-",
-                _failed(row["failed_sessions"]),
-                ", ".join(f"{org} ({n})" for org, n in row["organizations"].items()),
-            ]
-        )
+    for cells in map(detail_cells, d.failure_details[:MAX_DETAIL_ROWS]):
+        rows.append([*cells[:6], _failed(cells[6]), cells[7]])
     more = len(d.failure_details) - MAX_DETAIL_ROWS
     title = f"{name}: failure details" + (f" (largest {MAX_DETAIL_ROWS}; {more} more in --json)" if more > 0 else "")
     columns = [
