@@ -14,16 +14,9 @@ import pulumi
 import pulumi_aws as aws
 
 from ..plan import DomainPlan
+from . import parts
 from .hosted import HostedDomain
-from .parts import (
-    DistributionSettings,
-    acm_certificate,
-    alias_records,
-    policy_distribution,
-    policy_object,
-    rollout_entry,
-    value_only,
-)
+from .parts import DistributionSettings
 from .store import PolicyStore
 
 __all__ = ["MtaStsDomain", "MtaStsDomainArgs"]
@@ -70,16 +63,16 @@ class MtaStsDomain(HostedDomain):
         plan = args.plan
         child = pulumi.ResourceOptions(parent=self)
 
-        self.policy_object = policy_object(name, plan, args.store, child)
+        self.policy_object = parts.policy_object(name, plan, args.store, child)
 
-        self.certificate, self.validation_record, self.certificate_validation = acm_certificate(
+        self.certificate, self.validation_record, self.certificate_validation = parts.acm_certificate(
             self, name, args.zone_id, args.us_east_1
         )
         # Moving in from shared: the tenant lets go of the host name only after this domain's certificate is
         # validated (no ACM wait inside the window), and the distribution claims it only after that.
         released = list(args.handover(self, self.certificate_validation)) if args.handover else []
         self.released = released
-        self.distribution = policy_distribution(
+        self.distribution = parts.policy_distribution(
             self,
             name,
             DistributionSettings(
@@ -93,7 +86,7 @@ class MtaStsDomain(HostedDomain):
         )
         zone_id = args.zone_id
         # Moving in: the host records follow the distribution once it holds the name (explicit, for the record).
-        self.alias_records = alias_records(
+        self.alias_records = parts.alias_records(
             self,
             name,
             zone_id,
@@ -136,9 +129,9 @@ class MtaStsDomain(HostedDomain):
 
     def rollout_target(self, shared_distribution_id: pulumi.Input[str] | None = None) -> pulumi.Output[dict[str, Any]]:
         """The domain's entry in the stack's rollout step (its own distribution: the shared one is not used)."""
-        ready = [value_only(r.fqdn) for r in self.alias_records]
-        return pulumi.Output.all(self.distribution.id, value_only(self.policy_object.etag), *ready).apply(
-            lambda v: rollout_entry(self.plan, "distribution", v[0], v[0])
+        ready = [parts.value_only(r.fqdn) for r in self.alias_records]
+        return pulumi.Output.all(self.distribution.id, parts.value_only(self.policy_object.etag), *ready).apply(
+            lambda v: parts.rollout_entry(self.plan, "distribution", v[0], v[0])
         )
 
     def component_outputs(self) -> dict[str, Any]:
