@@ -13,7 +13,7 @@ import yaml
 
 from mtasts.config import parse_stack_settings
 from mtasts.config.alerts import AlertSettings
-from mtasts.config.fields import check_value, fields, full_check
+from mtasts.config.fields import check_struct, check_value, fields, full_check, full_check_struct
 from mtasts.config.promotion import PromotionRules
 from mtasts.config.reference import main, schema_text, tables, update
 from mtasts.config.schema import AdoptSettings, DomainSettings, ReportsSettings, StackSettings, TemplateFile
@@ -200,3 +200,22 @@ def test_alert_settings_are_checked_from_their_declaration() -> None:
     assert isinstance(alerts, AlertSettings)
     assert alerts.email == ("a@b.example",)
     assert alerts.to_dict()["email"] == ["a@b.example"]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"mode": "enforce", "mx": ["a.example"], "ttl": 60},
+        {"mode": "enforce", "mx": ["a.example"], "ttl": -1},
+        {"mx": "a.example", "maxage": 5, "retire": "yes"},
+        {"adopt": {"zone_id": "Z1", "records": ["mta-sts"]}, "dns": "external"},
+    ],
+)
+def test_struct_fast_path_agrees_with_the_key_by_key_check(settings: dict[str, Any]) -> None:
+    """A mapping the fast path accepts whole gives what the key-by-key check gives, problems included."""
+    fast: list[object] = []
+    full: list[object] = []
+    at = "domains.example.com.{}".format
+    assert check_struct(DomainSettings, settings, at, fast) == full_check_struct(DomainSettings, settings, at, full)
+    assert fast == full

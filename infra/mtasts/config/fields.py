@@ -219,6 +219,16 @@ def check_struct(
 
     Unknown keys and missing required keys are problems too; ``at(key)`` names a key's path in a message.
     """
+    fast, required = _struct_fast(struct)
+    if all(key in fast and fast[key](value) for key, value in data.items()) and required <= data.keys():
+        return dict(data)  # every key known and its value accepted as it is: what full_check_struct returns
+    return full_check_struct(struct, data, at, problems)
+
+
+def full_check_struct(
+    struct: type, data: Mapping[Any, Any], at: Callable[[str], str], problems: list[Problem]
+) -> dict[str, Any]:
+    """:func:`check_struct` key by key, in the schema's order (unknown keys first), without its fast path."""
     declared = fields(struct)
     for key in data:
         if key not in declared:
@@ -232,6 +242,14 @@ def check_struct(
         elif field.required:
             problems.append(Problem(at(name), "is required"))
     return checked
+
+
+@functools.cache
+def _struct_fast(struct: type) -> tuple[dict[str, Callable[[object], bool]], frozenset[str]]:
+    """Per key of ``struct``: the fast predicate of its type; and the required keys."""
+    declared = fields(struct)
+    fast = {name: _FAST.setdefault(id(field.type), _fast(field.type)) for name, field in declared.items()}
+    return fast, frozenset(name for name, field in declared.items() if field.required)
 
 
 def default(struct: type, name: str) -> Any:
