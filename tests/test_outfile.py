@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 
 from mtasts.errors import MtastsError
-from mtasts.outfile import ALLOW_ENV, OutputPathError, check_output, in_ci, named_paths, working_tree, write_output
+from mtasts.outfile import (
+    ALLOW_ENV,
+    OutputPathError,
+    check_output,
+    in_ci,
+    named_paths,
+    open_output,
+    working_tree,
+    write_output,
+)
 
 
 @pytest.fixture
@@ -226,22 +235,59 @@ def test_named_paths_are_real_and_relative_to_the_current_folder(tree: Path) -> 
 
 # The hostile corpus's "file-partial" (tests/hostile_corpus.py FILE_CORPUS).
 def test_failed_write_leaves_the_old_file_and_no_temporary(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A failure after half the bytes (disk full) leaves the old file whole and no temporary file: one error line."""
+    """A failure after the bytes went out (disk full at fsync) leaves the old file whole and no temporary file."""
     page = tree / "page.html"
     page.write_text("old page")
-    real_write = os.write
 
-    def half(fd: int, data: bytes | memoryview) -> int:
-        if len(data) > 4:
-            return real_write(fd, bytes(data[: len(data) // 2]))
+    def full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "write", half)
+    monkeypatch.setattr(os, "fsync", full)
     with pytest.raises(MtastsError) as caught:
-        write_output(Path("page.html"), b"new page, longer", "--html")
+        write_output(Path("page.html"), b"new page, longer" * 10_000, "--html")
     assert caught.value.lines() == ["--html: cannot write page.html: No space left on device"]
     assert page.read_text() == "old page"
     assert leftovers(tree) == []
+
+
+def test_a_stream_that_fails_half_way_is_removed(tree: Path) -> None:
+    """An exception while a stream is written (half the rows out) removes the temporary file; the old file stays."""
+    page = tree / "rows.gz"
+    page.write_text("old rows")
+
+    def backfill() -> None:
+        with open_output(Path("rows.gz"), "--to") as out:
+            out.write(b"x" * 100_000)
+            raise RuntimeError("report 2 of 3 could not be read")
+
+    with pytest.raises(RuntimeError):
+        backfill()
+    assert page.read_text() == "old rows"
+    assert leftovers(tree) == []
+
+
+def test_many_streams_hold_one_descriptor_each(tree: Path) -> None:
+    """An open stream holds only its temporary file open, so a backfill of years keeps one descriptor per day."""
+    before = len(os.listdir("/proc/self/fd"))
+    outs = [open_output(Path(f"evidence/{n}.gz"), "--to") for n in range(20)]
+    assert len(os.listdir("/proc/self/fd")) - before == 20
+    for n, out in enumerate(outs):
+        out.write(str(n).encode())
+        out.commit()
+    assert [(tree / "evidence" / f"{n}.gz").read_text() for n in range(20)] == [str(n) for n in range(20)]
+    assert leftovers(tree / "evidence") == []
+
+
+def test_a_folder_replaced_while_writing_is_not_written(tree: Path, tmp_path: Path) -> None:
+    """When the folder is swapped for another between open and commit, nothing is renamed into either."""
+    out = open_output(Path("evidence/page.html"), "--html")
+    out.write(b"x")
+    (tree / "evidence").rename(tree / "moved")
+    (tree / "evidence").symlink_to(tmp_path / "outside")
+    with pytest.raises(MtastsError, match="moved or replaced"):
+        out.commit()
+    assert list((tmp_path / "outside").iterdir()) == []
+    assert not (tree / "moved" / "page.html").exists()  # its temporary file stays there: its name is not known
 
 
 # The hostile corpus's "file-race" (tests/hostile_corpus.py FILE_CORPUS).

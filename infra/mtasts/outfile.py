@@ -1,8 +1,8 @@
 """Files the kit writes where a user pointed it: never through a symbolic link, never half, never out of CI's tree.
 
-``status --html``, ``reports summarize --html``, ``status --markdown FILE``, ``promote --markdown FILE`` and the
-``--notify-state`` file are written by :func:`write_output`, the one way the commands write a file the user
-(or a default) named. What they write is partly a stranger's text (reports, DNS and HTTP answers), and in CI the
+``status --html``, ``reports summarize --html``, ``status --markdown FILE``, ``promote --markdown FILE``, the
+``--notify-state`` file and the day files of ``reports backfill --to FOLDER`` are written by :func:`write_output`
+(or, for streams, :func:`open_output`), the one way the commands write a file the user (or a default) named. What they write is partly a stranger's text (reports, DNS and HTTP answers), and in CI the
 working tree they run in is partly a stranger's too: a pull request can commit a symbolic link where the page is
 written (``evidence/status-prod.html -> ~/.bashrc``), or a link to a folder (``evidence -> /home/runner``), and
 the workflow's own command line then writes through it. So:
@@ -30,9 +30,10 @@ rule protect nothing. The allowance must come from a place the tree cannot write
 
 Every write is atomic and follows no link: the bytes go to a new file in the same folder (``O_CREAT | O_EXCL |
 O_NOFOLLOW``, a random name) that is then renamed over the path (``rename(2)`` replaces a link at the path, it
-never writes through one). The folder is opened once and used by descriptor for the checks and the write, so what
-was checked is what is written: no check-then-write window. A failure leaves the old file (or none) and no
-temporary file. An existing file keeps its permission bits; a new one gets ``0o666`` less the umask, as ``open``
+never writes through one). The folder is opened once and used by descriptor for the checks and to create the
+temporary file; the rename goes through it again, reopened and required to be the same folder (device and
+inode), so what was checked is where the file lands: no check-then-write window. A failure leaves the old file
+(or none) and no temporary file (except when the folder itself was moved meanwhile: then nothing is renamed). An existing file keeps its permission bits; a new one gets ``0o666`` less the umask, as ``open``
 would. The real location of the folder is read from ``/proc/self/fd`` (Linux), else from :func:`os.path.realpath`.
 """
 
@@ -43,8 +44,9 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePath
+from typing import BinaryIO
 
 from .errors import MtastsError, Problem
 
@@ -52,6 +54,7 @@ __all__ = [
     "ALLOW_ENV",
     "CI_ENV",
     "OutputPathError",
+    "check_folder",
     "check_output",
     "in_ci",
     "named_paths",
@@ -117,7 +120,8 @@ def write_output(path: Path, data: bytes, option: str, *, parents: bool = False)
     Refusals raise :class:`OutputPathError`; any other failure is an :class:`MtastsError` ``cannot write PATH:
     REASON``. Either way nothing was written. The rules and the reasons are in the module docstring.
     """
-    _run(path, data, option, parents)
+    with open_output(path, option, parents=parents) as out:
+        out.write(data)
 
 
 def check_output(path: Path, option: str, *, parents: bool = False) -> None:
@@ -127,18 +131,143 @@ def check_output(path: Path, option: str, *, parents: bool = False) -> None:
     before ``promote`` edits the stack file: nothing is written when any output would be refused. The write
     checks again (the answer may change meanwhile), by descriptor, so the check is advice and the write is safe.
     """
-    _run(path, None, option, parents)
-
-
-def _run(path: Path, data: bytes | None, option: str, parents: bool) -> None:
     shown = str(path)
     try:
-        _write(os.fspath(path), data, option, shown, parents, follow=True)
+        os.close(_prepare(os.fspath(path), option, shown, parents, create=False, follow=True)[0])
     except OSError as exc:
         raise MtastsError(Problem(option, f"cannot write {shown}: {exc.strerror or exc}")) from None
 
 
-def _write(path: str, data: bytes | None, option: str, shown: str, parents: bool, *, follow: bool) -> None:
+def check_folder(path: Path, option: str) -> None:
+    """Raise what writing a file in the folder ``path`` (created if missing) would raise, before any work.
+
+    For an option naming a folder of outputs (``reports backfill --to FOLDER``): the folder itself may be a link,
+    as any folder on the way to a file may; in CI its real place must be inside the working tree unless named.
+    Each file written in it is still checked on its own by :func:`open_output`.
+    """
+    shown = str(path)
+    probe = os.path.join(os.fspath(path), f".mtasts-{secrets.token_hex(8)}.tmp")  # a name no file has
+    try:
+        os.close(_prepare(probe, option, shown, parents=True, create=False, follow=True)[0])
+    except OSError as exc:
+        raise MtastsError(Problem(option, f"cannot write {shown}: {exc.strerror or exc}")) from None
+
+
+class OutputFile:
+    """A file being written by :func:`open_output`: bytes go to a temporary file until :meth:`commit` renames it.
+
+    Holds one descriptor (the temporary file's), not its folder's, so a command may have many open (backfill: one
+    per day). :meth:`commit` reopens the folder and checks it is the same one (device and inode) before renaming.
+    """
+
+    def __init__(self, shown: str, option: str, folder: str, identity: tuple[int, int], name: str, temporary: str):
+        self._shown, self._option, self._folder, self._identity = shown, option, folder, identity
+        self._name, self._temporary = name, temporary
+        self.stream: BinaryIO | None = None
+
+    def write(self, data: bytes) -> None:
+        """Append ``data`` (also usable as the file object of :class:`gzip.GzipFile`)."""
+        if self.stream is None:
+            raise ValueError("written after commit or abort")
+        try:
+            self.stream.write(data)
+        except OSError as exc:
+            raise self._error(exc) from None
+
+    def flush(self) -> None:
+        """Nothing to do until :meth:`commit` (the file object protocol of :class:`gzip.GzipFile`)."""
+
+    def commit(self) -> None:
+        """Make the file whole on disk and rename it over the path; on failure remove it and raise."""
+        stream, self.stream = self.stream, None
+        if stream is None:
+            raise ValueError("committed after commit or abort")
+        try:
+            with self._reopen() as folder:
+                try:
+                    stream.flush()
+                    with contextlib.suppress(FileNotFoundError):
+                        old = os.stat(self._name, dir_fd=folder, follow_symlinks=False)
+                        if stat.S_ISREG(old.st_mode):
+                            os.fchmod(stream.fileno(), stat.S_IMODE(old.st_mode))
+                    os.fsync(stream.fileno())
+                    stream.close()
+                    os.replace(self._temporary, self._name, src_dir_fd=folder, dst_dir_fd=folder)
+                except BaseException:
+                    _close_quietly(stream)
+                    with contextlib.suppress(OSError):
+                        os.unlink(self._temporary, dir_fd=folder)
+                    raise
+        except OSError as exc:
+            raise self._error(exc) from None
+        finally:
+            _close_quietly(stream)
+
+    def abort(self) -> None:
+        """Close and remove the temporary file; the path keeps what it held. Never raises for a missing file."""
+        stream, self.stream = self.stream, None
+        if stream is None:
+            return
+        _close_quietly(stream)
+        with contextlib.suppress(OSError), self._reopen() as folder:
+            os.unlink(self._temporary, dir_fd=folder)
+
+    def __enter__(self) -> OutputFile:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.abort()
+
+    @contextlib.contextmanager
+    def _reopen(self) -> Iterator[int]:
+        fd = os.open(self._folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            found = os.fstat(fd)
+            if (found.st_dev, found.st_ino) != self._identity:
+                raise FileNotFoundError(errno.ENOENT, "its folder was moved or replaced while it was written")
+            yield fd
+        finally:
+            os.close(fd)
+
+    def _error(self, exc: OSError) -> MtastsError:
+        return MtastsError(Problem(self._option, f"cannot write {self._shown}: {exc.strerror or exc}"))
+
+
+def _close_quietly(stream: BinaryIO) -> None:
+    """Close a stream being given up; a failed flush of its last bytes no longer matters."""
+    with contextlib.suppress(OSError):
+        stream.close()
+
+
+def open_output(path: Path, option: str, *, parents: bool = False) -> OutputFile:
+    """Check ``path`` as :func:`write_output` does and start a temporary file beside it; commit or abort it.
+
+    Used as a context manager (commit on success, abort on an exception) or by hand for streams that stay open.
+    """
+    shown = str(path)
+    try:
+        folder, name = _prepare(os.fspath(path), option, shown, parents, create=True, follow=True)
+        try:
+            temporary, fd = _temporary(folder)
+            found = os.fstat(folder)
+            place = _folder_path(folder, os.path.dirname(os.fspath(path)) or ".")
+        finally:
+            os.close(folder)
+    except OSError as exc:
+        raise MtastsError(Problem(option, f"cannot write {shown}: {exc.strerror or exc}")) from None
+    out = OutputFile(shown, option, place, (found.st_dev, found.st_ino), name, temporary)
+    out.stream = os.fdopen(fd, "wb")
+    return out
+
+
+def _prepare(path: str, option: str, shown: str, parents: bool, *, create: bool, follow: bool) -> tuple[int, str]:
+    """Check ``path``; the open folder (with ``create``, after creating the missing ones) and the file's name.
+
+    Without ``create`` the folder may be the nearest existing one: all the caller may do is close it.
+    """
     folder, name = os.path.split(path)
     if name in ("", ".", ".."):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
@@ -160,10 +289,7 @@ def _write(path: str, data: bytes | None, option: str, shown: str, parents: bool
                             f"write through it)",
                         )
                     )
-                os.close(fd)
-                fd = -1
-                _write(target, data, option, shown, parents=False, follow=False)
-                return
+                return _prepare(target, option, shown, parents=False, create=create, follow=False)
         if in_ci() and not _is_named(real, named):
             tree = working_tree()
             if not PurePath(real).is_relative_to(tree):
@@ -174,16 +300,15 @@ def _write(path: str, data: bytes | None, option: str, shown: str, parents: bool
                         f"{ALLOW_ENV} to write there)",
                     )
                 )
-        if data is None:
-            if found is not None and stat.S_ISDIR(found.st_mode):
-                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
-            return
-        for part in missing:
+        if found is not None and stat.S_ISDIR(found.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        for part in missing if create else ():
             os.mkdir(part, 0o777, dir_fd=fd)
             inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
             os.close(fd)
             fd = inner
-        _replace(fd, name, data)
+        opened, fd = fd, -1
+        return opened, name
     finally:
         if fd >= 0:
             os.close(fd)
@@ -203,35 +328,13 @@ def _open_nearest(folder: str, parents: bool) -> tuple[int, list[str]]:
             folder = head or "."
 
 
-def _replace(folder: int, name: str, data: bytes) -> None:
-    """Write ``data`` to a new file in ``folder`` and rename it to ``name``; on failure remove it, keep the old."""
+def _temporary(folder: int) -> tuple[str, int]:
+    """A new file in ``folder`` under a random name, never opened through a link (``O_EXCL | O_NOFOLLOW``)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     for _ in range(_TEMPORARY_ATTEMPTS):
         temporary = f".mtasts-{secrets.token_hex(8)}.tmp"
         try:
-            fd = os.open(temporary, flags, 0o666, dir_fd=folder)
-            break
+            return temporary, os.open(temporary, flags, 0o666, dir_fd=folder)
         except FileExistsError:
             continue
-    else:
-        raise FileExistsError(errno.EEXIST, "no free temporary name")
-    try:
-        try:
-            old = os.stat(name, dir_fd=folder, follow_symlinks=False)
-        except FileNotFoundError:
-            old = None
-        if old is not None and stat.S_ISREG(old.st_mode):
-            os.fchmod(fd, stat.S_IMODE(old.st_mode))
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(temporary, dir_fd=folder)
-        raise
+    raise FileExistsError(errno.EEXIST, "no free temporary name")

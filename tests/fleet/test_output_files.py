@@ -3,7 +3,7 @@
 The commands: `status --html`, `status --markdown FILE`, `status --notify-state`, `promote --markdown FILE` and
 `reports summarize --html` (mtasts.outfile; docs/fleet.md, "Files the commands write"). Each is run with the
 path as a planted link, outside the working tree with and without CI, inside it in CI, named in
-MTASTS_ALLOW_WRITE, and with a write that fails half-way.
+MTASTS_ALLOW_WRITE, and with a write that fails half-way; `reports backfill --to FOLDER` the same way below.
 """
 
 from __future__ import annotations
@@ -210,3 +210,81 @@ def test_promote_refuses_the_markdown_file_before_editing_the_stack(
     assert result.exit_code == 2, result.output
     assert "error: --markdown: body.md is a symbolic link" in result.stderr
     assert stack.read_bytes() == before
+
+
+@pytest.fixture
+def raw(report_dir: Path, tree: Path) -> Path:
+    """A folder of three stored reports outside the tree (backfill's SOURCE)."""
+    folder = tree.parent / "raw"
+    folder.mkdir()
+    for report in sorted(report_dir.glob("ready.example-*.json"))[:3]:
+        (folder / report.name).write_bytes(report.read_bytes())
+    return folder
+
+
+def backfill(raw: Path, to: Path | str) -> Result:
+    return CliRunner().invoke(main, ["reports", "backfill", str(raw), "--to", str(to)])
+
+
+def day_files(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+def test_backfill_refuses_a_linked_day_file_and_writes_no_day(raw: Path, tree: Path) -> None:
+    """A day's rows file planted as a link is one error line, exit 2: no day's file changes, the target stays."""
+    assert backfill(raw, "rows").exit_code == 0
+    before = day_files(tree / "rows")
+    assert len(before) == 3
+    linked = sorted(before)[1]
+    (tree / "rows" / linked).unlink()
+    (tree / "rows" / linked).symlink_to(tree.parent / "outside" / "bashrc")
+    result = backfill(raw, "rows")
+    assert result.exit_code == 2, result.output
+    assert f"error: --to: rows/{linked} is a symbolic link; not written" in result.output
+    untouched(tree)
+    del before[linked]
+    assert day_files(tree / "rows") == before
+    assert not list((tree / "rows").rglob(".mtasts-*"))
+
+
+def test_backfill_outside_the_tree_in_ci_is_refused_before_reading(
+    raw: Path, tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With CI=true, --to outside the working tree (here through a linked folder) is refused; nothing is created."""
+    monkeypatch.setenv("CI", "true")
+    (tree / "rows").symlink_to(tree.parent / "outside")
+    result = backfill(raw, "rows/new")
+    assert result.exit_code == 2, result.output
+    assert f"error: --to: rows/new is outside the working tree {tree} and CI is set" in result.output
+    untouched(tree)
+
+
+@pytest.mark.parametrize("where", ["inside in CI", "outside without CI", "outside named in CI"])
+def test_backfill_writes_where_allowed(raw: Path, tree: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """Inside the tree in CI, outside it without CI, and outside it in CI when named, backfill writes every day."""
+    to = tree / "rows" if where.startswith("inside") else tree.parent / "outside" / "rows"
+    if where.endswith("in CI"):
+        monkeypatch.setenv("CI", "true")
+    if "named" in where:
+        monkeypatch.setenv(ALLOW_ENV, str(tree.parent / "outside"))
+    result = backfill(raw, to)
+    assert result.exit_code == 0, result.output
+    assert len(day_files(to)) == 3
+    assert all(name.endswith("/backfill.jsonl.gz") for name in day_files(to))
+
+
+def test_backfill_that_fails_leaves_no_file(raw: Path, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write failing at the first day's commit (disk full) is one line, exit 2, and leaves no temporary file."""
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    result = backfill(raw, "rows")
+    assert result.exit_code == 2, result.output
+    assert "No space left on device" in result.output
+    assert not [p for p in (tree / "rows").rglob("*") if p.is_file()]

@@ -28,11 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MtastsError, Problem
+from ..outfile import OutputFile, open_output
 from .envelope import DEFAULT_MAX_BYTES
 from .rows import ROWS_PREFIX, object_rows
 from .s3 import THREADS, _retry
 
-__all__ = ["BackfillResult", "backfill_local", "backfill_s3", "checkpoint_key"]
+__all__ = ["BACKFILL_FILE", "BackfillResult", "backfill_local", "backfill_s3", "checkpoint_key"]
+
+#: The file of a day's rows that ``reports backfill --to FOLDER`` writes in ``FOLDER/day=YYYY-MM-DD/``.
+BACKFILL_FILE = "backfill.jsonl.gz"
 
 #: Keys per listing page (ListObjectsV2 returns at most 1,000).
 PAGE = 1000
@@ -197,14 +201,14 @@ def backfill_local(
     ``destination/day=YYYY-MM-DD/backfill.jsonl.gz`` holds the rows of every report of that day: one file per
     day, not one per report, as DuckDB opens a file in about a millisecond and reads a million rows in about one
     second (bench/bench_sql.py). Files are written under temporary names and renamed when the run is done, so an
-    interrupted run leaves the previous files; a run again writes the same rows (idempotent).
+    interrupted run leaves the previous files; a run again writes the same rows (idempotent). Each file is an
+    output of ``--to`` (:func:`mtasts.outfile.open_output`): never written through a symbolic link, and in CI only
+    inside the working tree unless ``MTASTS_ALLOW_WRITE`` names it.
     """
     from .files import read_walked, walk
 
     result = BackfillResult()
-    destination.mkdir(parents=True, exist_ok=True)
-    outputs: dict[str, Any] = {}
-    temporary = f".backfill.{os.getpid()}.tmp"
+    outputs: dict[str, tuple[OutputFile, gzip.GzipFile]] = {}
     try:
         for item in walk(str(source), limit):
             read = read_walked(item, limit) if isinstance(item, str) else item
@@ -217,21 +221,19 @@ def backfill_local(
                 result.rejected += [{"source": read.name, "reason": p} for p in problems]
                 for rows in found:
                     day = rows.key.partition("/")[0]
-                    out = outputs.get(day)
-                    if out is None:
-                        (destination / day).mkdir(exist_ok=True)
-                        # one open file per day until the end of the run, closed below (not a with block)
-                        out = outputs[day] = gzip.open(destination / day / temporary, "wb", compresslevel=6)  # noqa: SIM115
-                    out.write(rows.lines)
+                    if day not in outputs:
+                        # one open file per day until the end of the run, committed below (not a with block)
+                        target = open_output(destination / day / BACKFILL_FILE, "--to", parents=True)
+                        outputs[day] = (target, gzip.GzipFile(fileobj=target, mode="wb", compresslevel=6))
+                    outputs[day][1].write(rows.lines)
                     result.rows_objects += 1
             if advance is not None:
                 advance(1)
+        for target, stream in outputs.values():
+            stream.close()  # writes the gzip trailer into the temporary file
+            target.commit()
     except BaseException:
-        for day, out in outputs.items():
-            out.close()
-            (destination / day / temporary).unlink(missing_ok=True)
+        for target, _ in outputs.values():
+            target.abort()  # a no-op for those already committed
         raise
-    for day, out in outputs.items():
-        out.close()
-        (destination / day / temporary).replace(destination / day / "backfill.jsonl.gz")
     return result

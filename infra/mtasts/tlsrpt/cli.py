@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from ..inert import inert, json_text
-from ..outfile import check_output
+from ..outfile import check_folder, check_output
 from .aggregate import Summary
 from .engines import ENGINES, athena_settings, sql_summary
 from .envelope import DEFAULT_MAX_BYTES
@@ -224,6 +224,7 @@ def backfill(source: str, destination: str | None, restart: bool, as_json: bool,
                 raise click.BadParameter(f"{source!r} is not a folder", param_hint="SOURCE")
             if destination is None or destination.startswith("s3://"):
                 raise click.BadParameter("a folder SOURCE needs --to FOLDER", param_hint="--to")
+            check_folder(Path(destination), "--to")  # mtasts.outfile: refused before the reports are read
             result = backfill_local(Path(source), Path(destination), limit=max_bytes, advance=advance)
     if as_json:
         click.echo(json_text(result.to_dict()))
