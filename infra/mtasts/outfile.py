@@ -2,7 +2,8 @@
 
 ``status --html``, ``reports summarize --html``, ``status --markdown FILE``, ``promote --markdown FILE``, the
 ``--notify-state`` file and the day files of ``reports backfill --to FOLDER`` are written by :func:`write_output`
-(or, for streams, :func:`open_output`), the one way the commands write a file the user (or a default) named. What they write is partly a stranger's text (reports, DNS and HTTP answers), and in CI the
+(or, for streams, :func:`open_output`), the one way the commands write a file the user (or a default) named. What
+they write is partly a stranger's text (reports, DNS and HTTP answers), and in CI the
 working tree they run in is partly a stranger's too: a pull request can commit a symbolic link where the page is
 written (``evidence/status-prod.html -> ~/.bashrc``), or a link to a folder (``evidence -> /home/runner``), and
 the workflow's own command line then writes through it. So:
@@ -12,8 +13,8 @@ the workflow's own command line then writes through it. So:
    Everywhere, not only in CI: a link is the one way a file's content can land somewhere the command line does not
    say.
 2. **In CI, nothing is written outside the working tree, unless named.** When the environment variable ``CI`` is
-   set (GitHub Actions and most CI services set ``CI=true``; ``""``, ``0``, ``false`` and ``no`` count as unset),
-   the real location of the file (every link in its folders followed) must be inside the working tree: the
+   set (GitHub Actions and most CI services set ``CI=true``; ``""``, ``0``, ``false``, ``no`` and ``off`` count
+   as unset), the real location of the file (every link in its folders followed) must be inside the working tree: the
    nearest folder at or above the current directory holding ``.git`` (a git top level, worktrees included), else
    the current directory. Outside CI the folders may be links anywhere (a home folder on another disk is normal).
 3. **"Named" means listed in** ``MTASTS_ALLOW_WRITE`` (:data:`ALLOW_ENV`): paths separated by ``:`` (``os.pathsep``)
@@ -33,7 +34,8 @@ O_NOFOLLOW``, a random name) that is then renamed over the path (``rename(2)`` r
 never writes through one). The folder is opened once and used by descriptor for the checks and to create the
 temporary file; the rename goes through it again, reopened and required to be the same folder (device and
 inode), so what was checked is where the file lands: no check-then-write window. A failure leaves the old file
-(or none) and no temporary file (except when the folder itself was moved meanwhile: then nothing is renamed). An existing file keeps its permission bits; a new one gets ``0o666`` less the umask, as ``open``
+(or none) and no temporary file (except when the folder itself was moved meanwhile: then nothing is renamed). An
+existing file keeps its permission bits; a new one gets ``0o666`` less the umask, as ``open``
 would. The real location of the folder is read from ``/proc/self/fd`` (Linux), else from :func:`os.path.realpath`.
 """
 
