@@ -389,10 +389,11 @@ def test_one_deadline_covers_the_whole_fetch(world: Loopback, monkeypatch: pytes
     """
     import types
 
+    import mtasts.checker.deadline as deadline_module
     import mtasts.checker.net as net_module
 
     clock = iter(x * 0.3 for x in range(1000))
-    monkeypatch.setattr(net_module, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
+    monkeypatch.setattr(deadline_module, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
     net = Network(
         nameservers=[parse_nameserver(world.nameserver)],
         ca_file=world.ca_file,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import struct
 import threading
@@ -34,6 +35,10 @@ class Scripted:
         self.queries: list[tuple[str, bool]] = []
         self.last_source: tuple[str, int] = ("", 0)
         """Where the last UDP query came from."""
+        self.sources: list[tuple[str, int]] = []
+        """Where each UDP query came from, in order."""
+        self.answered = threading.Semaphore(0)
+        """Released once per UDP query answered (after its answers were sent)."""
         self.stopped = threading.Event()
         self.udp.settimeout(0.1)  # so that the threads see `stopped` soon after the test
         self.tcp.settimeout(0.1)
@@ -51,9 +56,11 @@ class Scripted:
                 query = dns.message.from_wire(wire)
                 assert isinstance(query, dns.message.QueryMessage)
                 self.last_source = source
+                self.sources.append(source)
                 self.queries.append((query.question[0].name.to_text(), False))
                 for answer in self.script(query, False):
                     self.udp.sendto(answer.to_wire(), source)
+                self.answered.release()
         except OSError:  # closed at the end of the test
             return
 
@@ -186,22 +193,31 @@ def test_questions_asked_together_share_one_deadline(resolvers: Callable[[Script
     assert net.txt_values("b.example", answers[3])[0] == ["b.example."]
 
 
+def test_questions_asked_together_share_one_socket(resolvers: Callable[[Script], Scripted]) -> None:
+    """A domain's questions go out from one UDP socket, not one each, and every one gets its own answer."""
+    server = resolvers(lambda q, tcp: [txt(q, q.question[0].name.to_text())])
+    net = network(server)
+    names = [f"q{i}.a.example" for i in range(5)]
+    answers = net.resolve_many([(name, "TXT") for name in names], Deadline(5.0))
+    assert [net.txt_values(name, answer)[0] for name, answer in zip(names, answers, strict=True)] == [
+        [f"{name}."] for name in names
+    ]
+    assert len(server.sources) == 5
+    assert len(set(server.sources)) == 1
+
+
 def test_answers_in_before_the_deadline_count_after_it(resolvers: Callable[[Script], Scripted]) -> None:
     """An answer that arrived in time is used even when it is read after the deadline (the fetch took it all)."""
-    import select
-
-    from mtasts.checker.net import _Batch
-
-    net = network(resolvers(lambda q, tcp: [txt(q)]), timeout=5.0)
+    server = resolvers(lambda q, tcp: [txt(q)])
+    net = network(server, timeout=5.0)
     deadline = Deadline(5.0)
-    batch = net.send_questions([("_mta-sts.a.example", "TXT"), ("_smtp._tls.a.example", "TXT")], deadline)
-    assert isinstance(batch, _Batch)
-    (sock,) = batch.sockets.values()
-    readable, _, _ = select.select([sock], [], [], 5.0)  # wait for the answers to arrive
-    assert readable
+    pending = net.send_questions([("_mta-sts.a.example", "TXT"), ("_smtp._tls.a.example", "TXT")], deadline)
+    assert server.answered.acquire(timeout=5.0)  # both answers were sent, so they wait in the socket
+    assert server.answered.acquire(timeout=5.0)
     deadline.end = time.monotonic() - 1  # as if the fetch had used up the whole deadline
-    answers = batch.answers()
+    answers = pending.answers()
     assert net.txt_values("_mta-sts.a.example", answers[0])[0] == ["v=STSv1; id=1"]
+    assert net.txt_values("_smtp._tls.a.example", answers[1])[0] == ["v=STSv1; id=1"]
 
 
 def test_answers_from_another_address_or_port_are_dropped(resolvers: Callable[[Script], Scripted]) -> None:
@@ -216,3 +232,13 @@ def test_answers_from_another_address_or_port_are_dropped(resolvers: Callable[[S
 
         servers.append(resolvers(script))
         assert network(servers[0]).txt("_mta-sts.a.example")[0] == ["v=STSv1; id=1"]
+
+
+def test_lookups_from_inside_a_running_event_loop(resolvers: Callable[[Script], Scripted]) -> None:
+    """A caller inside a running event loop (the Pulumi program's preflight) is answered all the same."""
+    net = network(resolvers(lambda q, tcp: [txt(q)]))
+
+    async def inside() -> tuple[list[str], str]:
+        return net.txt("_mta-sts.a.example")
+
+    assert asyncio.run(inside()) == (["v=STSv1; id=1"], "_mta-sts.a.example")
