@@ -241,4 +241,8 @@ def test_lookups_from_inside_a_running_event_loop(resolvers: Callable[[Script], 
     async def inside() -> tuple[list[str], str]:
         return net.txt("_mta-sts.a.example")
 
-    assert asyncio.run(inside()) == (["v=STSv1; id=1"], "_mta-sts.a.example")
+    loop = asyncio.new_event_loop()  # not asyncio.run, which leaves the main thread without a current loop
+    try:
+        assert loop.run_until_complete(inside()) == (["v=STSv1; id=1"], "_mta-sts.a.example")
+    finally:
+        loop.close()
