@@ -21,17 +21,30 @@ from mtasts.checker.net import NXDOMAIN, Deadline, Network, ResolverError
 Script = Callable[[dns.message.QueryMessage, bool], list[dns.message.Message]]
 
 
+def _udp_and_tcp_on_one_port() -> tuple[socket.socket, socket.socket]:
+    """A UDP and a listening TCP socket on one free loopback port (another test may hold the TCP side: try again)."""
+    for _ in range(50):
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", 0))
+        tcp = socket.socket()
+        try:
+            tcp.bind(("127.0.0.1", udp.getsockname()[1]))
+        except OSError:
+            udp.close()
+            tcp.close()
+            continue
+        tcp.listen(4)
+        return udp, tcp
+    raise RuntimeError("no loopback port was free for both UDP and TCP")
+
+
 class Scripted:
     """A resolver on 127.0.0.1 (UDP and TCP on one port) that answers as its script says."""
 
     def __init__(self, script: Script) -> None:
         self.script = script
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
+        self.udp, self.tcp = _udp_and_tcp_on_one_port()
         self.port = int(self.udp.getsockname()[1])
-        self.tcp = socket.socket()
-        self.tcp.bind(("127.0.0.1", self.port))
-        self.tcp.listen(4)
         self.queries: list[tuple[str, bool]] = []
         self.last_source: tuple[str, int] = ("", 0)
         """Where the last UDP query came from."""
