@@ -3,16 +3,17 @@
 Each question is :meth:`dns.asyncresolver.Resolver.resolve` with the lifetime left of the domain's
 :class:`~mtasts.checker.deadline.Deadline`, so the resolver's rules are dnspython's, not the kit's: the query it
 builds (flags, EDNS), a try of at most ``resolver.timeout`` seconds per server, round robin until the lifetime
-ends, SERVFAIL, REFUSED and malformed answers taking the server out (with none left, the question fails), a
-truncated UDP answer asked again over TCP of the same server, random query ids, CNAME chains followed.
+ends, SERVFAIL and REFUSED taking the server out (with none left, the question fails), a truncated UDP answer
+asked again over TCP of the same server, random query ids, CNAME chains followed.
 
-The checker runs a thread per domain; a question must cost neither a thread nor a socket of its own. A
-domain's questions are coroutines on an event loop of their own in the domain's thread, sharing one UDP socket
-(:mod:`.dnsbatch`, a :class:`~dns.nameserver.Do53Nameserver` extended the way checkdmarc extends dnspython's
-nameservers): the domain sends them all at once (:meth:`Lookups.send`), fetches the policy meanwhile, and reads
-the answers (:meth:`Pending.answers`), which wait no longer than the deadline. An answer that arrived before the
-deadline waits in the socket and counts even when read after it. bench/bench_check.py and bench_status.py
-measure this against the hand-written exchange it replaced (docs/check.md, "The network layer, measured").
+The checker runs a thread per domain; a question must cost neither a thread nor a socket of its own. Every
+domain's questions are coroutines on the process's one DNS event loop (:class:`Pending`), and the questions of
+one domain share one UDP socket (:mod:`.dnsbatch`, a :class:`~dns.nameserver.Do53Nameserver` extended the way
+checkdmarc extends dnspython's nameservers): the domain hands them all over at once (:meth:`Lookups.send`),
+fetches the policy meanwhile, and reads the answers (:meth:`Pending.answers`), which wait no longer than the
+deadline. An answer is read as it arrives, so one that arrived before the deadline counts even when the
+domain's thread asks for it after. bench/bench_check.py and bench_status.py measure this against the
+hand-written exchange it replaced (docs/check.md, "The network layer, measured").
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
 
 import dns.asyncresolver
 import dns.exception
@@ -37,7 +37,7 @@ import dns.resolver
 
 from ..records import join_txt_strings
 from .deadline import Deadline, NoAddressError
-from .dnsbatch import BATCH, INDEX, Batch, BatchNameserver, Datagrams, settle
+from .dnsbatch import BATCH, Batch, BatchNameserver, Datagrams
 
 __all__ = [
     "NXDOMAIN",
@@ -159,39 +159,25 @@ def _event_loop() -> asyncio.AbstractEventLoop:
 class Pending:
     """Questions sent together; :meth:`answers` waits for them, no longer than their deadline.
 
-    The questions run on an event loop of their own in the calling thread: :meth:`Lookups.send` runs it until every
-    question has gone out, the caller does other work (answers wait in the socket), and :meth:`answers` runs it
-    until each question has its answer or its lifetime has ended. A caller already inside a running event loop
-    (the Pulumi program's preflight) cannot run another in its thread; its questions go to :func:`_event_loop`.
+    The questions of every domain run on the process's one DNS event loop (:func:`_event_loop`, a thread of its
+    own): the caller hands them over and goes on (the checker fetches the policy), answers are read as they
+    arrive and retries go out on time, and :meth:`answers` waits for the last of them, no longer than the
+    deadline. One loop for all domains, not one per domain's thread: with 200 domains checked at once, one
+    thread reading every datagram wakes up far less often than 200 loops would, and each wake-up hands the
+    interpreter lock over (bench_check, docs/check.md "The network layer, measured": 1.4 times the CPU with a
+    loop per thread). A caller inside a running event loop (the Pulumi program's preflight) is served the same.
     """
 
     def __init__(self, lookups: Lookups, questions: Sequence[tuple[str, str]], deadline: Deadline) -> None:
         self._lookups, self._count, self._deadline = lookups, len(questions), deadline
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._future: concurrent.futures.Future[list[Resolved]] | None = None
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            loop = self._loop = asyncio.new_event_loop()
-            ready: asyncio.Future[None] = loop.create_future()
-            self._task = loop.create_task(lookups.ask_all(questions, deadline, ready))
-            self._task.add_done_callback(lambda _: settle(ready))
-            loop.run_until_complete(ready)
-        else:
-            self._future = asyncio.run_coroutine_threadsafe(lookups.ask_all(questions, deadline), _event_loop())
+        self._future = asyncio.run_coroutine_threadsafe(lookups.ask_all(questions, deadline), _event_loop())
 
     def answers(self) -> list[Resolved]:
         """An answer per question, in order; those that had none by the deadline are its :class:`ResolverError`."""
-        if self._loop is not None:
-            try:
-                return self._loop.run_until_complete(self._task)
-            finally:
-                self._loop.close()
-        future = cast(concurrent.futures.Future[list[Resolved]], self._future)  # set when there is no loop
         try:
-            return future.result(timeout=self._deadline.left() + GRACE)
+            return self._future.result(timeout=self._deadline.left() + GRACE)
         except concurrent.futures.TimeoutError:
-            future.cancel()
+            self._future.cancel()
             return [self._lookups.error(TimeoutError(), self._deadline)] * self._count
 
 
@@ -260,25 +246,22 @@ class Lookups:
             return ResolverError("DNS lookup failed: YXDOMAIN: the name is too long after DNAME substitution")
         return ResolverError(f"DNS lookup failed: {exc.__class__.__name__}: {exc}")
 
-    async def ask_all(
-        self, questions: Sequence[tuple[str, str]], deadline: Deadline, ready: asyncio.Future[None] | None = None
-    ) -> list[Resolved]:
-        """Every question's answer, in order; ``ready`` is set once every question has been sent."""
+    async def ask_all(self, questions: Sequence[tuple[str, str]], deadline: Deadline) -> list[Resolved]:
+        """Every question's answer, in order, its UDP tries sharing one socket per address family."""
         loop = asyncio.get_running_loop()
-        batch = Batch(len(questions), ready)
+        batch = Batch()
         try:
             for family in self.families:
                 _, batch.endpoints[family] = await loop.create_datagram_endpoint(Datagrams, family=family)
             BATCH.set(batch)
-            asked = (self._ask(index, name, rdtype, deadline, batch) for index, (name, rdtype) in enumerate(questions))
+            asked = (self._ask(name, rdtype, deadline) for name, rdtype in questions)
             return list(await asyncio.gather(*asked))
         finally:
             for endpoint in batch.endpoints.values():
                 if endpoint.transport is not None:
                     endpoint.transport.close()
 
-    async def _ask(self, index: int, name: str, rdtype: str, deadline: Deadline, batch: Batch) -> Resolved:
-        INDEX.set(index)
+    async def _ask(self, name: str, rdtype: str, deadline: Deadline) -> Resolved:
         try:
             answer = await self.resolver.resolve(
                 name, rdtype, search=False, raise_on_no_answer=False, lifetime=deadline.remaining()
@@ -287,6 +270,4 @@ class Lookups:
             return NXDOMAIN
         except (dns.exception.DNSException, TimeoutError) as exc:
             return self.error(exc, deadline)
-        finally:
-            batch.mark(index)
         return answer if answer.rrset is not None else None

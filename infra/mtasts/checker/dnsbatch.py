@@ -8,8 +8,8 @@ loop: which server, when to retry, when to go over TCP and what an answer means 
 exchange of one UDP try is here. As dnspython's ``udp(ignore_unexpected=True, ignore_errors=True)``: a datagram
 from another address or port, with another id, for another question, or that does not parse is ignored, and the
 try goes on waiting until its timeout. A try's timeout is a timer, not ``asyncio.timeout``: an answer already in
-the socket when the loop runs again wins over a timer that is due, so an answer that arrived before the deadline
-counts even when the domain's thread comes back to read it after the deadline.
+the socket when the loop runs again wins over a timer that is due, so a busy loop never turns an answer that
+arrived in time into a timeout.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import dns.inet
 import dns.message
 import dns.nameserver
 
-__all__ = ["BATCH", "INDEX", "Batch", "BatchNameserver", "Datagrams", "settle"]
+__all__ = ["BATCH", "Batch", "BatchNameserver", "Datagrams"]
 
 
 def _address_key(address: str) -> str:
@@ -56,31 +56,14 @@ class Datagrams(asyncio.DatagramProtocol):
 
 
 class Batch:
-    """The questions of one :meth:`Lookups.send`: their sockets (one per address family) and which have gone out."""
+    """The questions of one :meth:`Lookups.send`: their UDP sockets, one per address family."""
 
-    def __init__(self, count: int, ready: asyncio.Future[None] | None) -> None:
+    def __init__(self) -> None:
         self.endpoints: dict[int, Datagrams] = {}
-        self.count = count
-        self.out: set[int] = set()
-        self.ready = ready
-        """Set once every question has been sent (or has ended without)."""
-
-    def mark(self, index: int) -> None:
-        """Question ``index`` has been sent or has ended."""
-        self.out.add(index)
-        if len(self.out) >= self.count and self.ready is not None:
-            settle(self.ready)
 
 
-#: The batch a question belongs to and its index there (contextvars: each gathered question sees its own).
+#: The batch a question belongs to (a contextvar: each gathered question sees the batch it was asked in).
 BATCH: contextvars.ContextVar[Batch | None] = contextvars.ContextVar("BATCH", default=None)
-INDEX: contextvars.ContextVar[int] = contextvars.ContextVar("INDEX", default=-1)
-
-
-def settle(ready: asyncio.Future[None]) -> None:
-    """Set ``ready`` unless it is already."""
-    if not ready.done():
-        ready.set_result(None)
 
 
 def _expire(future: asyncio.Future[bytes], timeout: float) -> None:
@@ -112,8 +95,6 @@ class BatchNameserver(dns.nameserver.Do53Nameserver):
         batch = BATCH.get()
         endpoint = batch.endpoints.get(dns.inet.af_for_address(self.address)) if batch else None
         if batch is None or max_size or endpoint is None or endpoint.transport is None:
-            if batch is not None:
-                batch.mark(INDEX.get())
             return await super().async_query(
                 request, timeout, source, source_port, max_size, backend, one_rr_per_rrset, ignore_trailing
             )
@@ -125,7 +106,6 @@ class BatchNameserver(dns.nameserver.Do53Nameserver):
         expiry = loop.time() + timeout
         try:
             endpoint.transport.sendto(request.to_wire(), (self.address, self.port))
-            batch.mark(INDEX.get())
             while True:
                 # A timer, not asyncio.timeout(): an answer that is in when the loop runs again wins over it.
                 future = endpoint.waiting[key] = loop.create_future()
