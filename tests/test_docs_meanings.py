@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 import mtasts.output
-from mtasts.checker import checks
+from mtasts.checker import checks, result, rules
 from mtasts.checker.checks import Check, DomainReport
 from mtasts.cli import main
 from mtasts.fleet import status as fleet_status
@@ -55,8 +55,12 @@ def test_every_check_status_and_domain_status_is_explained() -> None:
 
 
 def _check_names() -> set[str]:
-    """The name of every row checks.py can add: ``sts-record``, ..., and ``starttls:`` for ``starttls:<mx>``."""
-    tree = ast.parse(Path(checks.__file__).read_text(encoding="utf-8"))
+    """The name of every row the checker can add: ``sts-record``, ..., and ``starttls:`` for ``starttls:<mx>``."""
+    modules = [checks, rules, result]
+    tree = ast.Module(
+        body=[node for m in modules for node in ast.parse(Path(str(m.__file__)).read_text("utf-8")).body],
+        type_ignores=[],
+    )
     assigned = {
         node.targets[0].id: node.value
         for node in ast.walk(tree)
