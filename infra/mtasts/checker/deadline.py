@@ -11,10 +11,12 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
+    "Connect",
     "Deadline",
     "DeadlineReader",
     "FetchError",
@@ -42,6 +44,10 @@ class Deadline:
     def left(self) -> float:
         """Seconds left, 0 once the deadline has passed."""
         return max(0.0, self.end - time.monotonic())
+
+
+#: Opens a TCP connection to (host, port) within the deadline, after the ``--connect-to`` rules.
+Connect = Callable[[str, int, Deadline], socket.socket]
 
 
 class FetchError(Exception):

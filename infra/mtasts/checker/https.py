@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import h11
 
 from ..policy import MAX_POLICY_BYTES, POLICY_PATH
-from .deadline import Deadline, DeadlineReader, FetchError, TooLarge, certificate_not_after, fetch_error
+from .deadline import Connect, Deadline, DeadlineReader, FetchError, TooLarge, certificate_not_after, fetch_error
 
 __all__ = ["MAX_BODY_WIRE_BYTES", "MAX_HEAD_BYTES", "PolicyResponse", "fetch_policy"]
 
@@ -38,9 +37,6 @@ MAX_BODY_WIRE_BYTES = 2 * MAX_POLICY_BYTES
 READ_SIZE = 16 * 1024
 #: The User-Agent of the fetch.
 USER_AGENT = "mtasts-check"
-
-#: Opens a TCP connection to (host, port) within the deadline, after the ``--connect-to`` rules.
-Connect = Callable[[str, int, Deadline], socket.socket]
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,11 @@ import io
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .deadline import Deadline, DeadlineReader, FetchError, TooLarge, certificate_not_after, fetch_error
+from .deadline import Connect, Deadline, DeadlineReader, FetchError, TooLarge, certificate_not_after, fetch_error
 
 __all__ = ["MAX_SMTP_BYTES", "MAX_SMTP_LINE", "MAX_SMTP_LINES", "TlsSession", "starttls_session"]
 
@@ -31,9 +30,6 @@ MAX_SMTP_LINES = 100
 MAX_SMTP_BYTES = 64 * 1024
 #: The name the checker gives in EHLO (RFC 2606 §2: ``.invalid`` cannot belong to anyone).
 EHLO_NAME = "mtasts-check.invalid"
-
-#: Opens a TCP connection to (host, port) within the deadline, after the ``--connect-to`` rules.
-Connect = Callable[[str, int, Deadline], socket.socket]
 
 
 @dataclass(frozen=True)
