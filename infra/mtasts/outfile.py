@@ -137,7 +137,7 @@ def check_output(path: Path, option: str, *, parents: bool = False) -> None:
     try:
         os.close(_prepare(os.fspath(path), option, shown, parents, create=False, follow=True)[0])
     except OSError as exc:
-        raise MtastsError(Problem(option, f"cannot write {shown}: {exc.strerror or exc}")) from None
+        raise _cannot_write(option, shown, exc) from None
 
 
 def check_folder(path: Path, option: str) -> None:
@@ -152,7 +152,7 @@ def check_folder(path: Path, option: str) -> None:
     try:
         os.close(_prepare(probe, option, shown, parents=True, create=False, follow=True)[0])
     except OSError as exc:
-        raise MtastsError(Problem(option, f"cannot write {shown}: {exc.strerror or exc}")) from None
+        raise _cannot_write(option, shown, exc) from None
 
 
 class OutputFile:
@@ -235,7 +235,12 @@ class OutputFile:
             os.close(fd)
 
     def _error(self, exc: OSError) -> MtastsError:
-        return MtastsError(Problem(self._option, f"cannot write {self._shown}: {exc.strerror or exc}"))
+        return _cannot_write(self._option, self._shown, exc)
+
+
+def _cannot_write(option: str, shown: str, exc: OSError) -> MtastsError:
+    """The one line for a write that failed for a reason other than a refusal: ``cannot write PATH: REASON``."""
+    return MtastsError(Problem(option, f"cannot write {shown}: {exc.strerror or exc}"))
 
 
 def _close_quietly(stream: BinaryIO) -> None:
@@ -259,7 +264,7 @@ def open_output(path: Path, option: str, *, parents: bool = False) -> OutputFile
         finally:
             os.close(folder)
     except OSError as exc:
-        raise MtastsError(Problem(option, f"cannot write {shown}: {exc.strerror or exc}")) from None
+        raise _cannot_write(option, shown, exc) from None
     out = OutputFile(shown, option, place, (found.st_dev, found.st_ino), name, temporary)
     out.stream = os.fdopen(fd, "wb")
     return out
