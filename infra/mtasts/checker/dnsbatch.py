@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import ipaddress
 import os
 from typing import Any, cast
@@ -29,6 +30,7 @@ import dns.nameserver
 __all__ = ["BATCH", "Batch", "BatchNameserver", "Datagrams"]
 
 
+@functools.lru_cache(maxsize=256)  # called for every datagram and every try: a few resolvers, parsed once each
 def _address_key(address: str) -> str:
     """An IP address in one spelling, its IPv6 zone left out, to compare where an answer came from."""
     return str(ipaddress.ip_address(address.partition("%")[0]))
